@@ -1,0 +1,51 @@
+//! The library's typed error. The binary wraps it in `anyhow` at its edge.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the library on user input or a device.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A move that is well formed but not allowed in the position.
+    #[error("illegal move {mv}: {reason}")]
+    IllegalMove { mv: String, reason: String },
+
+    /// Text that could not be read as a move, a position or an option.
+    #[error("cannot read {what} {input:?}: {reason}")]
+    Parse {
+        what: &'static str,
+        input: String,
+        reason: String,
+    },
+
+    /// Packed words that do not describe a reachable position of the game.
+    #[error("invalid packed state: {0}")]
+    InvalidState(String),
+
+    /// A configuration value outside its documented range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// The evaluator could not evaluate a batch (device lost, shape mismatch, ...).
+    #[error("evaluator: {0}")]
+    Evaluator(String),
+
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The library's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub(crate) fn parse(what: &'static str, input: &str, reason: impl Into<String>) -> Self {
+        Error::Parse {
+            what,
+            input: input.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn config(reason: impl Into<String>) -> Self {
+        Error::Config(reason.into())
+    }
+}

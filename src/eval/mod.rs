@@ -1,0 +1,185 @@
+//! The evaluator interface: how a search asks for policy/value evaluations.
+//!
+//! Batch-first: a [`Batch`] holds the leaf positions of any number of searches
+//! (and games) in packed form, an [`Evaluator`] evaluates whole batches, and the
+//! submit / collect split lets a caller keep two batches in flight: fill one
+//! while the other is being evaluated (double buffering). Batches are passed by
+//! value, so the two buffers simply circulate between the caller and the
+//! evaluator and no memory is allocated in steady state.
+
+mod rollout;
+mod uniform;
+
+pub use rollout::Rollout;
+pub use uniform::Uniform;
+
+use crate::error::{Error, Result};
+use crate::game::Game;
+
+/// A batch of leaf positions and, once evaluated, their results.
+///
+/// Shapes (`N = len()`, `W = words()`, `A = actions()`):
+/// - `states`: `[N, W]` packed states ([`Game::pack`]);
+/// - `legal`: `[N, A]` 1 for a legal action, else 0;
+/// - `policy`: `[N, A]` prior probabilities, 0 on illegal actions, each row summing to 1;
+/// - `value`: `[N]` value for the side to move at the leaf, in `[-1, 1]`.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// Identifies the batch while it is in flight; set by the caller.
+    pub id: u64,
+    words: usize,
+    actions: usize,
+    /// `[N, W]` packed states.
+    pub states: Vec<u32>,
+    /// `[N, A]` legal-action masks.
+    pub legal: Vec<u8>,
+    /// `[N, A]` policies, filled by the evaluator.
+    pub policy: Vec<f32>,
+    /// `[N]` values, filled by the evaluator.
+    pub value: Vec<f32>,
+}
+
+impl Batch {
+    /// An empty batch for positions of `game`, with room for `capacity` positions.
+    pub fn new<G: Game>(game: &G, capacity: usize) -> Self {
+        Self::with_shape(game.packed_words(), game.num_actions(), capacity)
+    }
+
+    /// An empty batch with `words` packed words and `actions` actions per position.
+    pub fn with_shape(words: usize, actions: usize, capacity: usize) -> Self {
+        Batch {
+            id: 0,
+            words,
+            actions,
+            states: Vec::with_capacity(capacity * words),
+            legal: Vec::with_capacity(capacity * actions),
+            policy: Vec::with_capacity(capacity * actions),
+            value: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.states.len() / self.words.max(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+    /// Packed words per position.
+    pub fn words(&self) -> usize {
+        self.words
+    }
+    /// Actions per position.
+    pub fn actions(&self) -> usize {
+        self.actions
+    }
+
+    /// Empties the batch, keeping its memory.
+    pub fn clear(&mut self) {
+        self.states.clear();
+        self.legal.clear();
+        self.policy.clear();
+        self.value.clear();
+    }
+
+    /// Appends a position; returns its slot index.
+    pub fn push<G: Game>(&mut self, game: &G, s: &G::State) -> usize {
+        debug_assert_eq!(game.packed_words(), self.words);
+        let slot = self.len();
+        let at = self.states.len();
+        self.states.resize(at + self.words, 0);
+        game.pack(s, &mut self.states[at..]);
+        let at = self.legal.len();
+        self.legal.resize(at + self.actions, 0);
+        game.legal_mask(s, &mut self.legal[at..]);
+        slot
+    }
+
+    /// Packed state of slot `i`.
+    pub fn state(&self, i: usize) -> &[u32] {
+        &self.states[i * self.words..(i + 1) * self.words]
+    }
+    /// Legal mask of slot `i`.
+    pub fn legal_mask(&self, i: usize) -> &[u8] {
+        &self.legal[i * self.actions..(i + 1) * self.actions]
+    }
+    /// Policy of slot `i` (after evaluation).
+    pub fn policy_row(&self, i: usize) -> &[f32] {
+        &self.policy[i * self.actions..(i + 1) * self.actions]
+    }
+
+    /// Sizes the result arrays for the current positions (evaluators call this).
+    pub fn prepare_results(&mut self) {
+        let n = self.len();
+        self.policy.clear();
+        self.policy.resize(n * self.actions, 0.0);
+        self.value.clear();
+        self.value.resize(n, 0.0);
+    }
+
+    /// Checks that the results have the documented shapes and are finite
+    /// (evaluators call this before handing a batch back).
+    pub fn check_results(&self) -> Result<()> {
+        let n = self.len();
+        if self.policy.len() != n * self.actions || self.value.len() != n {
+            return Err(Error::Evaluator(format!(
+                "result shapes policy {} / value {} for {n} positions of {} actions",
+                self.policy.len(),
+                self.value.len(),
+                self.actions
+            )));
+        }
+        if self
+            .policy
+            .iter()
+            .chain(&self.value)
+            .any(|x| !x.is_finite())
+        {
+            return Err(Error::Evaluator("non-finite policy or value".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Evaluates batches of leaf positions: a policy over the action space and a
+/// value for each.
+///
+/// Batches are evaluated in FIFO order: [`Evaluator::submit`] starts work on a
+/// batch (an asynchronous evaluator returns at once), [`Evaluator::collect`]
+/// waits for the oldest submitted batch and hands it back with `policy` and
+/// `value` filled. Up to [`Evaluator::max_in_flight`] batches may be submitted
+/// before one is collected.
+pub trait Evaluator: Send {
+    /// Starts evaluating `batch`.
+    fn submit(&mut self, batch: Batch) -> Result<()>;
+
+    /// Returns the oldest submitted batch, evaluated.
+    fn collect(&mut self) -> Result<Batch>;
+
+    /// Batches submitted and not yet collected.
+    fn in_flight(&self) -> usize;
+
+    /// How many batches may be in flight at once.
+    fn max_in_flight(&self) -> usize {
+        2
+    }
+
+    /// Submits `batch` and waits for it. Only valid with nothing else in flight.
+    fn evaluate(&mut self, batch: Batch) -> Result<Batch> {
+        if self.in_flight() != 0 {
+            return Err(Error::Evaluator(
+                "evaluate() called with other batches in flight".into(),
+            ));
+        }
+        self.submit(batch)?;
+        self.collect()
+    }
+}
+
+/// Writes the uniform distribution over the legal actions of `mask` into `out`.
+pub(crate) fn uniform_policy(mask: &[u8], out: &mut [f32]) {
+    let n = mask.iter().filter(|&&m| m != 0).count().max(1) as f32;
+    for (p, &m) in out.iter_mut().zip(mask) {
+        *p = if m != 0 { 1.0 / n } else { 0.0 };
+    }
+}

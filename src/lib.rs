@@ -1,0 +1,22 @@
+//! wgzero: AlphaZero-style self-play on any vendor's GPU (wgpu) or a plain CPU.
+//!
+//! Architecture (each a module):
+//! - [`game`]: rules, packed states and the CPU reference input encoding;
+//! - [`solver`]: an exact Connect Four solver (tests and strength measurement);
+//! - [`mcts`]: batch-first tree search (PUCT and Gumbel root search) over a
+//!   structure-of-arrays tree;
+//! - [`eval`]: the evaluator interface through which the search asks for
+//!   policy/value evaluations of whole batches, and CPU evaluators;
+//! - [`players`]: baseline players (random, rollout MCTS, alpha-beta minimax).
+//!
+//! Game rules, search and players know nothing of the network's backend: they
+//! only see [`eval::Evaluator`].
+
+pub mod error;
+pub mod eval;
+pub mod game;
+pub mod mcts;
+pub mod players;
+pub mod solver;
+
+pub use error::{Error, Result};

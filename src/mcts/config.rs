@@ -1,0 +1,145 @@
+//! Search settings: a plain struct with documented defaults, serialised as JSON
+//! beside checkpoints and read from config files.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How the root chooses where to spend simulations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    /// AlphaZero PUCT everywhere, Dirichlet noise at the root, move chosen from
+    /// visit counts with a temperature schedule.
+    Puct,
+    /// Gumbel MuZero (Danihelka et al., ICLR 2022): sequential halving with
+    /// Gumbel noise over the top-m root actions, deterministic improved-policy
+    /// selection below the root, completed Q-values for the policy target.
+    Gumbel,
+}
+
+/// Every search parameter. `Default` gives settings for playing (no noise,
+/// strongest move); [`SearchConfig::selfplay`] adds exploration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Root algorithm. Default: `puct`.
+    pub algorithm: Algorithm,
+    /// Simulations per move (not counting the root's own evaluation). Default: 400.
+    pub simulations: u32,
+    /// Most leaves one search hands out per batch; virtual loss spreads them
+    /// over the tree. Default: 8.
+    pub leaves_per_gather: usize,
+    /// PUCT exploration constant. Default: 1.5.
+    pub c_puct: f32,
+    /// First-play urgency: unvisited children are valued at the parent's mean
+    /// value minus this. Default: 0.25.
+    pub fpu_reduction: f32,
+    /// Dirichlet noise concentration at the root (PUCT only). Default: 0.3.
+    pub dirichlet_alpha: f32,
+    /// Share of Dirichlet noise mixed into the root priors; 0 disables. Default: 0.
+    pub dirichlet_epsilon: f32,
+    /// Moves played in the game below which the move is sampled from visit
+    /// counts with `temperature` (PUCT only); after that the most visited move
+    /// is played. Default: 0 (always the most visited).
+    pub temperature_moves: u32,
+    /// Sampling temperature for the first `temperature_moves` moves. Default: 1.0.
+    pub temperature: f32,
+    /// Gumbel: number of root actions considered (capped by the legal actions). Default: 16.
+    pub gumbel_m: usize,
+    /// Gumbel: `c_visit` of the Q transform sigma. Default: 50.
+    pub gumbel_c_visit: f32,
+    /// Gumbel: `c_scale` of the Q transform sigma. Default: 0.1.
+    pub gumbel_c_scale: f32,
+    /// Keep the chosen child's subtree after a move. Default: true.
+    pub reuse_tree: bool,
+    /// Most nodes in the tree. When a new leaf's children do not fit, the leaf's
+    /// value is still backed up and the search stops early
+    /// ([`super::SearchStats::budget_hit`]). Default: 1,000,000.
+    pub node_budget: usize,
+    /// Cache evaluations by position hash within a game, so transpositions are
+    /// not evaluated twice. Default: false.
+    pub eval_cache: bool,
+    /// Most cached positions; the cache is emptied when full. Default: 100,000.
+    pub eval_cache_capacity: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            algorithm: Algorithm::Puct,
+            simulations: 400,
+            leaves_per_gather: 8,
+            c_puct: 1.5,
+            fpu_reduction: 0.25,
+            dirichlet_alpha: 0.3,
+            dirichlet_epsilon: 0.0,
+            temperature_moves: 0,
+            temperature: 1.0,
+            gumbel_m: 16,
+            gumbel_c_visit: 50.0,
+            gumbel_c_scale: 0.1,
+            reuse_tree: true,
+            node_budget: 1_000_000,
+            eval_cache: false,
+            eval_cache_capacity: 100_000,
+        }
+    }
+}
+
+impl SearchConfig {
+    /// Self-play defaults: Dirichlet noise (epsilon 0.25) and temperature 1 for the first 8 moves.
+    pub fn selfplay() -> Self {
+        SearchConfig {
+            dirichlet_epsilon: 0.25,
+            temperature_moves: 8,
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field's range; `num_actions` is the game's action count.
+    pub fn validate(&self, num_actions: usize) -> Result<()> {
+        let fail = |msg: String| Err(Error::Config(msg));
+        if self.leaves_per_gather == 0 {
+            return fail("leaves_per_gather must be at least 1".into());
+        }
+        if !(self.c_puct.is_finite() && self.c_puct > 0.0) {
+            return fail(format!("c_puct is {} (must be positive)", self.c_puct));
+        }
+        if !self.fpu_reduction.is_finite() {
+            return fail("fpu_reduction must be finite".into());
+        }
+        if !(self.dirichlet_alpha > 0.0 && self.dirichlet_alpha.is_finite()) {
+            return fail(format!(
+                "dirichlet_alpha is {} (must be positive)",
+                self.dirichlet_alpha
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.dirichlet_epsilon) {
+            return fail(format!(
+                "dirichlet_epsilon is {} (must be in [0, 1])",
+                self.dirichlet_epsilon
+            ));
+        }
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return fail(format!(
+                "temperature is {} (must be >= 0)",
+                self.temperature
+            ));
+        }
+        if self.gumbel_m == 0 {
+            return fail("gumbel_m must be at least 1".into());
+        }
+        if !(self.gumbel_c_visit >= 0.0 && self.gumbel_c_scale > 0.0) {
+            return fail("gumbel_c_visit must be >= 0 and gumbel_c_scale > 0".into());
+        }
+        if self.node_budget < 2 * num_actions + 1 {
+            return fail(format!(
+                "node_budget {} is too small: the game has {num_actions} actions, so at least {} nodes are needed",
+                self.node_budget,
+                2 * num_actions + 1
+            ));
+        }
+        Ok(())
+    }
+}

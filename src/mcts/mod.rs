@@ -1,0 +1,15 @@
+//! Batch-first Monte Carlo tree search (PUCT and Gumbel root search).
+//!
+//! The search never sees a network: it hands leaves out in a
+//! [`crate::eval::Batch`] and takes results back. See [`Search`].
+
+mod cache;
+mod config;
+mod gumbel;
+mod puct;
+mod search;
+mod tree;
+
+pub use config::{Algorithm, SearchConfig};
+pub use search::{Search, SearchResult, SearchStats};
+pub use tree::{NodeId, NodeStatus, Tree, ROOT};

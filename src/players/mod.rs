@@ -1,0 +1,182 @@
+//! Players: anything that picks a move in a position. Baselines (random,
+//! rollout MCTS, alpha-beta minimax) and, later, the network player.
+
+mod heuristic;
+mod minimax;
+
+pub use heuristic::Heuristic;
+pub use minimax::Minimax;
+
+use std::str::FromStr;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{Error, Result};
+use crate::eval::Rollout;
+use crate::game::Game;
+use crate::mcts::{Search, SearchConfig};
+
+/// Picks moves.
+pub trait Player<G: Game>: Send {
+    /// Short description, e.g. `mcts:2000`.
+    fn name(&self) -> String;
+    /// A legal move for the side to move in `state` (which is not terminal).
+    fn choose(&mut self, state: &G::State) -> Result<usize>;
+    /// Told after every move of the game (either side's), with the position
+    /// before it; lets a search keep its tree.
+    fn observe(&mut self, _before: &G::State, _action: usize) {}
+}
+
+/// Plays a uniformly random legal move.
+pub struct RandomPlayer<G: Game> {
+    game: G,
+    rng: ChaCha8Rng,
+    actions: Vec<usize>,
+}
+
+impl<G: Game> RandomPlayer<G> {
+    pub fn new(game: G, seed: u64) -> Self {
+        RandomPlayer {
+            game,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            actions: Vec::new(),
+        }
+    }
+}
+
+impl<G: Game> Player<G> for RandomPlayer<G> {
+    fn name(&self) -> String {
+        "random".into()
+    }
+    fn choose(&mut self, state: &G::State) -> Result<usize> {
+        self.game.legal_actions(state, &mut self.actions);
+        if self.actions.is_empty() {
+            return Err(game_over());
+        }
+        Ok(self.actions[self.rng.random_range(0..self.actions.len())])
+    }
+}
+
+fn game_over() -> Error {
+    Error::IllegalMove {
+        mv: "(none)".into(),
+        reason: "the game is over".into(),
+    }
+}
+
+/// Classic MCTS: PUCT with uniform priors and random-playout values, a fixed
+/// number of simulations per move, tree kept between moves.
+pub struct MctsPlayer<G: Game> {
+    search: Search<G>,
+    eval: Rollout<G>,
+    simulations: u32,
+}
+
+impl<G: Game> MctsPlayer<G> {
+    /// Rollout MCTS with `simulations` per move.
+    pub fn new(game: G, simulations: u32, seed: u64) -> Result<Self> {
+        let cfg = SearchConfig {
+            simulations,
+            leaves_per_gather: 1,
+            // Uniform priors spread exploration thinly over many children; a
+            // larger constant than for a trained network keeps it UCT-like.
+            c_puct: 3.0,
+            fpu_reduction: 0.0,
+            ..SearchConfig::default()
+        };
+        Ok(MctsPlayer {
+            search: Search::new(game.clone(), cfg, seed)?,
+            eval: Rollout::new(game, 1, seed ^ 0x5eed),
+            simulations,
+        })
+    }
+}
+
+impl<G: Game> Player<G> for MctsPlayer<G> {
+    fn name(&self) -> String {
+        format!("mcts:{}", self.simulations)
+    }
+    fn choose(&mut self, state: &G::State) -> Result<usize> {
+        if self.search.root_state() != state {
+            self.search.reset(state.clone());
+        }
+        Ok(self.search.run(&mut self.eval, self.simulations)?.action)
+    }
+    fn observe(&mut self, before: &G::State, action: usize) {
+        if self.search.root_state() == before && self.search.advance(action).is_err() {
+            self.search.reset(self.search.game().initial());
+        }
+    }
+}
+
+/// A baseline opponent, as written on the command line:
+/// `random`, `mcts:N` (N simulations) or `minimax:D` (depth D).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlayerSpec {
+    Random,
+    Mcts(u32),
+    Minimax(u32),
+}
+
+impl FromStr for PlayerSpec {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let err = |why: &str| Error::parse("a player", s, why.to_string());
+        let (kind, arg) = match s.split_once(':') {
+            Some((k, a)) => (k, Some(a)),
+            None => (s, None),
+        };
+        let number = |what: &str, lo: u32, hi: u32| -> Result<u32> {
+            let a = arg
+                .ok_or_else(|| err(&format!("{kind} needs a {what}, e.g. {kind}:{}", lo.max(5))))?;
+            match a.parse::<u32>() {
+                Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+                _ => Err(err(&format!(
+                    "the {what} must be a whole number from {lo} to {hi}"
+                ))),
+            }
+        };
+        match kind {
+            "random" if arg.is_none() => Ok(PlayerSpec::Random),
+            "mcts" => Ok(PlayerSpec::Mcts(number("simulation count", 1, 10_000_000)?)),
+            "minimax" => Ok(PlayerSpec::Minimax(number("depth", 1, 12)?)),
+            _ => Err(err("expected random, mcts:N or minimax:D")),
+        }
+    }
+}
+
+impl PlayerSpec {
+    /// Builds the player for `game`.
+    pub fn build<G: Game + Heuristic>(self, game: G, seed: u64) -> Result<Box<dyn Player<G>>> {
+        Ok(match self {
+            PlayerSpec::Random => Box::new(RandomPlayer::new(game, seed)),
+            PlayerSpec::Mcts(n) => Box::new(MctsPlayer::new(game, n, seed)?),
+            PlayerSpec::Minimax(d) => Box::new(Minimax::new(game, d, seed)),
+        })
+    }
+}
+
+/// Plays one game between two players (`players[0]` moves first) and returns
+/// the moves and the result for the first player (1 win, 0 draw, -1 loss).
+pub fn play_game<G: Game>(
+    game: &G,
+    players: &mut [&mut dyn Player<G>; 2],
+) -> Result<(Vec<usize>, f32)> {
+    let mut s = game.initial();
+    let mut moves = Vec::new();
+    loop {
+        if let Some(v) = game.terminal_value(&s) {
+            let first_to_move = game.to_move(&s) == 0;
+            return Ok((moves, if first_to_move { v } else { -v }));
+        }
+        let side = game.to_move(&s) as usize;
+        let a = players[side].choose(&s)?;
+        let before = s.clone();
+        game.play(&mut s, a)?;
+        for p in players.iter_mut() {
+            p.observe(&before, a);
+        }
+        moves.push(a);
+    }
+}

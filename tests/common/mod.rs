@@ -1,0 +1,134 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use wgzero::game::Game;
+
+/// A random non-terminal position reached by `moves` random moves (retrying
+/// until one exists).
+pub fn random_position<G: Game>(game: &G, moves: usize, rng: &mut ChaCha8Rng) -> G::State {
+    let mut actions = Vec::new();
+    'retry: loop {
+        let mut s = game.initial();
+        for _ in 0..moves {
+            game.legal_actions(&s, &mut actions);
+            if actions.is_empty() {
+                continue 'retry;
+            }
+            game.apply(&mut s, actions[rng.random_range(0..actions.len())]);
+        }
+        if game.terminal_value(&s).is_none() {
+            return s;
+        }
+    }
+}
+
+pub fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// A plain Connect Four on a 2-D array, written independently of the
+/// bitboard code, used as a reference.
+#[derive(Clone)]
+pub struct NaiveC4 {
+    pub cells: [[u8; 6]; 7], // [col][height], 0 empty, 1 first player, 2 second
+    pub moves: usize,
+}
+
+impl NaiveC4 {
+    pub fn new() -> Self {
+        NaiveC4 {
+            cells: [[0; 6]; 7],
+            moves: 0,
+        }
+    }
+    pub fn from_moves(text: &str) -> Self {
+        let mut p = Self::new();
+        for ch in text.chars() {
+            let c = ch.to_digit(10).unwrap() as usize - 1;
+            assert!(p.can_play(c) && !p.last_won());
+            p.play(c);
+        }
+        p
+    }
+    pub fn can_play(&self, c: usize) -> bool {
+        self.cells[c][5] == 0
+    }
+    pub fn play(&mut self, c: usize) {
+        let h = self.cells[c].iter().position(|&x| x == 0).unwrap();
+        self.cells[c][h] = 1 + (self.moves % 2) as u8;
+        self.moves += 1;
+    }
+    /// Whether the player who just moved has four in a row.
+    pub fn last_won(&self) -> bool {
+        if self.moves == 0 {
+            return false;
+        }
+        let p = 1 + ((self.moves - 1) % 2) as u8;
+        for c in 0..7i32 {
+            for h in 0..6i32 {
+                for (dc, dh) in [(1, 0), (0, 1), (1, 1), (1, -1)] {
+                    if (0..4).all(|k| {
+                        let (cc, hh) = (c + k * dc, h + k * dh);
+                        (0..7).contains(&cc)
+                            && (0..6).contains(&hh)
+                            && self.cells[cc as usize][hh as usize] == p
+                    }) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+    pub fn perft(&self, depth: u32) -> u64 {
+        if depth == 0 {
+            return 1;
+        }
+        if self.last_won() || self.moves == 42 {
+            return 0;
+        }
+        (0..7)
+            .filter(|&c| self.can_play(c))
+            .map(|c| {
+                let mut q = self.clone();
+                q.play(c);
+                q.perft(depth - 1)
+            })
+            .sum()
+    }
+    /// Exact score (solver convention) by plain alpha-beta, no table.
+    pub fn score(&self, mut alpha: i32, beta: i32) -> i32 {
+        for c in 0..7 {
+            if self.can_play(c) {
+                let mut q = self.clone();
+                q.play(c);
+                if q.last_won() {
+                    return (43 - self.moves as i32) / 2;
+                }
+            }
+        }
+        if self.moves == 42 {
+            return 0;
+        }
+        let mut best = -100;
+        for c in [3, 2, 4, 1, 5, 0, 6] {
+            if self.can_play(c) {
+                let mut q = self.clone();
+                q.play(c);
+                let s = if q.moves == 42 {
+                    0
+                } else {
+                    -q.score(-beta, -alpha)
+                };
+                best = best.max(s);
+                alpha = alpha.max(s);
+                if alpha >= beta {
+                    break;
+                }
+            }
+        }
+        best
+    }
+}

@@ -1,0 +1,343 @@
+mod common;
+
+use wgzero::eval::{Batch, Evaluator, Rollout, Uniform};
+use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
+use wgzero::mcts::{Algorithm, Search, SearchConfig, ROOT};
+use wgzero::players::{MctsPlayer, Player};
+use wgzero::Result;
+
+/// Counts every position it is asked to evaluate.
+struct Counting<E> {
+    inner: E,
+    positions: u64,
+    batches: u64,
+}
+
+impl<E: Evaluator> Evaluator for Counting<E> {
+    fn submit(&mut self, batch: Batch) -> Result<()> {
+        self.positions += batch.len() as u64;
+        self.batches += 1;
+        self.inner.submit(batch)
+    }
+    fn collect(&mut self) -> Result<Batch> {
+        self.inner.collect()
+    }
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
+    }
+}
+
+fn counting<E>(inner: E) -> Counting<E> {
+    Counting {
+        inner,
+        positions: 0,
+        batches: 0,
+    }
+}
+
+fn config(algorithm: Algorithm, leaves: usize) -> SearchConfig {
+    SearchConfig {
+        algorithm,
+        leaves_per_gather: leaves,
+        ..SearchConfig::default()
+    }
+}
+
+fn root_child_visits<G: Game>(s: &Search<G>) -> u32 {
+    let t = s.tree();
+    t.children(ROOT).map(|c| t.visits(c)).sum()
+}
+
+/// Drives several searches through shared batches: every batch holds leaves
+/// of all searches; with `two_in_flight`, a second batch is filled while the
+/// first is still out.
+fn drive<G: Game, E: Evaluator>(
+    searches: &mut [Search<G>],
+    eval: &mut E,
+    leaves: usize,
+    two_in_flight: bool,
+) {
+    let game = searches[0].game().clone();
+    let mut next_id = 1;
+    let mut spare: Vec<Batch> = (0..2).map(|_| Batch::new(&game, 64)).collect();
+    while !searches.iter().all(|s| s.is_done()) {
+        let wanted = if two_in_flight { 2 } else { 1 };
+        while eval.in_flight() < wanted {
+            let mut b = spare.pop().unwrap();
+            b.clear();
+            b.id = next_id;
+            next_id += 1;
+            for s in searches.iter_mut() {
+                s.gather(&mut b, leaves);
+            }
+            eval.submit(b).unwrap();
+        }
+        let done = eval.collect().unwrap();
+        for s in searches.iter_mut() {
+            s.absorb(&done).unwrap();
+        }
+        spare.push(done);
+    }
+    while eval.in_flight() > 0 {
+        let done = eval.collect().unwrap();
+        for s in searches.iter_mut() {
+            s.absorb(&done).unwrap();
+        }
+    }
+}
+
+#[test]
+fn each_leaf_is_evaluated_exactly_once_with_many_leaves_in_flight() {
+    for algorithm in [Algorithm::Puct, Algorithm::Gumbel] {
+        for (leaves, two) in [(1, false), (16, false), (16, true), (64, true)] {
+            let g = Connect4;
+            let mut s = Search::new(g, config(algorithm, leaves), 1).unwrap();
+            s.begin(600).unwrap();
+            let mut eval = counting(Uniform::new());
+            drive(std::slice::from_mut(&mut s), &mut eval, leaves, two);
+            let expanded = s
+                .tree()
+                .check_consistency()
+                .expect("no virtual loss left, visits add up");
+            let st = s.stats();
+            assert_eq!(st.requests, eval.positions, "{algorithm:?} K={leaves}");
+            assert_eq!(expanded as u64, st.requests, "one expansion per request");
+            assert_eq!(root_child_visits(&s), 600);
+            assert_eq!(st.simulations, 600);
+            if leaves > 1 {
+                assert!(st.collisions > 0, "the test must exercise collisions");
+            }
+            s.result().unwrap();
+        }
+    }
+}
+
+#[test]
+fn many_games_share_one_batch() {
+    let g = Gomoku::new(9).unwrap();
+    let mut searches: Vec<_> = (0..8)
+        .map(|i| {
+            let mut s = Search::new(g, config(Algorithm::Puct, 8), i).unwrap();
+            s.begin(100).unwrap();
+            s
+        })
+        .collect();
+    let mut eval = counting(Uniform::new());
+    drive(&mut searches, &mut eval, 8, true);
+    let requests: u64 = searches.iter().map(|s| s.stats().requests).sum();
+    assert_eq!(requests, eval.positions);
+    // cross-game batching: far more positions per batch than one search gives
+    assert!(eval.positions as f64 / eval.batches as f64 > 16.0);
+    for s in &searches {
+        s.tree().check_consistency().unwrap();
+        assert_eq!(root_child_visits(s), 100);
+    }
+}
+
+#[test]
+fn tree_reuse_keeps_the_chosen_subtree() {
+    let g = Connect4;
+    let mut s = Search::new(g, config(Algorithm::Puct, 4), 2).unwrap();
+    let mut eval = Uniform::new();
+    let r = s.run(&mut eval, 400).unwrap();
+    let t = s.tree();
+    let child = t.child_by_action(ROOT, r.action).unwrap();
+    let child_visits = t.visits(child);
+    let grandchildren: Vec<(usize, u32)> = t
+        .children(child)
+        .map(|c| (t.action(c), t.visits(c)))
+        .collect();
+    assert!(child_visits > 10);
+    s.advance(r.action).unwrap();
+    let t = s.tree();
+    assert_eq!(t.visits(ROOT), child_visits);
+    let kept: Vec<(usize, u32)> = t
+        .children(ROOT)
+        .map(|c| (t.action(c), t.visits(c)))
+        .collect();
+    assert_eq!(kept, grandchildren);
+    t.check_consistency().unwrap();
+    // a new search adds its simulations on top
+    s.run(&mut eval, 100).unwrap();
+    assert_eq!(root_child_visits(&s), child_visits - 1 + 100);
+    s.tree().check_consistency().unwrap();
+}
+
+#[test]
+fn without_reuse_the_tree_starts_afresh() {
+    let cfg = SearchConfig {
+        reuse_tree: false,
+        ..config(Algorithm::Puct, 4)
+    };
+    let mut s = Search::new(Connect4, cfg, 2).unwrap();
+    let r = s.run(&mut Uniform::new(), 100).unwrap();
+    s.advance(r.action).unwrap();
+    assert_eq!(s.tree().len(), 1);
+    assert!(s.advance(9).is_err(), "illegal moves are refused");
+}
+
+#[test]
+fn gumbel_returns_a_legal_action_and_an_improved_policy() {
+    let g = Connect4;
+    let pos = g.parse_position("444444").unwrap(); // column 4 full
+    for sims in [1, 7, 16, 200] {
+        let cfg = SearchConfig {
+            gumbel_m: 16,
+            ..config(Algorithm::Gumbel, 8)
+        };
+        let mut s = Search::new(g, cfg, 3).unwrap();
+        s.reset(pos);
+        let r = s.run(&mut Rollout::new(g, 1, 3), sims).unwrap();
+        assert!(g.is_legal(&pos, r.action));
+        let total: f32 = r.policy.iter().sum();
+        assert!((total - 1.0).abs() < 1e-5, "policy sums to {total}");
+        assert_eq!(r.policy[3], 0.0, "no mass on the full column");
+        assert!(r.policy.iter().all(|&p| p >= 0.0));
+        assert_eq!(r.visits.iter().sum::<u32>(), sims);
+        s.tree().check_consistency().unwrap();
+    }
+}
+
+#[test]
+fn gumbel_sequential_halving_spreads_then_focuses() {
+    let g = Gomoku::new(9).unwrap();
+    let cfg = SearchConfig {
+        gumbel_m: 8,
+        ..config(Algorithm::Gumbel, 1)
+    };
+    let mut s = Search::new(g, cfg, 4).unwrap();
+    let r = s.run(&mut Uniform::new(), 64).unwrap();
+    let visited = r.visits.iter().filter(|&&v| v > 0).count();
+    assert_eq!(visited, 8, "exactly the m considered actions get visits");
+    let max = *r.visits.iter().max().unwrap();
+    assert!(
+        max >= 64 / 8 + 4,
+        "later phases focus on fewer actions: {:?}",
+        r.visits
+    );
+}
+
+#[test]
+fn same_seed_same_search() {
+    for algorithm in [Algorithm::Puct, Algorithm::Gumbel] {
+        let cfg = SearchConfig {
+            dirichlet_epsilon: 0.25,
+            temperature_moves: 30,
+            ..config(algorithm, 8)
+        };
+        let run = |seed: u64| {
+            let mut s = Search::new(Connect4, cfg.clone(), seed).unwrap();
+            let mut eval = Rollout::new(Connect4, 1, seed);
+            let mut results = Vec::new();
+            for _ in 0..6 {
+                let r = s.run(&mut eval, 150).unwrap();
+                s.advance(r.action).unwrap();
+                results.push(r);
+            }
+            results
+        };
+        assert_eq!(run(7), run(7), "{algorithm:?}");
+    }
+}
+
+#[test]
+fn node_budget_stops_the_search_cleanly() {
+    let cfg = SearchConfig {
+        node_budget: 60,
+        ..config(Algorithm::Puct, 4)
+    };
+    let mut s = Search::new(Connect4, cfg, 5).unwrap();
+    let r = s.run(&mut Uniform::new(), 10_000).unwrap();
+    assert!(s.stats().budget_hit);
+    assert!(s.tree().len() <= 60);
+    assert!(r.simulations < 10_000 && r.simulations > 0);
+    assert!(Connect4.is_legal(&Connect4.initial(), r.action));
+    s.tree().check_consistency().unwrap();
+    // too small a budget is refused up front
+    let bad = SearchConfig {
+        node_budget: 5,
+        ..SearchConfig::default()
+    };
+    assert!(Search::new(Connect4, bad, 0).is_err());
+}
+
+#[test]
+fn terminal_leaves_are_resolved_without_the_evaluator() {
+    let g = Connect4;
+    let mut s = Search::new(g, config(Algorithm::Puct, 8), 6).unwrap();
+    s.reset(g.parse_position("121212").unwrap());
+    let mut eval = counting(Uniform::new());
+    let r = s.run(&mut eval, 300).unwrap();
+    assert_eq!(r.action, 0, "takes the immediate win");
+    assert!(s.stats().terminal_hits > 0);
+    assert_eq!(eval.positions, s.stats().requests);
+    assert!(eval.positions < 300);
+    assert!(r.value > 0.5);
+}
+
+#[test]
+fn evaluation_cache_skips_transpositions() {
+    let cfg = SearchConfig {
+        eval_cache: true,
+        ..config(Algorithm::Puct, 4)
+    };
+    let mut s = Search::new(TicTacToe, cfg, 7).unwrap();
+    let mut eval = counting(Uniform::new());
+    s.run(&mut eval, 3000).unwrap();
+    let st = s.stats().clone();
+    assert!(st.cache_hits > 0);
+    let expanded = s.tree().check_consistency().unwrap() as u64;
+    assert_eq!(st.requests + st.cache_hits, expanded);
+    assert_eq!(eval.positions, st.requests);
+}
+
+fn best_move<G: Game>(game: G, position: &str, algorithm: Algorithm, sims: u32) -> String {
+    let cfg = SearchConfig {
+        c_puct: 3.0,
+        fpu_reduction: 0.0,
+        ..config(algorithm, 1)
+    };
+    let mut s = Search::new(game.clone(), cfg, 8).unwrap();
+    s.reset(game.parse_position(position).unwrap());
+    let r = s.run(&mut Rollout::new(game.clone(), 1, 8), sims).unwrap();
+    game.format_move(r.action)
+}
+
+#[test]
+fn rollout_search_wins_and_blocks_in_connect4() {
+    for algorithm in [Algorithm::Puct, Algorithm::Gumbel] {
+        // X has three in column 1 and moves: win there.
+        assert_eq!(
+            best_move(Connect4, "121212", algorithm, 200),
+            "1",
+            "{algorithm:?}"
+        );
+        // O to move, X threatens column 1: block.
+        assert_eq!(
+            best_move(Connect4, "12121", algorithm, 1000),
+            "1",
+            "{algorithm:?}"
+        );
+        // X to move; O threatens the bottom row at column 5 (O on 2,3,4).
+        assert_eq!(
+            best_move(Connect4, "127314", algorithm, 1000),
+            "5",
+            "{algorithm:?}"
+        );
+    }
+}
+
+#[test]
+fn rollout_search_wins_and_blocks_in_gomoku() {
+    // X to move with four on the 4th rank from the edge: e4 wins.
+    let g = Gomoku::default();
+    assert_eq!(
+        best_move(g, "a4 a1 b4 c1 c4 o15 d4 o13", Algorithm::Puct, 1500),
+        "e4"
+    );
+    // 7x7: O has four from the edge on rank 4 and X must block at e4.
+    let small = Gomoku::new(7).unwrap();
+    let mut p = MctsPlayer::new(small, 4000, 9).unwrap();
+    let s = small.parse_position("a1 a4 c1 b4 g7 c4 g5 d4").unwrap();
+    assert_eq!(small.format_move(p.choose(&s).unwrap()), "e4");
+}
