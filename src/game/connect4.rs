@@ -312,7 +312,7 @@ impl Game for Connect4 {
         moves.iter().map(|&a| self.format_move(a)).collect()
     }
     fn render(&self, s: &C4State) -> String {
-        let (x, o) = if s.moves % 2 == 0 {
+        let (x, o) = if s.moves.is_multiple_of(2) {
             (s.current, s.opponent())
         } else {
             (s.opponent(), s.current)

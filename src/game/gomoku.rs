@@ -111,6 +111,12 @@ impl Gomoku {
         }
         len
     }
+    /// Whether a stone of `player` (0 moved first) on the empty `cell` would
+    /// make five or more.
+    pub fn would_make_five(&self, s: &GomokuState, player: u8, cell: usize) -> bool {
+        self.makes_five(s, player as usize, cell)
+    }
+
     fn makes_five(&self, s: &GomokuState, player: usize, cell: usize) -> bool {
         [(0, 1), (1, 0), (1, 1), (1, -1)]
             .iter()
@@ -237,13 +243,13 @@ impl Game for Gomoku {
         let me = moves & 1;
         let mut s = self.initial();
         for (k, p) in [me, 1 - me].into_iter().enumerate() {
-            for cell in 0..self.cells() {
+            for (cell, key) in ZOBRIST[p].iter().enumerate().take(self.cells()) {
                 if bit(&words[k * wpp..], cell) {
                     if s.occupied(cell) {
                         return Err(Error::InvalidState("a cell holds two stones".into()));
                     }
                     s.stones[p][cell / 64] |= 1 << (cell % 64);
-                    s.hash ^= ZOBRIST[p][cell];
+                    s.hash ^= key;
                 }
             }
         }

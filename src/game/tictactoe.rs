@@ -26,7 +26,7 @@ pub struct TttState {
 }
 
 fn has_line(bits: u16) -> bool {
-    LINES.iter().any(|&l| bits & l == l)
+    LINES.iter().any(|&l| l & !bits == 0)
 }
 
 /// Tic-tac-toe rules.

@@ -117,8 +117,9 @@ impl Heuristic for Gomoku {
         // The side to move has the tempo: its threats count for more.
         1.5 * own - opp
     }
-    /// Empty cells next to a stone (the centre on an empty board), ordered by
-    /// how many stones surround them within two cells, at most 10.
+    /// Empty cells near a stone (the centre on an empty board), at most 10:
+    /// cells that make five first, then cells that stop the opponent's five,
+    /// then by how many stones surround them within two cells.
     fn candidates(&self, s: &GomokuState, out: &mut Vec<usize>) {
         out.clear();
         if self.terminal_value(s).is_some() {
@@ -144,7 +145,15 @@ impl Heuristic for Gomoku {
                 }
             }
             if near > 0 {
-                scored.push((near, cell));
+                let me = self.to_move(s);
+                let urgency = if self.would_make_five(s, me, cell) {
+                    2000
+                } else if self.would_make_five(s, 1 - me, cell) {
+                    1000
+                } else {
+                    0
+                };
+                scored.push((urgency + near, cell));
             }
         }
         if scored.is_empty() {

@@ -6,7 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use super::{game_over, Heuristic, Player};
 use crate::error::Result;
 
-const WIN: f32 = 1e7;
+/// Scores are f64: terminal scores near 1e7 must still resolve 1e-3 differences.
+const WIN: f64 = 1e7;
 
 /// Negamax with alpha-beta pruning to `depth` plies. Terminal positions score
 /// `±(WIN - ply)` (faster wins are preferred); equally good root moves are
@@ -30,10 +31,10 @@ impl<G: Heuristic> Minimax<G> {
     }
 
     /// Score and best moves of `s` at the configured depth.
-    pub fn analyse(&mut self, s: &G::State) -> (f32, Vec<usize>) {
+    pub fn analyse(&mut self, s: &G::State) -> (f64, Vec<usize>) {
         let mut moves = Vec::new();
         self.game.candidates(s, &mut moves);
-        let mut best = f32::NEG_INFINITY;
+        let mut best = f64::NEG_INFINITY;
         let mut best_moves = Vec::new();
         for &a in &moves {
             let mut child = s.clone();
@@ -51,17 +52,17 @@ impl<G: Heuristic> Minimax<G> {
         (best, best_moves)
     }
 
-    fn negamax(&mut self, s: &G::State, depth: u32, mut alpha: f32, beta: f32, ply: u32) -> f32 {
+    fn negamax(&mut self, s: &G::State, depth: u32, mut alpha: f64, beta: f64, ply: u32) -> f64 {
         self.nodes += 1;
         if let Some(v) = self.game.terminal_value(s) {
-            return v * (WIN - ply as f32);
+            return v as f64 * (WIN - ply as f64);
         }
         if depth == 0 {
-            return self.game.heuristic(s);
+            return self.game.heuristic(s) as f64;
         }
         let mut moves = Vec::new();
         self.game.candidates(s, &mut moves);
-        let mut best = f32::NEG_INFINITY;
+        let mut best = f64::NEG_INFINITY;
         for a in moves {
             let mut child = s.clone();
             self.game.apply(&mut child, a);
