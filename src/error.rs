@@ -29,6 +29,14 @@ pub enum Error {
     #[error("evaluator: {0}")]
     Evaluator(String),
 
+    /// A model file or config that cannot be used (wrong game, truncated, other shape).
+    #[error("model: {0}")]
+    Model(String),
+
+    /// No usable device, or the device failed.
+    #[error("device: {0}")]
+    Device(String),
+
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

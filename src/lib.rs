@@ -16,7 +16,9 @@ pub mod error;
 pub mod eval;
 pub mod game;
 pub mod mcts;
+pub mod net;
 pub mod players;
+pub mod selfplay;
 pub mod solver;
 
 pub use error::{Error, Result};

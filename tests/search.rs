@@ -341,3 +341,51 @@ fn rollout_search_wins_and_blocks_in_gomoku() {
     let s = small.parse_position("a1 a4 c1 b4 g7 c4 g5 d4").unwrap();
     assert_eq!(small.format_move(p.choose(&s).unwrap()), "e4");
 }
+
+#[test]
+fn dirichlet_noise_perturbs_root_priors_only_when_enabled() {
+    let priors = |eps: f32, seed: u64| {
+        let cfg = SearchConfig {
+            dirichlet_epsilon: eps,
+            ..config(Algorithm::Puct, 1)
+        };
+        let mut s = Search::new(Connect4, cfg, seed).unwrap();
+        s.run(&mut Uniform::new(), 10).unwrap();
+        let t = s.tree();
+        t.children(ROOT).map(|c| t.prior(c)).collect::<Vec<f32>>()
+    };
+    let plain = priors(0.0, 1);
+    assert!(plain.iter().all(|&p| (p - 1.0 / 7.0).abs() < 1e-6));
+    let noisy = priors(0.25, 1);
+    assert!((noisy.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    assert!(noisy.iter().any(|&p| (p - 1.0 / 7.0).abs() > 1e-3));
+    assert!(
+        noisy.iter().all(|&p| p >= 0.75 / 7.0 - 1e-6),
+        "at least (1 - eps) of the prior stays"
+    );
+    assert_ne!(noisy, priors(0.25, 2), "the noise depends on the seed");
+}
+
+#[test]
+fn temperature_samples_early_moves_and_is_greedy_later() {
+    let cfg = SearchConfig {
+        temperature_moves: 2,
+        ..config(Algorithm::Puct, 1)
+    };
+    let first_moves: std::collections::HashSet<usize> = (0..20)
+        .map(|seed| {
+            let mut s = Search::new(Connect4, cfg.clone(), seed).unwrap();
+            s.run(&mut Uniform::new(), 50).unwrap().action
+        })
+        .collect();
+    assert!(first_moves.len() > 1, "sampled with temperature 1");
+    // After the temperature moves, the most visited move is always played.
+    let late = Connect4.parse_position("4444").unwrap();
+    for seed in 0..5 {
+        let mut s = Search::new(Connect4, cfg.clone(), seed).unwrap();
+        s.reset(late);
+        let r = s.run(&mut Uniform::new(), 50).unwrap();
+        let most = r.visits.iter().copied().max().unwrap();
+        assert_eq!(r.visits[r.action], most);
+    }
+}

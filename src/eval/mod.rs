@@ -164,6 +164,11 @@ pub trait Evaluator: Send {
         2
     }
 
+    /// What the evaluator measured so far (network evaluators fill it in).
+    fn stats(&self) -> EvalStats {
+        EvalStats::default()
+    }
+
     /// Submits `batch` and waits for it. Only valid with nothing else in flight.
     fn evaluate(&mut self, batch: Batch) -> Result<Batch> {
         if self.in_flight() != 0 {
@@ -174,6 +179,17 @@ pub trait Evaluator: Send {
         self.submit(batch)?;
         self.collect()
     }
+}
+
+/// Counters of an evaluator.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct EvalStats {
+    /// Batches evaluated.
+    pub batches: u64,
+    /// Positions evaluated.
+    pub positions: u64,
+    /// Seconds the device had a batch to work on (encode, forward, readback).
+    pub busy_seconds: f64,
 }
 
 /// Writes the uniform distribution over the legal actions of `mask` into `out`.

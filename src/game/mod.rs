@@ -229,7 +229,7 @@ pub(crate) fn dihedral(sym: usize, r: usize, c: usize, n: usize) -> (usize, usiz
 
 /// SplitMix64 finalizer: a bijective 64-bit mixer (used for hashing and
 /// building Zobrist tables at compile time).
-pub(crate) const fn mix64(mut z: u64) -> u64 {
+pub const fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -587,9 +587,9 @@ impl<G: Game> Search<G> {
         self.result()
     }
 
-    /// Picks a uniformly random number with the search's generator (for callers
-    /// that need seeded tie-breaking).
-    pub fn rng(&mut self) -> &mut ChaCha8Rng {
-        &mut self.rng
+    /// Restarts the search's random generator (e.g. once per game, so that a
+    /// game's moves depend only on its own seed).
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
     }
 }

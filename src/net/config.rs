@@ -1,0 +1,118 @@
+//! The network's shape: a plain struct saved as JSON beside the weights.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::game::Game;
+
+/// Version of the model-config JSON written by this build.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// Shape of a policy/value network and the game it plays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetConfig {
+    /// Format version of this file ([`CONFIG_VERSION`]).
+    pub version: u32,
+    /// The game's [`Game::name`], e.g. `connect4`.
+    pub game: String,
+    /// Input planes `[C, H, W]` ([`Game::planes_shape`]).
+    pub input: [usize; 3],
+    /// Size of the action space (policy logits).
+    pub actions: usize,
+    /// Residual blocks (two 3x3 convolutions each).
+    pub blocks: usize,
+    /// Channels of the stem and of every block.
+    pub channels: usize,
+    /// Hidden units of the value head.
+    pub value_hidden: usize,
+}
+
+impl NetConfig {
+    /// The default network for `game`: Connect Four and tic-tac-toe 4 blocks x
+    /// 64 channels (about 300k parameters for Connect Four); Gomoku 6 blocks x
+    /// 96 channels.
+    pub fn for_game<G: Game>(game: &G) -> Self {
+        let name = game.name();
+        let (blocks, channels) = if name.starts_with("gomoku") {
+            (6, 96)
+        } else {
+            (4, 64)
+        };
+        NetConfig {
+            version: CONFIG_VERSION,
+            game: name,
+            input: game.planes_shape(),
+            actions: game.num_actions(),
+            blocks,
+            channels,
+            value_hidden: 64,
+        }
+    }
+
+    /// Same game, another size.
+    pub fn with_size(mut self, blocks: usize, channels: usize) -> Self {
+        self.blocks = blocks;
+        self.channels = channels;
+        self
+    }
+
+    /// Checks that this config describes a network for `game`.
+    pub fn check_game<G: Game>(&self, game: &G) -> Result<()> {
+        if self.game != game.name() {
+            return Err(Error::Model(format!(
+                "the model plays {}, not {}",
+                self.game,
+                game.name()
+            )));
+        }
+        if self.input != game.planes_shape() || self.actions != game.num_actions() {
+            return Err(Error::Model(format!(
+                "the model expects input {:?} and {} actions; {} has {:?} and {}",
+                self.input,
+                self.actions,
+                game.name(),
+                game.planes_shape(),
+                game.num_actions()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks the fields' ranges.
+    pub fn validate(&self) -> Result<()> {
+        if self.version != CONFIG_VERSION {
+            return Err(Error::Model(format!(
+                "model config version {} is not supported (this build reads version {CONFIG_VERSION})",
+                self.version
+            )));
+        }
+        let [c, h, w] = self.input;
+        if c == 0 || h == 0 || w == 0 || self.actions == 0 {
+            return Err(Error::Model("empty input or action space".into()));
+        }
+        if !(1..=1024).contains(&self.channels)
+            || self.blocks > 64
+            || !(1..=4096).contains(&self.value_hidden)
+        {
+            return Err(Error::Model(format!(
+                "unreasonable size: {} blocks, {} channels, {} value units",
+                self.blocks, self.channels, self.value_hidden
+            )));
+        }
+        Ok(())
+    }
+
+    /// Number of trainable parameters.
+    pub fn num_params(&self) -> usize {
+        let [c, h, w] = self.input;
+        let (ch, cells) = (self.channels, h * w);
+        let bn = |n: usize| 2 * n;
+        let stem = c * ch * 9 + bn(ch);
+        let blocks = self.blocks * 2 * (ch * ch * 9 + bn(ch));
+        let policy = ch * 2 + bn(2) + 2 * cells * self.actions + self.actions;
+        let value =
+            ch + bn(1) + cells * self.value_hidden + self.value_hidden + self.value_hidden + 1;
+        stem + blocks + policy + value
+    }
+}

@@ -1,0 +1,241 @@
+//! Picking where the network runs: a GPU through wgpu, or burn's CPU backend.
+
+use std::sync::Mutex;
+
+use burn::tensor::wgpu::{wgpu, WgpuBackend};
+use burn::tensor::{DType, Device, DeviceKind};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// What the user asked for with `--backend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// A real GPU through wgpu if there is one, else the CPU backend.
+    Auto,
+    /// wgpu, even on a software (CPU) adapter such as Mesa lavapipe.
+    Gpu,
+    /// burn's CPU backend (flex).
+    Cpu,
+}
+
+/// One adapter as wgpu reports it.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdapterReport {
+    pub name: String,
+    pub vendor: String,
+    pub device_type: String,
+    pub graphics_api: String,
+    pub driver: String,
+    pub driver_info: String,
+    pub f16: bool,
+    #[serde(skip)]
+    kind: wgpu::DeviceType,
+    #[serde(skip)]
+    backend: wgpu::Backend,
+}
+
+/// Where the network runs and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceReport {
+    /// Every adapter wgpu sees.
+    pub adapters: Vec<AdapterReport>,
+    /// `wgpu: <adapter>` or `cpu: flex`.
+    pub chosen: String,
+    /// Why it was chosen.
+    pub reason: String,
+    /// Whether the chosen device runs f16.
+    pub f16: bool,
+    /// The CPU backend of this build.
+    pub cpu_backend: &'static str,
+}
+
+/// The device the network runs on.
+#[derive(Clone, Debug)]
+pub struct Selected {
+    pub device: Device,
+    /// True for wgpu (encoding runs in WGSL), false for the CPU backend.
+    pub is_wgpu: bool,
+    pub report: DeviceReport,
+}
+
+fn vendor_name(id: u32) -> String {
+    match id {
+        0x10de => "NVIDIA".into(),
+        0x1002 | 0x1022 => "AMD".into(),
+        0x8086 => "Intel".into(),
+        0x106b => "Apple".into(),
+        0x5143 => "Qualcomm".into(),
+        0x13b5 => "ARM".into(),
+        0x10005 => "Mesa".into(),
+        0 => "unknown".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+/// Every adapter wgpu can see (Vulkan, Metal, DX12; GL when none of those has one).
+pub fn list_adapters() -> Vec<AdapterReport> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    // GL is probed only when no primary API (Vulkan, Metal, DX12) has an adapter:
+    // probing it spams warnings on headless machines and it is the slowest path.
+    let mut adapters =
+        futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+    if adapters.is_empty() {
+        adapters = futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::GL));
+    }
+    adapters
+        .into_iter()
+        .map(|a| {
+            let info = a.get_info();
+            AdapterReport {
+                name: info.name.clone(),
+                vendor: vendor_name(info.vendor),
+                device_type: format!("{:?}", info.device_type),
+                graphics_api: format!("{:?}", info.backend),
+                driver: info.driver.clone(),
+                driver_info: info.driver_info.clone(),
+                f16: a.features().contains(wgpu::Features::SHADER_F16),
+                kind: info.device_type,
+                backend: info.backend,
+            }
+        })
+        .collect()
+}
+
+fn rank(a: &AdapterReport) -> (u8, u8) {
+    let kind = match a.kind {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let api = match a.backend {
+        wgpu::Backend::Vulkan | wgpu::Backend::Metal | wgpu::Backend::Dx12 => 0,
+        _ => 1,
+    };
+    (kind, api)
+}
+
+fn api_of(b: wgpu::Backend) -> WgpuBackend {
+    match b {
+        wgpu::Backend::Vulkan => WgpuBackend::Vulkan,
+        wgpu::Backend::Metal => WgpuBackend::Metal,
+        wgpu::Backend::Dx12 => WgpuBackend::Dx12,
+        wgpu::Backend::Gl => WgpuBackend::Gl,
+        _ => WgpuBackend::Auto,
+    }
+}
+
+/// Opens the adapter `chosen` (from `adapters`) as a burn device. A wgpu
+/// runtime can be initialised once per process, so opened devices are kept.
+fn open_wgpu(adapters: &[AdapterReport], chosen: usize) -> Result<Device> {
+    static OPENED: Mutex<Vec<(String, Device)>> = Mutex::new(Vec::new());
+    let key = format!(
+        "{:?}/{:?}/{}",
+        adapters[chosen].kind, adapters[chosen].backend, adapters[chosen].name
+    );
+    let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, d)) = opened.iter().find(|(k, _)| *k == key) {
+        return Ok(d.clone());
+    }
+    let device = open_new(adapters, chosen)?;
+    opened.push((key, device.clone()));
+    Ok(device)
+}
+
+fn open_new(adapters: &[AdapterReport], chosen: usize) -> Result<Device> {
+    let a = &adapters[chosen];
+    // burn counts adapters of each type from zero, per graphics API.
+    let index = adapters[..chosen]
+        .iter()
+        .filter(|b| b.kind == a.kind && b.backend == a.backend)
+        .count();
+    let kind = match a.kind {
+        wgpu::DeviceType::DiscreteGpu => DeviceKind::DiscreteGpu(index),
+        wgpu::DeviceType::IntegratedGpu => DeviceKind::IntegratedGpu(index),
+        wgpu::DeviceType::VirtualGpu => DeviceKind::VirtualGpu(index),
+        wgpu::DeviceType::Cpu => DeviceKind::Cpu,
+        wgpu::DeviceType::Other => DeviceKind::DefaultDevice,
+    };
+    Device::wgpu_options()
+        .device_kind(kind)
+        .graphics_api(api_of(a.backend))
+        .init()
+        .map_err(|e| Error::Device(format!("cannot open {} ({:?}): {e}", a.name, a.backend)))
+}
+
+fn flex(adapters: Vec<AdapterReport>, reason: String) -> Selected {
+    Selected {
+        device: Device::flex(),
+        is_wgpu: false,
+        report: DeviceReport {
+            adapters,
+            chosen: "cpu: flex".into(),
+            reason,
+            f16: false,
+            cpu_backend: "flex",
+        },
+    }
+}
+
+/// Chooses and opens the device for `choice`.
+///
+/// `auto` takes the best real GPU (discrete, then integrated, then virtual;
+/// Vulkan / Metal / DX12 before GL) and otherwise burn's CPU backend: a CPU
+/// adapter (software Vulkan) runs the network far slower than the CPU backend.
+/// `gpu` takes the best adapter of any kind, CPU adapters included.
+pub fn select(choice: BackendChoice) -> Result<Selected> {
+    if choice == BackendChoice::Cpu {
+        return Ok(flex(Vec::new(), "--backend cpu".into()));
+    }
+    let adapters = list_adapters();
+    let mut order: Vec<usize> = (0..adapters.len()).collect();
+    order.sort_by_key(|&i| rank(&adapters[i]));
+    let best_gpu = order
+        .iter()
+        .copied()
+        .find(|&i| adapters[i].kind != wgpu::DeviceType::Cpu);
+    let chosen = match (choice, best_gpu) {
+        (_, Some(i)) => i,
+        (BackendChoice::Auto, None) => {
+            let reason = if adapters.is_empty() {
+                "no wgpu adapter found".to_string()
+            } else {
+                "only CPU (software) adapters found; burn's CPU backend is much faster than software Vulkan".to_string()
+            };
+            return Ok(flex(adapters, reason));
+        }
+        (_, None) => match order.first() {
+            Some(&i) => i,
+            None => {
+                return Err(Error::Device(
+                    "--backend gpu: wgpu finds no adapter at all".into(),
+                ))
+            }
+        },
+    };
+    let device = open_wgpu(&adapters, chosen)?;
+    let a = &adapters[chosen];
+    let f16 = a.f16 && device.supports_dtype(DType::F16);
+    let reason = match (choice, a.kind) {
+        (BackendChoice::Gpu, wgpu::DeviceType::Cpu) => {
+            "--backend gpu on a software adapter (no GPU found)".into()
+        }
+        (BackendChoice::Gpu, _) => "--backend gpu: best GPU adapter".into(),
+        _ => format!("best GPU adapter ({:?}, {:?})", a.kind, a.backend),
+    };
+    Ok(Selected {
+        report: DeviceReport {
+            chosen: format!("wgpu: {} ({:?}, {:?})", a.name, a.kind, a.backend),
+            reason,
+            f16,
+            cpu_backend: "flex",
+            adapters,
+        },
+        device,
+        is_wgpu: true,
+    })
+}

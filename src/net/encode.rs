@@ -1,0 +1,135 @@
+//! Input encoding on the device: the WGSL kernels of `shaders/` expand a
+//! batch of packed states into input planes on the GPU, so only the packed
+//! words cross the bus. On the CPU backend the game's reference encoding
+//! feeds the network directly.
+
+use burn::backend::wgpu::{
+    into_contiguous, CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate,
+};
+use burn::backend::Wgpu;
+use burn::tensor::{DType, Device, Int, Shape, Tensor, TensorData};
+use cubecl::prelude::{CubeCount, KernelId};
+use cubecl::server::KernelArguments;
+
+use crate::error::{Error, Result};
+use crate::game::Game;
+
+const WORKGROUP: u32 = 64;
+
+/// Connect Four's kernel.
+struct Connect4Wgsl;
+impl KernelSource for Connect4Wgsl {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(include_str!("../../shaders/encode_connect4.wgsl"))
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// The kernel for games packed as plain bit planes (Gomoku, tic-tac-toe).
+struct BitplanesWgsl;
+impl KernelSource for BitplanesWgsl {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(include_str!("../../shaders/encode_bitplanes.wgsl"))
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// Which kernel encodes a game, and its parameters after `n`.
+#[derive(Clone, Copy)]
+enum Layout {
+    Connect4,
+    Bitplanes { cells: u32, wpp: u32, words: u32 },
+}
+
+fn layout<G: Game>(game: &G) -> Result<Layout> {
+    let [c, h, w] = game.planes_shape();
+    let name = game.name();
+    if name == "connect4" {
+        return Ok(Layout::Connect4);
+    }
+    if (name.starts_with("gomoku") || name == "tictactoe") && c == 2 {
+        let cells = (h * w) as u32;
+        return Ok(Layout::Bitplanes {
+            cells,
+            wpp: cells.div_ceil(32),
+            words: game.packed_words() as u32,
+        });
+    }
+    Err(Error::Device(format!("no WGSL encoding kernel for {name}")))
+}
+
+/// Packed-state bytes uploaded per position with the kernel, and f32-plane
+/// bytes per position without it.
+pub fn upload_bytes<G: Game>(game: &G) -> (usize, usize) {
+    (4 * game.packed_words(), 4 * game.planes_len())
+}
+
+/// Planes `[n, C, H, W]` on `device` from the CPU reference encoding of `states` (`[n, W]`).
+pub fn encode_cpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Tensor<4> {
+    let (words, len) = (game.packed_words(), game.planes_len());
+    let n = states.len() / words;
+    let mut planes = vec![0f32; n * len];
+    for (s, out) in states.chunks_exact(words).zip(planes.chunks_exact_mut(len)) {
+        game.encode_packed(s, out);
+    }
+    let [c, h, w] = game.planes_shape();
+    Tensor::from_data(TensorData::new(planes, [n, c, h, w]), device)
+}
+
+/// Planes `[n, C, H, W]` computed on a wgpu `device` by the game's WGSL kernel
+/// from `states` (`[n, W]` packed words, the only data uploaded).
+pub fn encode_wgpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Result<Tensor<4>> {
+    let words = game.packed_words();
+    let n = states.len() / words;
+    let [c, h, w] = game.planes_shape();
+    let layout = layout(game)?;
+    let packed: Tensor<2, Int> = Tensor::from_data(
+        TensorData::new(states.to_vec(), [n, words]),
+        (device, DType::U32),
+    );
+    let packed: CubeTensor = into_contiguous(
+        packed
+            .try_into_primitive::<Wgpu>()
+            .map_err(|_| Error::Device("the tensor is not on a wgpu device".into()))?,
+    );
+    let client = packed.client.clone();
+    let total = n * c * h * w;
+    let out = CubeTensor::new_contiguous(
+        client.clone(),
+        packed.device.clone(),
+        Shape::new([n, c, h, w]),
+        client.empty(total * 4),
+        DType::F32,
+    );
+    let params: Vec<u32> = match layout {
+        Layout::Connect4 => vec![n as u32],
+        Layout::Bitplanes { cells, wpp, words } => vec![n as u32, cells, wpp, words],
+    };
+    let params = client.create_from_slice(bytemuck::cast_slice(&params));
+    let groups = (total as u32).div_ceil(WORKGROUP).max(1);
+    let count = CubeCount::Static(groups.min(65535), groups.div_ceil(65535), 1);
+    let args = KernelArguments::new()
+        .with_buffer(packed.handle.clone().binding())
+        .with_buffer(out.handle.clone().binding())
+        .with_buffer(params.binding());
+    let dim = CubeDim::new_1d(WORKGROUP);
+    match layout {
+        Layout::Connect4 => {
+            client.launch(Box::new(SourceKernel::new(Connect4Wgsl, dim)), count, args)
+        }
+        Layout::Bitplanes { .. } => {
+            client.launch(Box::new(SourceKernel::new(BitplanesWgsl, dim)), count, args)
+        }
+    };
+    Ok(Tensor::from_primitive::<Wgpu>(out))
+}

@@ -1,0 +1,20 @@
+//! The network side: the only module that sees burn and wgpu.
+//!
+//! - [`config`]: the network's shape, saved as JSON beside the weights;
+//! - [`model`]: the residual policy/value network in burn;
+//! - [`network`]: a network for one game on one device, model files;
+//! - [`encode`]: WGSL input encoding on the GPU (`shaders/`), CPU encoding otherwise;
+//! - [`device`]: choosing a GPU through wgpu or burn's CPU backend (`flex`);
+//! - [`evaluator`]: the [`crate::eval::Evaluator`] that runs the network on a worker thread.
+
+pub mod config;
+pub mod device;
+pub mod encode;
+pub mod evaluator;
+pub mod model;
+pub mod network;
+
+pub use config::NetConfig;
+pub use device::{select, BackendChoice, DeviceReport, Selected};
+pub use evaluator::NetEvaluator;
+pub use network::Network;

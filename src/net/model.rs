@@ -1,0 +1,102 @@
+//! The residual policy/value network (AlphaZero style) in burn.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::{relu, tanh};
+use burn::tensor::{Device, Tensor};
+
+use super::config::NetConfig;
+
+fn conv(cin: usize, cout: usize, k: usize, device: &Device) -> Conv2d {
+    let padding = if k == 1 {
+        PaddingConfig2d::Valid
+    } else {
+        PaddingConfig2d::Same
+    };
+    Conv2dConfig::new([cin, cout], [k, k])
+        .with_padding(padding)
+        .with_bias(false)
+        .init(device)
+}
+
+fn bn(n: usize, device: &Device) -> BatchNorm {
+    BatchNormConfig::new(n).init(device)
+}
+
+/// Two 3x3 convolutions with batch norm and a skip connection.
+#[derive(Module, Debug)]
+pub struct ResBlock {
+    conv1: Conv2d,
+    bn1: BatchNorm,
+    conv2: Conv2d,
+    bn2: BatchNorm,
+}
+
+impl ResBlock {
+    fn new(ch: usize, device: &Device) -> Self {
+        ResBlock {
+            conv1: conv(ch, ch, 3, device),
+            bn1: bn(ch, device),
+            conv2: conv(ch, ch, 3, device),
+            bn2: bn(ch, device),
+        }
+    }
+
+    /// `[N, ch, H, W] -> [N, ch, H, W]`
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let y = relu(self.bn1.forward(self.conv1.forward(x.clone())));
+        let y = self.bn2.forward(self.conv2.forward(y));
+        relu(y + x)
+    }
+}
+
+/// Conv stem, residual tower, policy head (logits over all actions) and value
+/// head (tanh). Illegal actions are masked by the caller.
+#[derive(Module, Debug)]
+pub struct PolicyValueNet {
+    stem: Conv2d,
+    stem_bn: BatchNorm,
+    blocks: Vec<ResBlock>,
+    policy_conv: Conv2d,
+    policy_bn: BatchNorm,
+    policy_fc: Linear,
+    value_conv: Conv2d,
+    value_bn: BatchNorm,
+    value_fc1: Linear,
+    value_fc2: Linear,
+}
+
+impl PolicyValueNet {
+    /// A randomly initialised network of shape `cfg` on `device`.
+    pub fn new(cfg: &NetConfig, device: &Device) -> Self {
+        let [c, h, w] = cfg.input;
+        let ch = cfg.channels;
+        PolicyValueNet {
+            stem: conv(c, ch, 3, device),
+            stem_bn: bn(ch, device),
+            blocks: (0..cfg.blocks).map(|_| ResBlock::new(ch, device)).collect(),
+            policy_conv: conv(ch, 2, 1, device),
+            policy_bn: bn(2, device),
+            policy_fc: LinearConfig::new(2 * h * w, cfg.actions).init(device),
+            value_conv: conv(ch, 1, 1, device),
+            value_bn: bn(1, device),
+            value_fc1: LinearConfig::new(h * w, cfg.value_hidden).init(device),
+            value_fc2: LinearConfig::new(cfg.value_hidden, 1).init(device),
+        }
+    }
+
+    /// `[N, C, H, W]` planes -> (policy logits `[N, A]`, value `[N, 1]` in `[-1, 1]`).
+    pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let mut x = relu(self.stem_bn.forward(self.stem.forward(x)));
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        let p = relu(self.policy_bn.forward(self.policy_conv.forward(x.clone())));
+        let logits = self.policy_fc.forward(p.flatten(1, 3));
+        let v = relu(self.value_bn.forward(self.value_conv.forward(x)));
+        let v = relu(self.value_fc1.forward(v.flatten(1, 3)));
+        let value = tanh(self.value_fc2.forward(v));
+        (logits, value)
+    }
+}

@@ -1,0 +1,228 @@
+//! A policy/value network for one game on one device: forward passes on
+//! batches of packed states, and model files.
+//!
+//! A model is a folder with `config.json` ([`NetConfig`]) and `model.bpk`
+//! (burn's burnpack format). Loading checks the game, the config and the
+//! weights' shapes and fails with an error naming the file.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Transaction};
+
+use super::config::NetConfig;
+use super::encode;
+use super::model::PolicyValueNet;
+use crate::error::{Error, Result};
+use crate::game::Game;
+
+/// File names inside a model folder.
+pub const CONFIG_FILE: &str = "config.json";
+pub const WEIGHTS_FILE: &str = "model.bpk";
+
+/// A network ready to evaluate positions of `G`.
+pub struct Network<G: Game> {
+    game: G,
+    config: NetConfig,
+    model: PolicyValueNet,
+    device: Device,
+    gpu_encode: bool,
+    id: String,
+}
+
+/// 64-bit FNV-1a, for model ids.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+impl<G: Game> Network<G> {
+    /// A randomly initialised network (seeded) of shape `config`.
+    /// `gpu_encode`: encode inputs with the WGSL kernels (wgpu devices only).
+    pub fn random(
+        game: G,
+        config: NetConfig,
+        device: Device,
+        gpu_encode: bool,
+        seed: u64,
+    ) -> Result<Self> {
+        config.validate()?;
+        config.check_game(&game)?;
+        device.seed(seed);
+        let model = PolicyValueNet::new(&config, &device);
+        Ok(Network {
+            game,
+            config,
+            model,
+            device,
+            gpu_encode,
+            id: format!("random-{seed}"),
+        })
+    }
+
+    /// Loads the model folder `dir` (see the module docs).
+    pub fn load(game: G, dir: &Path, device: Device, gpu_encode: bool) -> Result<Self> {
+        let config_path = dir.join(CONFIG_FILE);
+        let weights_path = dir.join(WEIGHTS_FILE);
+        let text = std::fs::read_to_string(&config_path)
+            .map_err(|e| Error::Model(format!("{}: {e}", config_path.display())))?;
+        let weights = std::fs::read(&weights_path)
+            .map_err(|e| Error::Model(format!("{}: {e}", weights_path.display())))?;
+        Self::from_parts(game, &text, weights, device, gpu_encode).map_err(|e| match e {
+            Error::Model(m) => Error::Model(format!("{}: {m}", dir.display())),
+            other => other,
+        })
+    }
+
+    /// A model from its config JSON and burnpack bytes (e.g. from `include_bytes!`).
+    pub fn from_parts(
+        game: G,
+        config_json: &str,
+        weights: Vec<u8>,
+        device: Device,
+        gpu_encode: bool,
+    ) -> Result<Self> {
+        let config: NetConfig = serde_json::from_str(config_json)
+            .map_err(|e| Error::Model(format!("{CONFIG_FILE} is not a valid model config: {e}")))?;
+        config.validate()?;
+        config.check_game(&game)?;
+        let id = format!("{:016x}", fnv(&weights));
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights)).map_err(|e| {
+            Error::Model(format!(
+                "{WEIGHTS_FILE} cannot be read (truncated or not burnpack?): {e}"
+            ))
+        })?;
+        let model = PolicyValueNet::new(&config, &device)
+            .try_load_record(record)
+            .map_err(|e| {
+                Error::Model(format!("{WEIGHTS_FILE} does not match {CONFIG_FILE}: {e}"))
+            })?;
+        Ok(Network {
+            game,
+            config,
+            model,
+            device,
+            gpu_encode,
+            id,
+        })
+    }
+
+    /// Writes `config.json` and `model.bpk` into `dir` (created if needed),
+    /// each atomically: written to a temporary file, synced, renamed.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let json = serde_json::to_string_pretty(&self.config).expect("config serialises");
+        write_atomic(&dir.join(CONFIG_FILE), json.as_bytes())?;
+        let bytes = self
+            .model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| Error::Model(format!("cannot serialise weights: {e}")))?;
+        write_atomic(&dir.join(WEIGHTS_FILE), &bytes)
+    }
+
+    pub fn game(&self) -> &G {
+        &self.game
+    }
+    pub fn config(&self) -> &NetConfig {
+        &self.config
+    }
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+    pub fn model(&self) -> &PolicyValueNet {
+        &self.model
+    }
+    /// Replaces the weights (after training).
+    pub fn set_model(&mut self, model: PolicyValueNet) {
+        self.model = model;
+    }
+    /// Whether inputs are encoded by the WGSL kernels.
+    pub fn gpu_encode(&self) -> bool {
+        self.gpu_encode
+    }
+    /// Identifies the weights (hash of the loaded file, or `random-<seed>`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Forward pass on `states` (`[n, W]` packed words): policy logits
+    /// `[n, A]` and values `[n]`, read back to the host (waits for the device).
+    pub fn forward(&self, states: &[u32]) -> Result<(Vec<f32>, Vec<f32>)> {
+        let words = self.game.packed_words();
+        if states.is_empty() || states.len() % words != 0 {
+            return Err(Error::Evaluator(format!(
+                "{} words is not a whole number of {words}-word states",
+                states.len()
+            )));
+        }
+        let n = states.len() / words;
+        let planes = if self.gpu_encode {
+            encode::encode_wgpu(&self.game, states, &self.device)?
+        } else {
+            encode::encode_cpu(&self.game, states, &self.device)
+        };
+        let (logits, value) = self.model.forward(planes);
+        let data = Transaction::default()
+            .register(logits)
+            .register(value)
+            .try_execute()
+            .map_err(|e| Error::Device(format!("reading results: {e:?}")))?;
+        let mut it = data.into_iter();
+        let logits: Vec<f32> = it
+            .next()
+            .and_then(|d| d.try_into_vec::<f32>().ok())
+            .ok_or_else(|| Error::Device("policy readback failed".into()))?;
+        let values: Vec<f32> = it
+            .next()
+            .and_then(|d| d.try_into_vec::<f32>().ok())
+            .ok_or_else(|| Error::Device("value readback failed".into()))?;
+        debug_assert_eq!(logits.len(), n * self.config.actions);
+        debug_assert_eq!(values.len(), n);
+        Ok((logits, values))
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut tmp = PathBuf::from(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tmp.set_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        if let Ok(d) = std::fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Softmax of `logits` over the actions whose `mask` is non-zero; 0 elsewhere.
+pub fn masked_softmax(logits: &[f32], mask: &[u8], out: &mut [f32]) {
+    let max = logits
+        .iter()
+        .zip(mask)
+        .filter(|(_, &m)| m != 0)
+        .map(|(&l, _)| l)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut total = 0.0;
+    for ((o, &l), &m) in out.iter_mut().zip(logits).zip(mask) {
+        *o = if m != 0 { (l - max).exp() } else { 0.0 };
+        total += *o;
+    }
+    if total > 0.0 && total.is_finite() {
+        out.iter_mut().for_each(|o| *o /= total);
+    }
+}

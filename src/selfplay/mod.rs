@@ -1,0 +1,504 @@
+//! Double-buffered, cross-game self-play.
+//!
+//! The games are split into two groups, each feeding its own batch buffer.
+//! While the evaluator works on one group's batch, rayon threads absorb the
+//! other group's results (expand + backup), play the moves whose searches are
+//! done, and gather that group's next leaves (select) into its buffer; then
+//! the roles swap. Each game's search has one owner at a time (its slot), so
+//! no tree is shared between threads.
+//!
+//! This module knows nothing of networks: it drives any [`Evaluator`].
+
+pub mod records;
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::eval::{Batch, Evaluator};
+use crate::game::{mix64, Game};
+use crate::mcts::{Search, SearchConfig};
+use records::{GameRecord, PositionRecord};
+
+/// Self-play settings.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SelfPlayConfig {
+    /// Games to play in all. Default: 256.
+    pub games: usize,
+    /// Simulations per move. Default: 64.
+    pub simulations: u32,
+    /// Leaves one game adds to a batch at most. Default: 8.
+    pub leaves_per_game: usize,
+    /// Positions per batch at most; each of the two groups holds enough
+    /// games to fill it ([`SelfPlayConfig::games_per_group`]). Default: 256.
+    pub batch: usize,
+    /// Worker threads for the search phases (0: all cores). Default: 0.
+    pub threads: usize,
+    /// Seed: game `i` searches with a seed derived from it and `i`. Default: 0.
+    pub seed: u64,
+    /// Search settings (simulations and leaves per gather are taken from above).
+    pub search: SearchConfig,
+}
+
+impl Default for SelfPlayConfig {
+    fn default() -> Self {
+        SelfPlayConfig {
+            games: 256,
+            simulations: 64,
+            leaves_per_game: 8,
+            batch: 256,
+            threads: 0,
+            seed: 0,
+            search: SearchConfig::selfplay(),
+        }
+    }
+}
+
+impl SelfPlayConfig {
+    /// Games per group: twice what it takes to fill a batch with
+    /// `leaves_per_game` each, since searches often hand out fewer leaves
+    /// (collisions in small trees, root evaluations, finished moves) and the
+    /// spare games top the batch up.
+    pub fn games_per_group(&self) -> usize {
+        (2 * self.batch)
+            .div_ceil(self.leaves_per_game)
+            .clamp(1, self.games.div_ceil(2).max(1))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.games == 0 || self.simulations == 0 || self.leaves_per_game == 0 || self.batch == 0
+        {
+            return Err(Error::Config(
+                "games, simulations, leaves per game and batch must all be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Live figures, passed to the progress callback after every batch.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Progress {
+    pub games_done: usize,
+    pub games_total: usize,
+    pub evaluations: u64,
+    pub batches: u64,
+    pub elapsed: f64,
+}
+
+/// Final figures of a self-play run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SelfPlayReport {
+    pub games: usize,
+    pub positions: usize,
+    pub evaluations: u64,
+    pub simulations: u64,
+    pub batches: u64,
+    pub batch_target: usize,
+    pub batch_mean: f64,
+    pub batch_min: usize,
+    pub batch_max: usize,
+    /// Mean size of the batches gathered while every game slot of their
+    /// group was playing (steady state: before the supply of games ran out).
+    pub batch_mean_steady: f64,
+    /// Number of those batches.
+    pub steady_batches: u64,
+    /// Evaluations per second over the steady-state batches (their sizes over
+    /// the time between each one's collection and the previous collection).
+    pub steady_evaluations_per_second: f64,
+    pub wall_seconds: f64,
+    pub games_per_second: f64,
+    pub evaluations_per_second: f64,
+    pub simulations_per_second: f64,
+    /// Mean time the evaluator spent on one batch (encode + forward + readback).
+    pub network_ms_per_batch: f64,
+    /// Share of wall time the evaluator had a batch to work on.
+    pub device_busy_fraction: f64,
+    /// CPU seconds in the search phases, summed over threads.
+    pub cpu_select_seconds: f64,
+    pub cpu_absorb_seconds: f64,
+    /// Positions sent to the evaluator == leaves requested by the searches
+    /// (each leaf in exactly one batch).
+    pub evaluated_exactly_once: bool,
+}
+
+/// A running game in a slot.
+struct Running<G: Game> {
+    id: u64,
+    state: G::State,
+    positions: Vec<PositionRecord>,
+}
+
+/// One concurrent game: its search, its share of the current batch, its record.
+struct Slot<G: Game> {
+    search: Search<G>,
+    local: Batch,
+    offset: usize,
+    game: Option<Running<G>>,
+    finished: Option<GameRecord>,
+    select_time: Duration,
+    absorb_time: Duration,
+}
+
+impl<G: Game> Slot<G> {
+    /// Plays the moves whose searches are done; records finished games.
+    fn play_done_moves(&mut self, simulations: u32, model_id: &str) -> Result<()> {
+        while self.game.is_some() && self.search.is_done() {
+            let r = self.search.result()?;
+            let game = self.search.game().clone();
+            let run = self.game.as_mut().expect("checked");
+            let mut packed = vec![0u32; game.packed_words()];
+            game.pack(&run.state, &mut packed);
+            run.positions.push(PositionRecord {
+                packed,
+                to_move: game.to_move(&run.state),
+                action: r.action as u16,
+                value: r.value,
+                policy: r.policy,
+            });
+            game.play(&mut run.state, r.action)?;
+            self.search.advance(r.action)?;
+            if let Some(v) = game.terminal_value(&run.state) {
+                // v is for the side to move now; convert to the first player's view.
+                let first = if game.to_move(&run.state) == 0 { v } else { -v };
+                let run = self.game.take().expect("checked");
+                self.finished = Some(GameRecord {
+                    game_id: run.id,
+                    model_id: model_id.to_string(),
+                    outcome: first.round() as i8,
+                    positions: run.positions,
+                });
+            } else {
+                self.search.begin(simulations)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Select phase: hands out up to `k` leaves into `self.local` (which is
+    /// emptied first, even when `k` is 0).
+    fn gather(&mut self, id: u64, k: usize, simulations: u32, model_id: &str) -> Result<()> {
+        let t = Instant::now();
+        self.local.clear();
+        self.local.id = id;
+        while self.game.is_some() && k > 0 {
+            if self.search.gather(&mut self.local, k) > 0 {
+                break;
+            }
+            // Everything was resolved without the evaluator: move on.
+            self.play_done_moves(simulations, model_id)?;
+        }
+        self.select_time += t.elapsed();
+        Ok(())
+    }
+
+    /// Absorb phase: takes this slot's results from `batch`, backs them up and
+    /// plays finished moves.
+    fn absorb(&mut self, batch: &Batch, simulations: u32, model_id: &str) -> Result<()> {
+        let t = Instant::now();
+        let n = self.local.len();
+        if n > 0 {
+            let a = batch.actions();
+            self.local.policy.clear();
+            self.local
+                .policy
+                .extend_from_slice(&batch.policy[self.offset * a..(self.offset + n) * a]);
+            self.local.value.clear();
+            self.local
+                .value
+                .extend_from_slice(&batch.value[self.offset..self.offset + n]);
+            self.search.absorb(&self.local)?;
+        }
+        self.play_done_moves(simulations, model_id)?;
+        self.absorb_time += t.elapsed();
+        Ok(())
+    }
+}
+
+/// Runs `cfg.games` self-play games of `game` with `eval`, handing every
+/// finished game to `sink` and live figures to `progress`.
+pub fn run<G: Game, E: Evaluator>(
+    game: &G,
+    eval: &mut E,
+    model_id: &str,
+    cfg: &SelfPlayConfig,
+    sink: &mut dyn FnMut(GameRecord) -> Result<()>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<SelfPlayReport> {
+    cfg.validate()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| Error::Config(format!("thread pool: {e}")))?;
+    let search_cfg = SearchConfig {
+        simulations: cfg.simulations,
+        leaves_per_gather: cfg.leaves_per_game,
+        ..cfg.search.clone()
+    };
+    let per_group = cfg.games_per_group();
+    let mut groups: [Vec<Slot<G>>; 2] = [Vec::new(), Vec::new()];
+    for (g, group) in groups.iter_mut().enumerate() {
+        for i in 0..per_group {
+            group.push(Slot {
+                search: Search::new(game.clone(), search_cfg.clone(), (g * per_group + i) as u64)?,
+                local: Batch::new(game, cfg.leaves_per_game),
+                offset: 0,
+                game: None,
+                finished: None,
+                select_time: Duration::ZERO,
+                absorb_time: Duration::ZERO,
+            });
+        }
+    }
+    let mut buffers: Vec<Batch> = (0..2)
+        .map(|_| Batch::new(game, per_group * cfg.leaves_per_game))
+        .collect();
+    let start = Instant::now();
+    let stats0 = eval.stats();
+    let (mut started, mut done) = (0usize, 0usize);
+    let mut next_id = 1u64;
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut positions = 0usize;
+    let mut order: std::collections::VecDeque<usize> = Default::default();
+
+    // Fills group `g`'s buffer and submits it; false if the group has nothing to evaluate.
+    let mut full_batches: Vec<bool> = Vec::new();
+    let mut fill_and_submit = |g: usize,
+                               groups: &mut [Vec<Slot<G>>; 2],
+                               buffers: &mut Vec<Batch>,
+                               started: &mut usize,
+                               next_id: &mut u64,
+                               eval: &mut E|
+     -> Result<bool> {
+        for slot in groups[g]
+            .iter_mut()
+            .filter(|s| s.game.is_none() && s.finished.is_none())
+        {
+            if *started >= cfg.games {
+                break;
+            }
+            let id = *started as u64;
+            slot.search.reseed(mix64(cfg.seed ^ mix64(id + 1)));
+            slot.search.reset(game.initial());
+            slot.search.begin(cfg.simulations)?;
+            slot.game = Some(Running {
+                id,
+                state: game.initial(),
+                positions: Vec::new(),
+            });
+            *started += 1;
+        }
+        let id = *next_id;
+        *next_id += 1;
+        let full = groups[g].iter().all(|s| s.game.is_some());
+        // Leaf budgets: K per game in a rotating order until the batch is
+        // full, so no batch exceeds the target and every game gets its turn.
+        let group = &mut groups[g];
+        let n = group.len();
+        let order: Vec<usize> = (0..n).map(|i| (i + id as usize) % n).collect();
+        let mut budgets = vec![0usize; n];
+        let mut left = cfg.batch;
+        for &i in &order {
+            if group[i].game.is_some() {
+                budgets[i] = cfg.leaves_per_game.min(left);
+                left -= budgets[i];
+            }
+        }
+        pool.install(|| {
+            group
+                .par_iter_mut()
+                .zip(&budgets)
+                .try_for_each(|(s, &b)| s.gather(id, b, cfg.simulations, model_id))
+        })?;
+        // Top up from the games that had no budget, when collisions or
+        // finished searches left room.
+        let mut total: usize = group.iter().map(|s| s.local.len()).sum();
+        for &i in &order {
+            if total >= cfg.batch {
+                break;
+            }
+            if budgets[i] == 0 && group[i].game.is_some() {
+                let b = cfg.leaves_per_game.min(cfg.batch - total);
+                group[i].gather(id, b, cfg.simulations, model_id)?;
+                total += group[i].local.len();
+            }
+        }
+        let mut batch = buffers.pop().expect("two buffers circulate");
+        batch.clear();
+        batch.id = id;
+        for slot in groups[g].iter_mut() {
+            slot.offset = batch.len();
+            batch.states.extend_from_slice(&slot.local.states);
+            batch.legal.extend_from_slice(&slot.local.legal);
+        }
+        if batch.is_empty() {
+            buffers.push(batch);
+            return Ok(false);
+        }
+        eval.submit(batch)?;
+        full_batches.push(full);
+        Ok(true)
+    };
+
+    for g in 0..2 {
+        if fill_and_submit(
+            g,
+            &mut groups,
+            &mut buffers,
+            &mut started,
+            &mut next_id,
+            eval,
+        )? {
+            order.push_back(g);
+        }
+    }
+    let mut collected_at: Vec<f64> = Vec::new();
+    while let Some(g) = order.pop_front() {
+        let batch = eval.collect()?;
+        sizes.push(batch.len());
+        collected_at.push(start.elapsed().as_secs_f64());
+        pool.install(|| {
+            groups[g]
+                .par_iter_mut()
+                .try_for_each(|s| s.absorb(&batch, cfg.simulations, model_id))
+        })?;
+        buffers.push(batch);
+        for slot in groups[g].iter_mut() {
+            if let Some(record) = slot.finished.take() {
+                done += 1;
+                positions += record.positions.len();
+                sink(record)?;
+            }
+        }
+        let evaluations: u64 = groups
+            .iter()
+            .flatten()
+            .map(|s| s.search.stats().requests)
+            .sum();
+        progress(&Progress {
+            games_done: done,
+            games_total: cfg.games,
+            evaluations,
+            batches: sizes.len() as u64,
+            elapsed: start.elapsed().as_secs_f64(),
+        });
+        if fill_and_submit(
+            g,
+            &mut groups,
+            &mut buffers,
+            &mut started,
+            &mut next_id,
+            eval,
+        )? {
+            order.push_back(g);
+        }
+    }
+    // Games finished during a gather phase (resolved without the evaluator).
+    for slot in groups.iter_mut().flatten() {
+        if let Some(record) = slot.finished.take() {
+            done += 1;
+            positions += record.positions.len();
+            sink(record)?;
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let stats = eval.stats();
+    let all = groups.iter().flatten();
+    let simulations: u64 = all.clone().map(|s| s.search.stats().simulations).sum();
+    let requests: u64 = all.clone().map(|s| s.search.stats().requests).sum();
+    let batches = sizes.len() as u64;
+    let submitted: usize = sizes.iter().sum();
+    let steady: Vec<usize> = sizes
+        .iter()
+        .zip(&full_batches)
+        .filter(|(_, &f)| f)
+        .map(|(&n, _)| n)
+        .collect();
+    let (mut steady_evals, mut steady_time) = (0usize, 0f64);
+    for k in 1..sizes.len() {
+        if full_batches[k] {
+            steady_evals += sizes[k];
+            steady_time += collected_at[k] - collected_at[k - 1];
+        }
+    }
+    let mean = |v: &[usize]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<usize>() as f64 / v.len() as f64
+        }
+    };
+    Ok(SelfPlayReport {
+        games: done,
+        positions,
+        evaluations: requests,
+        simulations,
+        batches,
+        batch_target: cfg.batch,
+        batch_mean: mean(&sizes),
+        batch_min: sizes.iter().copied().min().unwrap_or(0),
+        batch_max: sizes.iter().copied().max().unwrap_or(0),
+        batch_mean_steady: mean(&steady),
+        steady_batches: steady.len() as u64,
+        steady_evaluations_per_second: if steady_time > 0.0 {
+            steady_evals as f64 / steady_time
+        } else {
+            0.0
+        },
+        wall_seconds: wall,
+        games_per_second: done as f64 / wall,
+        evaluations_per_second: requests as f64 / wall,
+        simulations_per_second: simulations as f64 / wall,
+        network_ms_per_batch: if stats.batches > stats0.batches {
+            1e3 * (stats.busy_seconds - stats0.busy_seconds)
+                / (stats.batches - stats0.batches) as f64
+        } else {
+            0.0
+        },
+        device_busy_fraction: (stats.busy_seconds - stats0.busy_seconds) / wall,
+        cpu_select_seconds: all.clone().map(|s| s.select_time.as_secs_f64()).sum(),
+        cpu_absorb_seconds: all.map(|s| s.absorb_time.as_secs_f64()).sum(),
+        evaluated_exactly_once: submitted as u64 == requests,
+    })
+}
+
+/// Evaluations per second of `eval` on batches of exactly `n` random
+/// positions of `game`, one batch at a time, for at least `seconds` and 3
+/// batches: the pure network rate that self-play is compared with.
+pub fn forward_rate<G: Game, E: Evaluator>(
+    game: &G,
+    eval: &mut E,
+    n: usize,
+    seconds: f64,
+    seed: u64,
+) -> Result<f64> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut batch = Batch::new(game, n);
+    let mut actions = Vec::new();
+    while batch.len() < n.max(1) {
+        let mut s = game.initial();
+        for _ in 0..rng.random_range(0..game.num_actions().min(20)) {
+            game.legal_actions(&s, &mut actions);
+            if actions.is_empty() {
+                break;
+            }
+            game.apply(&mut s, actions[rng.random_range(0..actions.len())]);
+        }
+        if game.terminal_value(&s).is_none() {
+            batch.push(game, &s);
+        }
+    }
+    batch = eval.evaluate(batch)?; // warm-up (kernel compilation, autotune)
+    let start = Instant::now();
+    let mut batches = 0u64;
+    while batches < 3 || start.elapsed().as_secs_f64() < seconds {
+        batch = eval.evaluate(batch)?;
+        batch.check_results()?;
+        batches += 1;
+    }
+    Ok((batches * batch.len() as u64) as f64 / start.elapsed().as_secs_f64())
+}

@@ -1,0 +1,252 @@
+//! Game records: the versioned binary format that self-play writes and
+//! training reads.
+//!
+//! A record file (`*.wgzr`) is little-endian:
+//!
+//! ```text
+//! magic    4 bytes  "WGZR"
+//! version  u32      1
+//! game     u16 length + UTF-8 bytes   (Game::name, e.g. "connect4")
+//! words    u32      packed words per position (Game::packed_words)
+//! actions  u32      size of the action space
+//! count    u32      number of games
+//! then `count` games:
+//!   game_id   u64
+//!   model_id  u16 length + UTF-8 bytes   (Network::id, or "rollout", ...)
+//!   outcome   i8    result for the player who moved first: 1 win, 0 draw, -1 loss
+//!   moves     u32   number of positions
+//!   then `moves` positions:
+//!     packed   words x u32   the position before the move (Game::pack)
+//!     to_move  u8            0 or 1
+//!     action   u16           the move played
+//!     value    f32           the search's value of the position, for the side to move
+//!     policy   actions x f32 the search policy target (sums to 1)
+//! ```
+//!
+//! Files are written whole and atomically (temporary file, fsync, rename), so
+//! a reader never sees a partial file.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Format version written by this build.
+pub const RECORDS_VERSION: u32 = 1;
+const MAGIC: &[u8; 4] = b"WGZR";
+
+/// One position of a game and its training targets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PositionRecord {
+    pub packed: Vec<u32>,
+    pub to_move: u8,
+    pub action: u16,
+    pub value: f32,
+    pub policy: Vec<f32>,
+}
+
+/// One finished game.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GameRecord {
+    pub game_id: u64,
+    pub model_id: String,
+    /// Result for the first player: 1 win, 0 draw, -1 loss.
+    pub outcome: i8,
+    pub positions: Vec<PositionRecord>,
+}
+
+impl GameRecord {
+    /// The game's result for the side to move in position `i` (the value target).
+    pub fn value_target(&self, i: usize) -> f32 {
+        let o = self.outcome as f32;
+        if self.positions[i].to_move == 0 {
+            o
+        } else {
+            -o
+        }
+    }
+}
+
+/// A record file's header fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordsHeader {
+    pub game: String,
+    pub words: usize,
+    pub actions: usize,
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let b = &s.as_bytes()[..s.len().min(u16::MAX as usize)];
+    out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+/// Serialises games into the record format.
+pub fn encode_records(header: &RecordsHeader, games: &[GameRecord]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&RECORDS_VERSION.to_le_bytes());
+    put_str(&mut out, &header.game);
+    out.extend_from_slice(&(header.words as u32).to_le_bytes());
+    out.extend_from_slice(&(header.actions as u32).to_le_bytes());
+    out.extend_from_slice(&(games.len() as u32).to_le_bytes());
+    for g in games {
+        out.extend_from_slice(&g.game_id.to_le_bytes());
+        put_str(&mut out, &g.model_id);
+        out.push(g.outcome as u8);
+        out.extend_from_slice(&(g.positions.len() as u32).to_le_bytes());
+        for p in &g.positions {
+            debug_assert_eq!(p.packed.len(), header.words);
+            debug_assert_eq!(p.policy.len(), header.actions);
+            p.packed
+                .iter()
+                .for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+            out.push(p.to_move);
+            out.extend_from_slice(&p.action.to_le_bytes());
+            out.extend_from_slice(&p.value.to_le_bytes());
+            p.policy
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        }
+    }
+    out
+}
+
+/// Writes a record file atomically.
+pub fn write_records(path: &Path, header: &RecordsHeader, games: &[GameRecord]) -> Result<()> {
+    let bytes = encode_records(header, games);
+    let tmp = path.with_extension("wgzr.tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.at + n > self.bytes.len() {
+            return Err(Error::Parse {
+                what: "game records",
+                input: String::new(),
+                reason: format!("truncated at byte {} (needs {n} more)", self.at),
+            });
+        }
+        let s = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap()))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn f32(&mut self) -> Result<f32> {
+        Ok(f32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn string(&mut self) -> Result<String> {
+        let n = self.u16()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| bad("a name is not UTF-8"))
+    }
+}
+
+fn bad(reason: &str) -> Error {
+    Error::Parse {
+        what: "game records",
+        input: String::new(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses a record file's bytes.
+pub fn decode_records(bytes: &[u8]) -> Result<(RecordsHeader, Vec<GameRecord>)> {
+    let mut c = Cursor { bytes, at: 0 };
+    if c.take(4)? != MAGIC {
+        return Err(bad("not a wgzero record file (bad magic)"));
+    }
+    let version = c.u32()?;
+    if version != RECORDS_VERSION {
+        return Err(bad(&format!(
+            "record version {version} is not supported (this build reads {RECORDS_VERSION})"
+        )));
+    }
+    let header = RecordsHeader {
+        game: c.string()?,
+        words: c.u32()? as usize,
+        actions: c.u32()? as usize,
+    };
+    if header.words == 0 || header.words > 4096 || header.actions == 0 || header.actions > 1 << 16 {
+        return Err(bad("implausible header sizes"));
+    }
+    let count = c.u32()? as usize;
+    let mut games = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        let game_id = c.u64()?;
+        let model_id = c.string()?;
+        let outcome = c.u8()? as i8;
+        if !(-1..=1).contains(&outcome) {
+            return Err(bad("outcome out of range"));
+        }
+        let moves = c.u32()? as usize;
+        let mut positions = Vec::with_capacity(moves.min(1 << 12));
+        for _ in 0..moves {
+            let packed = (0..header.words)
+                .map(|_| c.u32())
+                .collect::<Result<Vec<_>>>()?;
+            let to_move = c.u8()?;
+            let action = c.u16()?;
+            let value = c.f32()?;
+            let policy = (0..header.actions)
+                .map(|_| c.f32())
+                .collect::<Result<Vec<_>>>()?;
+            if to_move > 1 || action as usize >= header.actions {
+                return Err(bad("position fields out of range"));
+            }
+            positions.push(PositionRecord {
+                packed,
+                to_move,
+                action,
+                value,
+                policy,
+            });
+        }
+        games.push(GameRecord {
+            game_id,
+            model_id,
+            outcome,
+            positions,
+        });
+    }
+    if c.at != bytes.len() {
+        return Err(bad("trailing bytes after the last game"));
+    }
+    Ok((header, games))
+}
+
+/// Reads a record file.
+pub fn read_records(path: &Path) -> Result<(RecordsHeader, Vec<GameRecord>)> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+    decode_records(&bytes).map_err(|e| match e {
+        Error::Parse { what, reason, .. } => Error::Parse {
+            what,
+            input: path.display().to_string(),
+            reason,
+        },
+        other => other,
+    })
+}

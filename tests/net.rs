@@ -1,0 +1,234 @@
+//! The network side: WGSL encoding parity, wgpu vs CPU backend, model files.
+//!
+//! Tests that need a wgpu adapter (Mesa lavapipe in CI) print why they skip
+//! when there is none; with WGZERO_REQUIRE_GPU=1 (set by .ci/run) a missing
+//! adapter fails them instead.
+
+mod common;
+
+use burn::tensor::{Device, Tensor};
+use common::{random_position, rng};
+use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
+use wgzero::net::{self, encode, BackendChoice, NetConfig, Network};
+use wgzero::Error;
+
+/// The wgpu device (software adapters included), or None with a printed reason.
+fn wgpu_device(test: &str) -> Option<Device> {
+    match net::select(BackendChoice::Gpu) {
+        Ok(s) if s.is_wgpu => Some(s.device),
+        other => {
+            let why = match other {
+                Err(e) => e.to_string(),
+                Ok(s) => s.report.reason,
+            };
+            if std::env::var("WGZERO_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("{test}: WGZERO_REQUIRE_GPU=1 but no wgpu adapter: {why}");
+            }
+            println!("SKIPPED {test}: no wgpu adapter ({why})");
+            None
+        }
+    }
+}
+
+fn random_states<G: Game>(game: &G, n: usize, seed: u64) -> Vec<u32> {
+    let mut r = rng(seed);
+    let mut words = vec![0u32; game.packed_words()];
+    let mut out = Vec::new();
+    let max_moves = (game.num_actions() - 1).min(40);
+    for i in 0..n {
+        let s = random_position(game, i % max_moves, &mut r);
+        game.pack(&s, &mut words);
+        out.extend_from_slice(&words);
+    }
+    out
+}
+
+fn cpu_planes<G: Game>(game: &G, states: &[u32]) -> Vec<f32> {
+    let len = game.planes_len();
+    let mut out = vec![0f32; states.len() / game.packed_words() * len];
+    for (s, o) in states
+        .chunks_exact(game.packed_words())
+        .zip(out.chunks_exact_mut(len))
+    {
+        game.encode_packed(s, o);
+    }
+    out
+}
+
+fn check_parity<G: Game>(game: &G, device: &Device, n: usize) {
+    let states = random_states(game, n, 21);
+    let planes: Tensor<4> = encode::encode_wgpu(game, &states, device).unwrap();
+    let [c, h, w] = game.planes_shape();
+    assert_eq!(planes.dims(), [n, c, h, w]);
+    let gpu: Vec<f32> = planes.into_data().try_into_vec::<f32>().unwrap();
+    let cpu = cpu_planes(game, &states);
+    assert_eq!(gpu.len(), cpu.len());
+    let mismatches = gpu.iter().zip(&cpu).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        mismatches,
+        0,
+        "{}: {mismatches} of {} values differ",
+        game.name(),
+        cpu.len()
+    );
+    // and the reference agrees with the flex path's input
+    let flex: Vec<f32> = encode::encode_cpu(game, &states, &Device::flex())
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
+    assert_eq!(flex, cpu);
+}
+
+#[test]
+fn wgsl_encoding_matches_the_cpu_reference_for_every_game() {
+    let Some(device) = wgpu_device("wgsl_encoding_matches_the_cpu_reference_for_every_game") else {
+        return;
+    };
+    check_parity(&Connect4, &device, 500);
+    check_parity(&TicTacToe, &device, 300);
+    check_parity(&Gomoku::default(), &device, 200);
+    check_parity(&Gomoku::new(9).unwrap(), &device, 200);
+    check_parity(&Gomoku::new(19).unwrap(), &device, 50);
+    check_parity(&Connect4, &device, 1);
+}
+
+fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / (1.0 + x.abs().max(y.abs())))
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn wgpu_and_cpu_backends_agree_on_the_same_weights() {
+    let Some(device) = wgpu_device("wgpu_and_cpu_backends_agree_on_the_same_weights") else {
+        return;
+    };
+    let dir = tempdir("agree");
+    let game = Connect4;
+    let cfg = NetConfig::for_game(&game).with_size(2, 16);
+    let cpu = Network::random(game, cfg, Device::flex(), false, 5).unwrap();
+    cpu.save(&dir).unwrap();
+    let gpu = Network::load(game, &dir, device, true).unwrap();
+    let states = random_states(&game, 64, 22);
+    let (l1, v1) = cpu.forward(&states).unwrap();
+    let (l2, v2) = gpu.forward(&states).unwrap();
+    assert_eq!((l1.len(), v1.len()), (64 * 7, 64));
+    assert_eq!((l2.len(), v2.len()), (64 * 7, 64));
+    let (dl, dv) = (max_rel_diff(&l1, &l2), max_rel_diff(&v1, &v2));
+    assert!(
+        dl < 1e-3 && dv < 1e-3,
+        "logits differ by {dl}, values by {dv}"
+    );
+    assert!(l1.iter().chain(&v1).all(|x| x.is_finite()));
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("wgzero-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn default_connect4_network_has_about_300k_parameters() {
+    let cfg = NetConfig::for_game(&Connect4);
+    assert_eq!((cfg.blocks, cfg.channels), (4, 64));
+    let net = Network::random(Connect4, cfg.clone(), Device::flex(), false, 1).unwrap();
+    use burn::module::Module;
+    // burn also counts batch-norm running means and variances (2 per channel).
+    let bn_channels = cfg.channels * (1 + 2 * cfg.blocks) + 2 + 1;
+    assert_eq!(net.model().num_params(), cfg.num_params() + 2 * bn_channels);
+    let n = cfg.num_params();
+    assert!((250_000..350_000).contains(&n), "{n} trainable parameters");
+    let gomoku = NetConfig::for_game(&Gomoku::default());
+    assert!(gomoku.num_params() > n);
+}
+
+#[test]
+fn models_round_trip_and_bad_files_fail_clearly() {
+    let dir = tempdir("files");
+    let game = Connect4;
+    let cfg = NetConfig::for_game(&game).with_size(1, 8);
+    let net = Network::random(game, cfg.clone(), Device::flex(), false, 3).unwrap();
+    net.save(&dir).unwrap();
+    let states = random_states(&game, 16, 23);
+    let again = Network::load(game, &dir, Device::flex(), false).unwrap();
+    assert_eq!(
+        net.forward(&states).unwrap(),
+        again.forward(&states).unwrap()
+    );
+
+    let expect_model_error = |d: &std::path::Path, needle: &str| {
+        let e = Network::load(game, d, Device::flex(), false)
+            .err()
+            .expect("must fail");
+        let text = e.to_string();
+        assert!(matches!(e, Error::Model(_)), "{text}");
+        assert!(text.contains(needle), "{needle:?} not in {text:?}");
+        assert!(
+            text.contains(&d.display().to_string()),
+            "names the folder: {text}"
+        );
+    };
+    // truncated weights
+    let bytes = std::fs::read(dir.join("model.bpk")).unwrap();
+    let cut = tempdir("cut");
+    std::fs::copy(dir.join("config.json"), cut.join("config.json")).unwrap();
+    for len in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(cut.join("model.bpk"), &bytes[..len]).unwrap();
+        expect_model_error(&cut, "model.bpk");
+    }
+    // another game
+    let other = tempdir("other");
+    Network::random(
+        TicTacToe,
+        NetConfig::for_game(&TicTacToe).with_size(1, 8),
+        Device::flex(),
+        false,
+        1,
+    )
+    .unwrap()
+    .save(&other)
+    .unwrap();
+    expect_model_error(&other, "tictactoe");
+    // a config whose shape does not match the weights
+    let shape = tempdir("shape");
+    std::fs::copy(dir.join("model.bpk"), shape.join("model.bpk")).unwrap();
+    let wider = serde_json::to_string(&cfg.clone().with_size(1, 16)).unwrap();
+    std::fs::write(shape.join("config.json"), wider).unwrap();
+    expect_model_error(&shape, "does not match");
+    // not JSON, missing files
+    std::fs::write(shape.join("config.json"), "{ nope").unwrap();
+    expect_model_error(&shape, "config");
+    expect_model_error(&tempdir("empty"), "config.json");
+}
+
+#[test]
+fn a_model_can_be_embedded_in_the_binary() {
+    const CONFIG: &str = include_str!("data/tiny_connect4/config.json");
+    const WEIGHTS: &[u8] = include_bytes!("data/tiny_connect4/model.bpk");
+    let game = Connect4;
+    let embedded =
+        Network::from_parts(game, CONFIG, WEIGHTS.to_vec(), Device::flex(), false).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_connect4");
+    let from_disk = Network::load(game, &dir, Device::flex(), false).unwrap();
+    let states = random_states(&game, 8, 24);
+    let (logits, values) = embedded.forward(&states).unwrap();
+    assert_eq!(
+        (logits.clone(), values.clone()),
+        from_disk.forward(&states).unwrap()
+    );
+    // a loaded model is identified by its bytes
+    assert_eq!(embedded.id(), from_disk.id());
+    assert!(!embedded.id().starts_with("random"));
+}
+
+#[test]
+fn auto_prefers_the_cpu_backend_over_software_adapters() {
+    let s = net::select(BackendChoice::Auto).unwrap();
+    let real_gpu = s.report.adapters.iter().any(|a| a.device_type != "Cpu");
+    assert_eq!(s.is_wgpu, real_gpu, "{:?}", s.report);
+    let c = net::select(BackendChoice::Cpu).unwrap();
+    assert!(!c.is_wgpu && c.report.chosen.contains("flex"));
+}

@@ -1,0 +1,257 @@
+//! Double-buffered cross-game self-play, on the CPU evaluators and on the
+//! network (CPU backend, and wgpu where an adapter exists).
+
+mod common;
+
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use burn::tensor::Device;
+use wgzero::eval::{Batch, EvalStats, Evaluator, Uniform};
+use wgzero::game::{Connect4, Game, TicTacToe};
+use wgzero::net::{self, BackendChoice, NetConfig, NetEvaluator, Network};
+use wgzero::selfplay::records::{decode_records, encode_records, GameRecord, RecordsHeader};
+use wgzero::selfplay::{self, SelfPlayConfig, SelfPlayReport};
+use wgzero::Result;
+
+fn play<G: Game, E: Evaluator>(
+    game: &G,
+    eval: &mut E,
+    cfg: &SelfPlayConfig,
+) -> (SelfPlayReport, Vec<GameRecord>) {
+    let mut games = Vec::new();
+    let report = selfplay::run(
+        game,
+        eval,
+        "test",
+        cfg,
+        &mut |r| {
+            games.push(r);
+            Ok(())
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    (report, games)
+}
+
+/// Replays every record: positions follow from the moves, every move is
+/// legal, the game ends where the record ends, with the recorded outcome.
+fn check_games<G: Game>(game: &G, games: &[GameRecord], expected: usize) {
+    assert_eq!(games.len(), expected);
+    let mut ids: Vec<u64> = games.iter().map(|g| g.game_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), expected, "game ids are unique");
+    let mut words = vec![0u32; game.packed_words()];
+    for g in games {
+        let mut s = game.initial();
+        for p in &g.positions {
+            game.pack(&s, &mut words);
+            assert_eq!(p.packed, words);
+            assert_eq!(p.to_move, game.to_move(&s));
+            assert!(game.is_legal(&s, p.action as usize));
+            let total: f32 = p.policy.iter().sum();
+            assert!((total - 1.0).abs() < 1e-4, "policy sums to {total}");
+            game.play(&mut s, p.action as usize).unwrap();
+        }
+        let v = game
+            .terminal_value(&s)
+            .expect("the record ends at the end of the game");
+        let first = if game.to_move(&s) == 0 { v } else { -v };
+        assert_eq!(first as i8, g.outcome);
+    }
+}
+
+fn small(games: usize, sims: u32, batch: usize, leaves: usize) -> SelfPlayConfig {
+    SelfPlayConfig {
+        games,
+        simulations: sims,
+        batch,
+        leaves_per_game: leaves,
+        threads: 2,
+        ..SelfPlayConfig::default()
+    }
+}
+
+#[test]
+fn selfplay_with_a_cpu_evaluator_plays_legal_games_that_round_trip() {
+    let game = Connect4;
+    let cfg = small(40, 32, 64, 8);
+    let (report, games) = play(&game, &mut Uniform::new(), &cfg);
+    check_games(&game, &games, 40);
+    assert!(report.evaluated_exactly_once);
+    assert!(report.batch_mean > 1.0 && report.batch_max <= 64 * 5 / 4 + 8);
+    assert_eq!(
+        report.positions,
+        games.iter().map(|g| g.positions.len()).sum::<usize>()
+    );
+    let header = RecordsHeader {
+        game: game.name(),
+        words: game.packed_words(),
+        actions: game.num_actions(),
+    };
+    let bytes = encode_records(&header, &games);
+    let (h, back) = decode_records(&bytes).unwrap();
+    assert_eq!((h, back), (header, games));
+    // corrupt files are refused, not misread
+    assert!(decode_records(&bytes[..bytes.len() - 3]).is_err());
+    assert!(decode_records(b"WGZX").is_err());
+}
+
+#[test]
+fn the_same_seed_gives_the_same_games() {
+    let cfg = small(12, 24, 32, 4);
+    let (_, a) = play(&TicTacToe, &mut Uniform::new(), &cfg);
+    let (_, b) = play(&TicTacToe, &mut Uniform::new(), &cfg);
+    let key = |v: &Vec<GameRecord>| {
+        let mut v: Vec<_> = v
+            .iter()
+            .map(|g| {
+                (
+                    g.game_id,
+                    g.positions.iter().map(|p| p.action).collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(key(&a), key(&b));
+}
+
+/// An evaluator that works on a thread of its own for a fixed time per batch
+/// and records when batches were submitted and when their evaluation ended.
+struct Slow {
+    tx: Sender<Batch>,
+    rx: Receiver<Batch>,
+    in_flight: usize,
+    log: Arc<Mutex<Vec<(u64, &'static str, Instant)>>>,
+}
+
+impl Slow {
+    fn new(delay: Duration) -> Self {
+        let (tx, jobs) = channel::<Batch>();
+        let (done, rx) = channel::<Batch>();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        std::thread::spawn(move || {
+            let mut inner = Uniform::new();
+            for b in jobs {
+                std::thread::sleep(delay);
+                let b = inner.evaluate(b).unwrap();
+                l.lock().unwrap().push((b.id, "done", Instant::now()));
+                if done.send(b).is_err() {
+                    return;
+                }
+            }
+        });
+        Slow {
+            tx,
+            rx,
+            in_flight: 0,
+            log,
+        }
+    }
+}
+
+impl Evaluator for Slow {
+    fn submit(&mut self, batch: Batch) -> Result<()> {
+        self.log
+            .lock()
+            .unwrap()
+            .push((batch.id, "submit", Instant::now()));
+        self.in_flight += 1;
+        self.tx.send(batch).unwrap();
+        Ok(())
+    }
+    fn collect(&mut self) -> Result<Batch> {
+        self.in_flight -= 1;
+        Ok(self.rx.recv().unwrap())
+    }
+    fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+    fn stats(&self) -> EvalStats {
+        EvalStats::default()
+    }
+}
+
+#[test]
+fn the_double_buffer_overlaps_search_and_evaluation() {
+    let mut eval = Slow::new(Duration::from_millis(15));
+    let log = eval.log.clone();
+    let (report, games) = play(&Connect4, &mut eval, &small(16, 16, 32, 4));
+    assert_eq!(games.len(), 16);
+    let log = log.lock().unwrap();
+    let time = |id: u64, what: &str| log.iter().find(|e| e.0 == id && e.1 == what).map(|e| e.2);
+    // Batch k+1 is filled and submitted while batch k is still being evaluated.
+    let overlapped = (1..report.batches)
+        .filter(|&k| match (time(k + 1, "submit"), time(k, "done")) {
+            (Some(s), Some(d)) => s < d,
+            _ => false,
+        })
+        .count();
+    assert!(
+        overlapped as f64 >= 0.8 * (report.batches - 1) as f64,
+        "only {overlapped} of {} batches overlapped",
+        report.batches
+    );
+}
+
+fn network_selfplay(
+    device: Device,
+    gpu: bool,
+    games: usize,
+    sims: u32,
+) -> (SelfPlayReport, Vec<GameRecord>, EvalStats) {
+    let game = Connect4;
+    let mut eval = NetEvaluator::spawn(move || {
+        Network::random(
+            game,
+            NetConfig::for_game(&game).with_size(1, 16),
+            device,
+            gpu,
+            9,
+        )
+    })
+    .unwrap();
+    let (report, records) = play(&game, &mut eval, &small(games, sims, 32, 4));
+    (report, records, eval.stats())
+}
+
+#[test]
+fn selfplay_on_the_cpu_backend() {
+    let (report, games, stats) = network_selfplay(Device::flex(), false, 6, 8);
+    check_games(&Connect4, &games, 6);
+    assert_eq!(
+        stats.positions, report.evaluations,
+        "every requested leaf evaluated once"
+    );
+    assert!(report.evaluated_exactly_once);
+    assert!(
+        report.batch_mean > 1.0,
+        "average batch {}",
+        report.batch_mean
+    );
+    assert!(report.device_busy_fraction > 0.0 && report.network_ms_per_batch > 0.0);
+}
+
+#[test]
+fn selfplay_on_wgpu() {
+    let s = match net::select(BackendChoice::Gpu) {
+        Ok(s) => s,
+        Err(e) => {
+            if std::env::var("WGZERO_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("WGZERO_REQUIRE_GPU=1 but no wgpu adapter: {e}");
+            }
+            println!("SKIPPED selfplay_on_wgpu: no wgpu adapter ({e})");
+            return;
+        }
+    };
+    let (report, games, stats) = network_selfplay(s.device, true, 2, 4);
+    check_games(&Connect4, &games, 2);
+    assert_eq!(stats.positions, report.evaluations);
+    assert!(report.batch_mean > 1.0);
+}
