@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use wgzero::game::{perft, Connect4, Game, Gomoku, TicTacToe};
 use wgzero::mcts::Algorithm;
-use wgzero::net::{self, BackendChoice, NetConfig, NetEvaluator, Network};
+use wgzero::net::{self, BackendChoice, NetConfig, NetEvaluator, Network, Precision};
 use wgzero::players::{Heuristic, PlayerSpec};
 use wgzero::selfplay::records::{write_records, GameRecord, RecordsHeader};
 use wgzero::selfplay::{self as sp, SelfPlayConfig};
@@ -96,6 +96,9 @@ struct SelfplayArgs {
     /// Root search.
     #[arg(long, value_enum, default_value = "puct")]
     algorithm: AlgorithmArg,
+    /// Inference precision: auto is f16 on a real GPU that supports it.
+    #[arg(long, value_enum, default_value = "auto")]
+    precision: Precision,
     /// Seed of the games (and of random weights).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -366,12 +369,14 @@ fn run_perft<G: Game>(game: G, depth: u32) -> Result<()> {
 fn open_network<G: Game>(
     game: G,
     backend: BackendChoice,
+    precision: Precision,
     model: Option<PathBuf>,
     seed: u64,
 ) -> Result<(NetEvaluator, net::DeviceReport, String)> {
     let selected = net::select(backend)?;
-    let report = selected.report.clone();
+    let mut report = selected.report.clone();
     let (device, gpu) = (selected.device.clone(), selected.is_wgpu);
+    let real_gpu = gpu && !report.chosen.contains("Cpu,");
     let (id_tx, id_rx) = std::sync::mpsc::channel();
     let eval = NetEvaluator::spawn(move || {
         let network = match &model {
@@ -381,18 +386,25 @@ fn open_network<G: Game>(
                 Network::random(game, cfg, device, gpu, seed)?
             }
         };
-        let _ = id_tx.send(network.id().to_string());
+        let network = network.with_precision(precision, real_gpu)?;
+        let _ = id_tx.send((network.id().to_string(), network.is_f16()));
         Ok(network)
     })?;
-    let id = id_rx.recv().unwrap_or_default();
+    let (id, f16) = id_rx.recv().unwrap_or_default();
+    report.chosen = format!("{} [{}]", report.chosen, if f16 { "f16" } else { "f32" });
     Ok((eval, report, id))
 }
 
 fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let (mut eval, device, model_id) =
-        open_network(game.clone(), args.backend, args.model.clone(), args.seed)?;
+    let (mut eval, device, model_id) = open_network(
+        game.clone(),
+        args.backend,
+        args.precision,
+        args.model.clone(),
+        args.seed,
+    )?;
     eprintln!("device: {} ({})", device.chosen, device.reason);
     let mut search = wgzero::mcts::SearchConfig::selfplay();
     search.algorithm = match args.algorithm {

@@ -232,3 +232,46 @@ fn auto_prefers_the_cpu_backend_over_software_adapters() {
     let c = net::select(BackendChoice::Cpu).unwrap();
     assert!(!c.is_wgpu && c.report.chosen.contains("flex"));
 }
+
+#[test]
+fn f16_inference_matches_f32_within_tolerance() {
+    let Some(device) = wgpu_device("f16_inference_matches_f32_within_tolerance") else {
+        return;
+    };
+    if !device.supports_dtype(burn::tensor::DType::F16) {
+        println!(
+            "SKIPPED f16_inference_matches_f32_within_tolerance: the adapter has no f16 support"
+        );
+        return;
+    }
+    let dir = tempdir("f16");
+    let game = Connect4;
+    Network::random(
+        game,
+        NetConfig::for_game(&game).with_size(2, 16),
+        Device::flex(),
+        false,
+        6,
+    )
+    .unwrap()
+    .save(&dir)
+    .unwrap();
+    let f32_net = Network::load(game, &dir, device.clone(), true).unwrap();
+    let f16_net = Network::load(game, &dir, device, true)
+        .unwrap()
+        .with_precision(net::Precision::F16, true)
+        .unwrap();
+    assert!(f16_net.is_f16() && !f32_net.is_f16());
+    let states = random_states(&game, 32, 25);
+    let (l1, v1) = f32_net.forward(&states).unwrap();
+    let (l2, v2) = f16_net.forward(&states).unwrap();
+    let (dl, dv) = (max_rel_diff(&l1, &l2), max_rel_diff(&v1, &v2));
+    assert!(
+        dl < 2e-2 && dv < 2e-2,
+        "f16 differs from f32 by {dl} (logits), {dv} (values)"
+    );
+    assert!(dl > 0.0 || dv > 0.0, "f16 must really run in f16");
+    // f16 is refused where it is unsupported
+    let cpu = Network::load(game, &dir, Device::flex(), false).unwrap();
+    assert!(cpu.with_precision(net::Precision::F16, false).is_err());
+}

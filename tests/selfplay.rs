@@ -121,13 +121,16 @@ fn the_same_seed_gives_the_same_games() {
     assert_eq!(key(&a), key(&b));
 }
 
+/// (batch id, event, when): events are "submit" and "done".
+type EventLog = Arc<Mutex<Vec<(u64, &'static str, Instant)>>>;
+
 /// An evaluator that works on a thread of its own for a fixed time per batch
 /// and records when batches were submitted and when their evaluation ended.
 struct Slow {
     tx: Sender<Batch>,
     rx: Receiver<Batch>,
     in_flight: usize,
-    log: Arc<Mutex<Vec<(u64, &'static str, Instant)>>>,
+    log: EventLog,
 }
 
 impl Slow {

@@ -17,4 +17,4 @@ pub mod network;
 pub use config::NetConfig;
 pub use device::{select, BackendChoice, DeviceReport, Selected};
 pub use evaluator::NetEvaluator;
-pub use network::Network;
+pub use network::{Network, Precision};

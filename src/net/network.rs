@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Transaction};
+use burn::tensor::{Bytes, DType, Device, FloatDType, Tensor, Transaction};
 
 use super::config::NetConfig;
 use super::encode;
@@ -21,6 +21,26 @@ use crate::game::Game;
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.bpk";
 
+/// Floating-point precision of inference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// f16 where the device is a real GPU that supports it, else f32.
+    Auto,
+    F32,
+    F16,
+}
+
+/// Casts every float tensor of a module (parameters and running statistics).
+struct CastTo(FloatDType);
+
+impl ModuleMapper for CastTo {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|t| t.cast(dtype))
+    }
+}
+
 /// A network ready to evaluate positions of `G`.
 pub struct Network<G: Game> {
     game: G,
@@ -29,6 +49,7 @@ pub struct Network<G: Game> {
     device: Device,
     gpu_encode: bool,
     id: String,
+    f16: bool,
 }
 
 /// 64-bit FNV-1a, for model ids.
@@ -59,6 +80,7 @@ impl<G: Game> Network<G> {
             device,
             gpu_encode,
             id: format!("random-{seed}"),
+            f16: false,
         })
     }
 
@@ -106,7 +128,39 @@ impl<G: Game> Network<G> {
             device,
             gpu_encode,
             id,
+            f16: false,
         })
+    }
+
+    /// Runs inference in `precision` (`Auto` resolves with `real_gpu`: f16 on a
+    /// real GPU that supports it). Fails if f16 is asked for and unsupported.
+    pub fn with_precision(mut self, precision: Precision, real_gpu: bool) -> Result<Self> {
+        let supported = self.gpu_encode && self.device.supports_dtype(DType::F16);
+        let f16 = match precision {
+            Precision::F32 => false,
+            Precision::Auto => supported && real_gpu,
+            Precision::F16 if supported => true,
+            Precision::F16 => {
+                return Err(Error::Device(
+                    "--precision f16: this device does not support f16 (needs a wgpu adapter with SHADER_F16)".into(),
+                ))
+            }
+        };
+        if f16 != self.f16 {
+            let dtype = if f16 {
+                FloatDType::F16
+            } else {
+                FloatDType::F32
+            };
+            self.model = self.model.map(&mut CastTo(dtype));
+            self.f16 = f16;
+        }
+        Ok(self)
+    }
+
+    /// Whether inference runs in f16.
+    pub fn is_f16(&self) -> bool {
+        self.f16
     }
 
     /// Writes `config.json` and `model.bpk` into `dir` (created if needed),
@@ -115,9 +169,12 @@ impl<G: Game> Network<G> {
         std::fs::create_dir_all(dir)?;
         let json = serde_json::to_string_pretty(&self.config).expect("config serialises");
         write_atomic(&dir.join(CONFIG_FILE), json.as_bytes())?;
-        let bytes = self
-            .model
-            .clone()
+        let model = if self.f16 {
+            self.model.clone().map(&mut CastTo(FloatDType::F32))
+        } else {
+            self.model.clone()
+        };
+        let bytes = model
             .into_record()
             .into_bytes()
             .map_err(|e| Error::Model(format!("cannot serialise weights: {e}")))?;
@@ -153,7 +210,7 @@ impl<G: Game> Network<G> {
     /// `[n, A]` and values `[n]`, read back to the host (waits for the device).
     pub fn forward(&self, states: &[u32]) -> Result<(Vec<f32>, Vec<f32>)> {
         let words = self.game.packed_words();
-        if states.is_empty() || states.len() % words != 0 {
+        if states.is_empty() || !states.len().is_multiple_of(words) {
             return Err(Error::Evaluator(format!(
                 "{} words is not a whole number of {words}-word states",
                 states.len()
@@ -165,7 +222,17 @@ impl<G: Game> Network<G> {
         } else {
             encode::encode_cpu(&self.game, states, &self.device)
         };
+        let planes = if self.f16 {
+            planes.cast(FloatDType::F16)
+        } else {
+            planes
+        };
         let (logits, value) = self.model.forward(planes);
+        let (logits, value) = if self.f16 {
+            (logits.cast(FloatDType::F32), value.cast(FloatDType::F32))
+        } else {
+            (logits, value)
+        };
         let data = Transaction::default()
             .register(logits)
             .register(value)
