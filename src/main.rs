@@ -188,39 +188,26 @@ struct PerftArgs {
     depth: u32,
 }
 
+/// Calls the generic `$run(game, args...)` with the game `$g` (a [`GameArgs`]) names.
+macro_rules! with_game {
+    ($g:expr, $run:ident($($arg:expr),*)) => {
+        match $g.game {
+            GameName::Connect4 => $run(Connect4, $($arg),*),
+            GameName::Gomoku => Gomoku::new($g.size).map_err(Into::into).and_then(|g| $run(g, $($arg),*)),
+            GameName::Tictactoe => $run(TicTacToe, $($arg),*),
+        }
+    };
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Play(a) => match a.game.game {
-            GameName::Connect4 => play(Connect4, &a),
-            GameName::Gomoku => Gomoku::new(a.game.size)
-                .map_err(Into::into)
-                .and_then(|g| play(g, &a)),
-            GameName::Tictactoe => play(TicTacToe, &a),
-        },
+        Command::Play(a) => with_game!(a.game, play(&a)),
         Command::Solve(a) => solve(&a),
-        Command::Selfplay(a) => match a.game.game {
-            GameName::Connect4 => selfplay(Connect4, &a),
-            GameName::Gomoku => Gomoku::new(a.game.size)
-                .map_err(Into::into)
-                .and_then(|g| selfplay(g, &a)),
-            GameName::Tictactoe => selfplay(TicTacToe, &a),
-        },
+        Command::Selfplay(a) => with_game!(a.game, selfplay(&a)),
         Command::Info(a) => info(&a),
-        Command::NewModel(a) => match a.game.game {
-            GameName::Connect4 => new_model(Connect4, &a),
-            GameName::Gomoku => Gomoku::new(a.game.size)
-                .map_err(Into::into)
-                .and_then(|g| new_model(g, &a)),
-            GameName::Tictactoe => new_model(TicTacToe, &a),
-        },
-        Command::Perft(a) => match a.game.game {
-            GameName::Connect4 => run_perft(Connect4, a.depth),
-            GameName::Gomoku => Gomoku::new(a.game.size)
-                .map_err(Into::into)
-                .and_then(|g| run_perft(g, a.depth)),
-            GameName::Tictactoe => run_perft(TicTacToe, a.depth),
-        },
+        Command::NewModel(a) => with_game!(a.game, new_model(&a)),
+        Command::Perft(a) => with_game!(a.game, run_perft(a.depth)),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -73,15 +73,33 @@ impl<G: Game> Network<G> {
         config.check_game(&game)?;
         device.seed(seed);
         let model = PolicyValueNet::new(&config, &device);
-        Ok(Network {
+        Ok(Self::assemble(
             game,
             config,
             model,
             device,
             gpu_encode,
-            id: format!("random-{seed}"),
+            format!("random-{seed}"),
+        ))
+    }
+
+    fn assemble(
+        game: G,
+        config: NetConfig,
+        model: PolicyValueNet,
+        device: Device,
+        gpu_encode: bool,
+        id: String,
+    ) -> Self {
+        Network {
+            game,
+            config,
+            model,
+            device,
+            gpu_encode,
+            id,
             f16: false,
-        })
+        }
     }
 
     /// Loads the model folder `dir` (see the module docs).
@@ -121,15 +139,7 @@ impl<G: Game> Network<G> {
             .map_err(|e| {
                 Error::Model(format!("{WEIGHTS_FILE} does not match {CONFIG_FILE}: {e}"))
             })?;
-        Ok(Network {
-            game,
-            config,
-            model,
-            device,
-            gpu_encode,
-            id,
-            f16: false,
-        })
+        Ok(Self::assemble(game, config, model, device, gpu_encode, id))
     }
 
     /// Runs inference in `precision` (`Auto` resolves with `real_gpu`: f16 on a

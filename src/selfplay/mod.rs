@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::eval::{Batch, Evaluator};
+use crate::eval::{Batch, EvalStats, Evaluator};
 use crate::game::{mix64, Game};
 use crate::mcts::{Search, SearchConfig};
 use records::{GameRecord, PositionRecord};
@@ -218,85 +218,106 @@ impl<G: Game> Slot<G> {
     }
 }
 
-/// Runs `cfg.games` self-play games of `game` with `eval`, handing every
-/// finished game to `sink` and live figures to `progress`.
-pub fn run<G: Game, E: Evaluator>(
-    game: &G,
-    eval: &mut E,
-    model_id: &str,
-    cfg: &SelfPlayConfig,
-    sink: &mut dyn FnMut(GameRecord) -> Result<()>,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<SelfPlayReport> {
-    cfg.validate()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .build()
-        .map_err(|e| Error::Config(format!("thread pool: {e}")))?;
-    let search_cfg = SearchConfig {
-        simulations: cfg.simulations,
-        leaves_per_gather: cfg.leaves_per_game,
-        ..cfg.search.clone()
-    };
-    let per_group = cfg.games_per_group();
-    let mut groups: [Vec<Slot<G>>; 2] = [Vec::new(), Vec::new()];
-    for (g, group) in groups.iter_mut().enumerate() {
-        for i in 0..per_group {
-            group.push(Slot {
-                search: Search::new(game.clone(), search_cfg.clone(), (g * per_group + i) as u64)?,
-                local: Batch::new(game, cfg.leaves_per_game),
-                offset: 0,
-                game: None,
-                finished: None,
-                select_time: Duration::ZERO,
-                absorb_time: Duration::ZERO,
-            });
-        }
-    }
-    let mut buffers: Vec<Batch> = (0..2)
-        .map(|_| Batch::new(game, per_group * cfg.leaves_per_game))
-        .collect();
-    let start = Instant::now();
-    let stats0 = eval.stats();
-    let (mut started, mut done) = (0usize, 0usize);
-    let mut next_id = 1u64;
-    let mut sizes: Vec<usize> = Vec::new();
-    let mut positions = 0usize;
-    let mut order: std::collections::VecDeque<usize> = Default::default();
+/// The state of a self-play run: two groups of game slots and their buffers.
+struct Driver<'a, G: Game> {
+    game: &'a G,
+    cfg: &'a SelfPlayConfig,
+    model_id: &'a str,
+    pool: rayon::ThreadPool,
+    groups: [Vec<Slot<G>>; 2],
+    /// The batch buffers not in flight (two circulate).
+    buffers: Vec<Batch>,
+    started: usize,
+    next_id: u64,
+    /// Per submitted batch: its size, whether its group was full (steady
+    /// state), and when it was collected (seconds since the start).
+    sizes: Vec<usize>,
+    full: Vec<bool>,
+    collected_at: Vec<f64>,
+    done: usize,
+    positions: usize,
+}
 
-    // Fills group `g`'s buffer and submits it; false if the group has nothing to evaluate.
-    let mut full_batches: Vec<bool> = Vec::new();
-    let mut fill_and_submit = |g: usize,
-                               groups: &mut [Vec<Slot<G>>; 2],
-                               buffers: &mut Vec<Batch>,
-                               started: &mut usize,
-                               next_id: &mut u64,
-                               eval: &mut E|
-     -> Result<bool> {
-        for slot in groups[g]
-            .iter_mut()
-            .filter(|s| s.game.is_none() && s.finished.is_none())
-        {
-            if *started >= cfg.games {
+impl<'a, G: Game> Driver<'a, G> {
+    fn new(game: &'a G, cfg: &'a SelfPlayConfig, model_id: &'a str) -> Result<Self> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cfg.threads)
+            .build()
+            .map_err(|e| Error::Config(format!("thread pool: {e}")))?;
+        let search_cfg = SearchConfig {
+            simulations: cfg.simulations,
+            leaves_per_gather: cfg.leaves_per_game,
+            ..cfg.search.clone()
+        };
+        let per_group = cfg.games_per_group();
+        let mut groups: [Vec<Slot<G>>; 2] = [Vec::new(), Vec::new()];
+        for (g, group) in groups.iter_mut().enumerate() {
+            for i in 0..per_group {
+                let seed = (g * per_group + i) as u64;
+                group.push(Slot {
+                    search: Search::new(game.clone(), search_cfg.clone(), seed)?,
+                    local: Batch::new(game, cfg.leaves_per_game),
+                    offset: 0,
+                    game: None,
+                    finished: None,
+                    select_time: Duration::ZERO,
+                    absorb_time: Duration::ZERO,
+                });
+            }
+        }
+        let capacity = per_group * cfg.leaves_per_game;
+        Ok(Driver {
+            game,
+            cfg,
+            model_id,
+            pool,
+            groups,
+            buffers: (0..2).map(|_| Batch::new(game, capacity)).collect(),
+            started: 0,
+            next_id: 1,
+            sizes: Vec::new(),
+            full: Vec::new(),
+            collected_at: Vec::new(),
+            done: 0,
+            positions: 0,
+        })
+    }
+
+    /// Starts new games in group `g`'s idle slots while games remain.
+    fn start_games(&mut self, g: usize) -> Result<()> {
+        let cfg = self.cfg;
+        for slot in self.groups[g].iter_mut() {
+            if self.started >= cfg.games {
                 break;
             }
-            let id = *started as u64;
+            if slot.game.is_some() || slot.finished.is_some() {
+                continue;
+            }
+            let id = self.started as u64;
             slot.search.reseed(mix64(cfg.seed ^ mix64(id + 1)));
-            slot.search.reset(game.initial());
+            slot.search.reset(self.game.initial());
             slot.search.begin(cfg.simulations)?;
             slot.game = Some(Running {
                 id,
-                state: game.initial(),
+                state: self.game.initial(),
                 positions: Vec::new(),
             });
-            *started += 1;
+            self.started += 1;
         }
-        let id = *next_id;
-        *next_id += 1;
-        let full = groups[g].iter().all(|s| s.game.is_some());
+        Ok(())
+    }
+
+    /// Select phase for group `g`: fills a buffer and submits it. Returns
+    /// false when the group had nothing to evaluate.
+    fn fill_and_submit<E: Evaluator>(&mut self, g: usize, eval: &mut E) -> Result<bool> {
+        self.start_games(g)?;
+        let (cfg, model_id) = (self.cfg, self.model_id);
+        let id = self.next_id;
+        self.next_id += 1;
+        let group = &mut self.groups[g];
+        let full = group.iter().all(|s| s.game.is_some());
         // Leaf budgets: K per game in a rotating order until the batch is
         // full, so no batch exceeds the target and every game gets its turn.
-        let group = &mut groups[g];
         let n = group.len();
         let order: Vec<usize> = (0..n).map(|i| (i + id as usize) % n).collect();
         let mut budgets = vec![0usize; n];
@@ -307,7 +328,7 @@ pub fn run<G: Game, E: Evaluator>(
                 left -= budgets[i];
             }
         }
-        pool.install(|| {
+        self.pool.install(|| {
             group
                 .par_iter_mut()
                 .zip(&budgets)
@@ -326,143 +347,161 @@ pub fn run<G: Game, E: Evaluator>(
                 total += group[i].local.len();
             }
         }
-        let mut batch = buffers.pop().expect("two buffers circulate");
+        let mut batch = self.buffers.pop().expect("two buffers circulate");
         batch.clear();
         batch.id = id;
-        for slot in groups[g].iter_mut() {
+        for slot in group.iter_mut() {
             slot.offset = batch.len();
             batch.states.extend_from_slice(&slot.local.states);
             batch.legal.extend_from_slice(&slot.local.legal);
         }
         if batch.is_empty() {
-            buffers.push(batch);
+            self.buffers.push(batch);
             return Ok(false);
         }
         eval.submit(batch)?;
-        full_batches.push(full);
+        self.full.push(full);
         Ok(true)
-    };
-
-    for g in 0..2 {
-        if fill_and_submit(
-            g,
-            &mut groups,
-            &mut buffers,
-            &mut started,
-            &mut next_id,
-            eval,
-        )? {
-            order.push_back(g);
-        }
     }
-    let mut collected_at: Vec<f64> = Vec::new();
-    while let Some(g) = order.pop_front() {
-        let batch = eval.collect()?;
-        sizes.push(batch.len());
-        collected_at.push(start.elapsed().as_secs_f64());
-        pool.install(|| {
-            groups[g]
+
+    /// Absorb phase for group `g`: expand + backup its results, play the
+    /// moves whose searches are done.
+    fn absorb(&mut self, g: usize, batch: Batch) -> Result<()> {
+        let (cfg, model_id) = (self.cfg, self.model_id);
+        let group = &mut self.groups[g];
+        self.pool.install(|| {
+            group
                 .par_iter_mut()
                 .try_for_each(|s| s.absorb(&batch, cfg.simulations, model_id))
         })?;
-        buffers.push(batch);
-        for slot in groups[g].iter_mut() {
+        self.buffers.push(batch);
+        Ok(())
+    }
+
+    /// Hands finished games to `sink`.
+    fn drain_finished(&mut self, sink: &mut dyn FnMut(GameRecord) -> Result<()>) -> Result<()> {
+        for slot in self.groups.iter_mut().flatten() {
             if let Some(record) = slot.finished.take() {
-                done += 1;
-                positions += record.positions.len();
+                self.done += 1;
+                self.positions += record.positions.len();
                 sink(record)?;
             }
         }
-        let evaluations: u64 = groups
+        Ok(())
+    }
+
+    fn slots(&self) -> impl Iterator<Item = &Slot<G>> + Clone {
+        self.groups.iter().flatten()
+    }
+
+    fn requests(&self) -> u64 {
+        self.slots().map(|s| s.search.stats().requests).sum()
+    }
+
+    fn report(&self, wall: f64, stats0: EvalStats, stats: EvalStats) -> SelfPlayReport {
+        let sizes = &self.sizes;
+        let requests = self.requests();
+        let simulations: u64 = self.slots().map(|s| s.search.stats().simulations).sum();
+        let steady: Vec<usize> = sizes
             .iter()
-            .flatten()
-            .map(|s| s.search.stats().requests)
-            .sum();
-        progress(&Progress {
-            games_done: done,
-            games_total: cfg.games,
-            evaluations,
+            .zip(&self.full)
+            .filter(|(_, &f)| f)
+            .map(|(&n, _)| n)
+            .collect();
+        let (mut steady_evals, mut steady_time) = (0usize, 0f64);
+        // A steady batch's time is the gap since the previous collection.
+        let gaps = self.collected_at.windows(2).map(|w| w[1] - w[0]);
+        for ((&n, &full), gap) in sizes[1..].iter().zip(&self.full[1..]).zip(gaps) {
+            if full {
+                steady_evals += n;
+                steady_time += gap;
+            }
+        }
+        let mean = |v: &[usize]| {
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<usize>() as f64 / v.len() as f64
+            }
+        };
+        let net_batches = stats.batches - stats0.batches;
+        let busy = stats.busy_seconds - stats0.busy_seconds;
+        SelfPlayReport {
+            games: self.done,
+            positions: self.positions,
+            evaluations: requests,
+            simulations,
             batches: sizes.len() as u64,
-            elapsed: start.elapsed().as_secs_f64(),
-        });
-        if fill_and_submit(
-            g,
-            &mut groups,
-            &mut buffers,
-            &mut started,
-            &mut next_id,
-            eval,
-        )? {
+            batch_target: self.cfg.batch,
+            batch_mean: mean(sizes),
+            batch_min: sizes.iter().copied().min().unwrap_or(0),
+            batch_max: sizes.iter().copied().max().unwrap_or(0),
+            batch_mean_steady: mean(&steady),
+            steady_batches: steady.len() as u64,
+            steady_evaluations_per_second: if steady_time > 0.0 {
+                steady_evals as f64 / steady_time
+            } else {
+                0.0
+            },
+            wall_seconds: wall,
+            games_per_second: self.done as f64 / wall,
+            evaluations_per_second: requests as f64 / wall,
+            simulations_per_second: simulations as f64 / wall,
+            network_ms_per_batch: if net_batches > 0 {
+                1e3 * busy / net_batches as f64
+            } else {
+                0.0
+            },
+            device_busy_fraction: busy / wall,
+            cpu_select_seconds: self.slots().map(|s| s.select_time.as_secs_f64()).sum(),
+            cpu_absorb_seconds: self.slots().map(|s| s.absorb_time.as_secs_f64()).sum(),
+            evaluated_exactly_once: sizes.iter().sum::<usize>() as u64 == requests,
+        }
+    }
+}
+
+/// Runs `cfg.games` self-play games of `game` with `eval`, handing every
+/// finished game to `sink` and live figures to `progress`.
+pub fn run<G: Game, E: Evaluator>(
+    game: &G,
+    eval: &mut E,
+    model_id: &str,
+    cfg: &SelfPlayConfig,
+    sink: &mut dyn FnMut(GameRecord) -> Result<()>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<SelfPlayReport> {
+    cfg.validate()?;
+    let mut d = Driver::new(game, cfg, model_id)?;
+    let start = Instant::now();
+    let stats0 = eval.stats();
+    // Both buffers go out first; then, each time one comes back, its group is
+    // absorbed and refilled while the other buffer is being evaluated.
+    let mut order = std::collections::VecDeque::new();
+    for g in 0..2 {
+        if d.fill_and_submit(g, eval)? {
             order.push_back(g);
         }
     }
-    // Games finished during a gather phase (resolved without the evaluator).
-    for slot in groups.iter_mut().flatten() {
-        if let Some(record) = slot.finished.take() {
-            done += 1;
-            positions += record.positions.len();
-            sink(record)?;
+    while let Some(g) = order.pop_front() {
+        let batch = eval.collect()?;
+        d.sizes.push(batch.len());
+        d.collected_at.push(start.elapsed().as_secs_f64());
+        d.absorb(g, batch)?;
+        d.drain_finished(sink)?;
+        progress(&Progress {
+            games_done: d.done,
+            games_total: cfg.games,
+            evaluations: d.requests(),
+            batches: d.sizes.len() as u64,
+            elapsed: start.elapsed().as_secs_f64(),
+        });
+        if d.fill_and_submit(g, eval)? {
+            order.push_back(g);
         }
     }
-    let wall = start.elapsed().as_secs_f64();
-    let stats = eval.stats();
-    let all = groups.iter().flatten();
-    let simulations: u64 = all.clone().map(|s| s.search.stats().simulations).sum();
-    let requests: u64 = all.clone().map(|s| s.search.stats().requests).sum();
-    let batches = sizes.len() as u64;
-    let submitted: usize = sizes.iter().sum();
-    let steady: Vec<usize> = sizes
-        .iter()
-        .zip(&full_batches)
-        .filter(|(_, &f)| f)
-        .map(|(&n, _)| n)
-        .collect();
-    let (mut steady_evals, mut steady_time) = (0usize, 0f64);
-    for k in 1..sizes.len() {
-        if full_batches[k] {
-            steady_evals += sizes[k];
-            steady_time += collected_at[k] - collected_at[k - 1];
-        }
-    }
-    let mean = |v: &[usize]| {
-        if v.is_empty() {
-            0.0
-        } else {
-            v.iter().sum::<usize>() as f64 / v.len() as f64
-        }
-    };
-    Ok(SelfPlayReport {
-        games: done,
-        positions,
-        evaluations: requests,
-        simulations,
-        batches,
-        batch_target: cfg.batch,
-        batch_mean: mean(&sizes),
-        batch_min: sizes.iter().copied().min().unwrap_or(0),
-        batch_max: sizes.iter().copied().max().unwrap_or(0),
-        batch_mean_steady: mean(&steady),
-        steady_batches: steady.len() as u64,
-        steady_evaluations_per_second: if steady_time > 0.0 {
-            steady_evals as f64 / steady_time
-        } else {
-            0.0
-        },
-        wall_seconds: wall,
-        games_per_second: done as f64 / wall,
-        evaluations_per_second: requests as f64 / wall,
-        simulations_per_second: simulations as f64 / wall,
-        network_ms_per_batch: if stats.batches > stats0.batches {
-            1e3 * (stats.busy_seconds - stats0.busy_seconds)
-                / (stats.batches - stats0.batches) as f64
-        } else {
-            0.0
-        },
-        device_busy_fraction: (stats.busy_seconds - stats0.busy_seconds) / wall,
-        cpu_select_seconds: all.clone().map(|s| s.select_time.as_secs_f64()).sum(),
-        cpu_absorb_seconds: all.map(|s| s.absorb_time.as_secs_f64()).sum(),
-        evaluated_exactly_once: submitted as u64 == requests,
-    })
+    // Games that finished in a select phase (resolved without the evaluator).
+    d.drain_finished(sink)?;
+    Ok(d.report(start.elapsed().as_secs_f64(), stats0, eval.stats()))
 }
 
 /// Evaluations per second of `eval` on batches of exactly `n` random
