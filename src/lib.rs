@@ -20,5 +20,6 @@ pub mod net;
 pub mod players;
 pub mod selfplay;
 pub mod solver;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -13,6 +13,7 @@ pub mod encode;
 pub mod evaluator;
 pub mod model;
 pub mod network;
+pub mod trainer;
 
 pub use config::NetConfig;
 pub use device::{select, BackendChoice, DeviceReport, Selected};

@@ -1,0 +1,181 @@
+//! The optimisation step: burn autodiff on the same device as inference,
+//! AdamW, loss = policy cross-entropy + value MSE.
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::encode;
+use super::model::PolicyValueNet;
+use super::network::Network;
+use crate::error::{Error, Result};
+use crate::game::Game;
+use crate::train::TrainBatch;
+
+/// Optimiser settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Positions per step. Default: 256.
+    pub batch_size: usize,
+    /// AdamW learning rate. Default: 1e-3.
+    pub learning_rate: f64,
+    /// AdamW weight decay. Default: 1e-4.
+    pub weight_decay: f32,
+    /// Weight of the value loss against the policy loss. Default: 1.0.
+    pub value_weight: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            batch_size: 256,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            value_weight: 1.0,
+        }
+    }
+}
+
+/// Losses and accuracy of one batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct StepStats {
+    /// Cross-entropy of the policy against the search policy.
+    pub policy_loss: f32,
+    /// Mean squared error of the value against the game result.
+    pub value_loss: f32,
+    /// Share of positions whose most likely move is the target's most likely move.
+    pub policy_accuracy: f32,
+}
+
+/// Trains a copy of a network's weights.
+pub struct Trainer<G: Game> {
+    game: G,
+    model: PolicyValueNet,
+    optim: ModuleOptimizer,
+    device: Device,
+    cfg: TrainConfig,
+    steps: u64,
+}
+
+impl<G: Game> Trainer<G> {
+    /// A trainer starting from `network`'s weights, on its device (with autodiff).
+    pub fn new(network: &Network<G>, cfg: TrainConfig) -> Self {
+        let device = network.device().clone().autodiff();
+        Trainer {
+            game: network.game().clone(),
+            model: network.model().clone().fork(&device).train(),
+            optim: AdamWConfig::new()
+                .with_weight_decay(cfg.weight_decay)
+                .init(),
+            device,
+            cfg,
+            steps: 0,
+        }
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn tensors(&self, batch: &TrainBatch) -> Result<(Tensor<4>, Tensor<2>, Tensor<2>)> {
+        let n = batch.len();
+        let a = self.game.num_actions();
+        if n == 0
+            || batch.policy.len() != n * a
+            || batch.packed.len() != n * self.game.packed_words()
+        {
+            return Err(Error::Config(format!(
+                "a training batch of {n} positions has inconsistent shapes"
+            )));
+        }
+        let planes = encode::encode_cpu(&self.game, &batch.packed, &self.device);
+        let policy = Tensor::from_data(TensorData::new(batch.policy.clone(), [n, a]), &self.device);
+        let value = Tensor::from_data(TensorData::new(batch.value.clone(), [n, 1]), &self.device);
+        Ok((planes, policy, value))
+    }
+
+    /// Losses of `model` on the batch: (policy CE, value MSE, total), each `[1]`.
+    fn losses(
+        &self,
+        model: &PolicyValueNet,
+        batch: &TrainBatch,
+    ) -> Result<(Tensor<1>, Tensor<1>, Tensor<2>, Tensor<2>)> {
+        let (planes, policy_t, value_t) = self.tensors(batch)?;
+        let (logits, value) = model.forward(planes);
+        let policy_loss = (policy_t.clone() * log_softmax(logits.clone(), 1))
+            .sum_dim(1)
+            .mean()
+            .neg();
+        let value_loss = (value - value_t).powi_scalar(2).mean();
+        Ok((policy_loss, value_loss, logits, policy_t))
+    }
+
+    /// One AdamW step on `batch`; returns the batch's losses before the step.
+    pub fn step(&mut self, batch: &TrainBatch) -> Result<StepStats> {
+        let (policy_loss, value_loss, logits, policy_t) = self.losses(&self.model, batch)?;
+        let loss = policy_loss.clone() + value_loss.clone().mul_scalar(self.cfg.value_weight);
+        let stats = read_stats(policy_loss, value_loss, logits, policy_t)?;
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self
+            .optim
+            .step(self.cfg.learning_rate, self.model.clone(), grads);
+        self.steps += 1;
+        Ok(stats)
+    }
+
+    /// Losses of the current weights on `batch` without training (held-out data).
+    pub fn evaluate(&self, batch: &TrainBatch) -> Result<StepStats> {
+        let model = self.model.valid();
+        let (policy_loss, value_loss, logits, policy_t) = self.losses(&model, batch)?;
+        read_stats(policy_loss, value_loss, logits, policy_t)
+    }
+
+    /// The trained weights, for inference (no autodiff, batch norm in inference mode).
+    pub fn model(&self) -> PolicyValueNet {
+        self.model.valid()
+    }
+
+    /// The optimiser state (for checkpoints).
+    pub fn optimizer_bytes(&self) -> Result<Vec<u8>> {
+        self.optim
+            .into_bytes()
+            .map(|b| b.to_vec())
+            .map_err(|e| Error::Model(format!("cannot serialise the optimiser state: {e}")))
+    }
+
+    /// Restores an optimiser state saved by [`Trainer::optimizer_bytes`].
+    pub fn load_optimizer(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let fresh = AdamWConfig::new()
+            .with_weight_decay(self.cfg.weight_decay)
+            .init();
+        self.optim = fresh
+            .from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| Error::Model(format!("optimiser state cannot be read: {e}")))?;
+        Ok(())
+    }
+}
+
+fn read_stats(
+    policy_loss: Tensor<1>,
+    value_loss: Tensor<1>,
+    logits: Tensor<2>,
+    policy_t: Tensor<2>,
+) -> Result<StepStats> {
+    let hits = logits.argmax(1).equal(policy_t.argmax(1)).float().mean();
+    let read = |t: Tensor<1>| -> Result<f32> {
+        t.into_data()
+            .try_into_vec::<f32>()
+            .ok()
+            .and_then(|v| v.first().copied())
+            .ok_or_else(|| Error::Device("reading a loss failed".into()))
+    };
+    Ok(StepStats {
+        policy_loss: read(policy_loss)?,
+        value_loss: read(value_loss)?,
+        policy_accuracy: read(hits)?,
+    })
+}

@@ -1,0 +1,131 @@
+//! Training data: the replay buffer of self-play positions and their targets.
+//! (The optimisation step itself lives with the network, in
+//! [`crate::net::trainer`], the only place that sees burn.)
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+
+use crate::error::{Error, Result};
+use crate::game::Game;
+use crate::selfplay::records::GameRecord;
+
+/// One training position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// Packed position ([`Game::pack`]).
+    pub packed: Vec<u32>,
+    /// `[num_actions]` search policy target.
+    pub policy: Vec<f32>,
+    /// Game result for the side to move.
+    pub value: f32,
+}
+
+/// A batch of training positions, shapes `[n, W]`, `[n, A]`, `[n]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrainBatch {
+    pub packed: Vec<u32>,
+    pub policy: Vec<f32>,
+    pub value: Vec<f32>,
+}
+
+impl TrainBatch {
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// The most recent `capacity` positions of self-play.
+pub struct ReplayBuffer<G: Game> {
+    game: G,
+    capacity: usize,
+    samples: VecDeque<Sample>,
+}
+
+impl<G: Game> ReplayBuffer<G> {
+    /// An empty buffer keeping at most `capacity` positions (at least 1).
+    pub fn new(game: G, capacity: usize) -> Self {
+        ReplayBuffer {
+            game,
+            capacity: capacity.max(1),
+            samples: VecDeque::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Adds every position of a finished game (value target: the game's
+    /// result for the side to move), dropping the oldest beyond capacity.
+    pub fn push_game(&mut self, record: &GameRecord) -> Result<()> {
+        for (i, p) in record.positions.iter().enumerate() {
+            if p.packed.len() != self.game.packed_words()
+                || p.policy.len() != self.game.num_actions()
+            {
+                return Err(Error::Parse {
+                    what: "game records",
+                    input: format!("game {}", record.game_id),
+                    reason: format!("positions are not {} positions", self.game.name()),
+                });
+            }
+            self.samples.push_back(Sample {
+                packed: p.packed.clone(),
+                policy: p.policy.clone(),
+                value: record.value_target(i),
+            });
+        }
+        while self.samples.len() > self.capacity {
+            self.samples.pop_front();
+        }
+        Ok(())
+    }
+
+    /// `n` positions drawn uniformly (with replacement), each under a random
+    /// board symmetry when `augment` is set.
+    pub fn sample<R: Rng>(&self, n: usize, augment: bool, rng: &mut R) -> Result<TrainBatch> {
+        if self.samples.is_empty() {
+            return Err(Error::Config("the replay buffer is empty".into()));
+        }
+        let (w, a) = (self.game.packed_words(), self.game.num_actions());
+        let mut out = TrainBatch {
+            packed: Vec::with_capacity(n * w),
+            policy: Vec::with_capacity(n * a),
+            value: Vec::with_capacity(n),
+        };
+        let mut words = vec![0u32; w];
+        for _ in 0..n {
+            let s = &self.samples[rng.random_range(0..self.samples.len())];
+            let sym = if augment {
+                rng.random_range(0..self.game.num_symmetries())
+            } else {
+                0
+            };
+            if sym == 0 {
+                out.packed.extend_from_slice(&s.packed);
+                out.policy.extend_from_slice(&s.policy);
+            } else {
+                let state = self.game.unpack(&s.packed)?;
+                self.game
+                    .pack(&self.game.symmetry_state(sym, &state), &mut words);
+                out.packed.extend_from_slice(&words);
+                let at = out.policy.len();
+                out.policy.resize(at + a, 0.0);
+                for (action, &p) in s.policy.iter().enumerate() {
+                    out.policy[at + self.game.symmetry_action(sym, action)] = p;
+                }
+            }
+            out.value.push(s.value);
+        }
+        Ok(out)
+    }
+}
