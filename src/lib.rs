@@ -12,6 +12,8 @@
 //! Game rules, search and players know nothing of the network's backend: they
 //! only see [`eval::Evaluator`].
 
+pub mod bench;
+pub mod config;
 pub mod error;
 pub mod eval;
 pub mod game;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use wgzero::config::ConfigFile;
 use wgzero::game::{perft, Connect4, Game, Gomoku, TicTacToe};
 use wgzero::mcts::Algorithm;
 use wgzero::net::{self, BackendChoice, NetConfig, NetEvaluator, Network, Precision};
@@ -45,6 +46,30 @@ enum Command {
     Info(InfoArgs),
     /// Write a randomly initialised model folder (config.json + model.bpk).
     NewModel(NewModelArgs),
+    /// Benchmark this machine (network forward, encoding, search, self-play,
+    /// training) and write tuned self-play settings for `--config`.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    game: GameArgs,
+    /// The short suite (under 2 minutes on a 2-core CPU; the full one under 15).
+    #[arg(long)]
+    quick: bool,
+    /// Also write every figure as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Where to write the tuned settings (TOML).
+    #[arg(long, default_value = "wgzero-tuned.toml")]
+    tune_out: PathBuf,
+    /// Seed of the random weights and games.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -69,39 +94,45 @@ struct NewModelArgs {
 struct SelfplayArgs {
     #[command(flatten)]
     game: GameArgs,
-    /// Games to play.
-    #[arg(long, default_value_t = 256)]
-    games: usize,
-    /// Simulations per move.
-    #[arg(long, default_value_t = 64)]
-    sims: u32,
     /// Folder for game records (created if needed).
     #[arg(long)]
     out: PathBuf,
-    /// Leaves one game adds to a batch at most.
-    #[arg(long, default_value_t = 8)]
-    leaves_per_game: usize,
-    /// Target positions per network batch.
-    #[arg(long, default_value_t = 256)]
-    batch: usize,
-    /// Threads for the tree search (0: all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    /// Settings file (TOML, e.g. written by `wgzero bench`); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Games to play [default: 256].
+    #[arg(long)]
+    games: Option<usize>,
+    /// Simulations per move [default: 64].
+    #[arg(long)]
+    sims: Option<u32>,
+    /// Leaves one game adds to a batch at most [default: 8].
+    #[arg(long)]
+    leaves_per_game: Option<usize>,
+    /// Positions per network batch at most [default: 256].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Games per group as a multiple of batch / leaves-per-game [default: 2].
+    #[arg(long)]
+    concurrency: Option<f64>,
+    /// Threads for the tree search, 0 for all cores [default: 0].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Root search [default: puct].
+    #[arg(long, value_enum)]
+    algorithm: Option<AlgorithmArg>,
+    /// Seed of the games (and of random weights) [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
     /// Where the network runs.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendChoice,
-    /// Model folder (config.json + model.bpk); random weights if absent.
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// Root search.
-    #[arg(long, value_enum, default_value = "puct")]
-    algorithm: AlgorithmArg,
     /// Inference precision: auto is f16 on a real GPU that supports it.
     #[arg(long, value_enum, default_value = "auto")]
     precision: Precision,
-    /// Seed of the games (and of random weights).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Model folder (config.json + model.bpk); random weights if absent.
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Also write the final report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -110,6 +141,30 @@ struct SelfplayArgs {
     /// pure network evaluations/s).
     #[arg(long)]
     efficiency: bool,
+}
+
+impl SelfplayArgs {
+    /// The settings file (or defaults) with the flags given applied.
+    fn selfplay_config(&self) -> Result<SelfPlayConfig> {
+        let mut cfg = match &self.config {
+            Some(path) => ConfigFile::load(path)?.selfplay,
+            None => SelfPlayConfig::default(),
+        };
+        cfg.games = self.games.unwrap_or(cfg.games);
+        cfg.simulations = self.sims.unwrap_or(cfg.simulations);
+        cfg.leaves_per_game = self.leaves_per_game.unwrap_or(cfg.leaves_per_game);
+        cfg.batch = self.batch.unwrap_or(cfg.batch);
+        cfg.concurrency = self.concurrency.unwrap_or(cfg.concurrency);
+        cfg.threads = self.threads.unwrap_or(cfg.threads);
+        cfg.seed = self.seed.unwrap_or(cfg.seed);
+        if let Some(a) = self.algorithm {
+            cfg.search.algorithm = match a {
+                AlgorithmArg::Puct => Algorithm::Puct,
+                AlgorithmArg::Gumbel => Algorithm::Gumbel,
+            };
+        }
+        Ok(cfg)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -207,6 +262,7 @@ fn main() {
         Command::Selfplay(a) => with_game!(a.game, selfplay(&a)),
         Command::Info(a) => info(&a),
         Command::NewModel(a) => with_game!(a.game, new_model(&a)),
+        Command::Bench(a) => with_game!(a.game, bench(&a)),
         Command::Perft(a) => with_game!(a.game, run_perft(a.depth)),
     };
     if let Err(e) = result {
@@ -385,28 +441,15 @@ fn open_network<G: Game>(
 fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    let cfg = args.selfplay_config()?;
     let (mut eval, device, model_id) = open_network(
         game.clone(),
         args.backend,
         args.precision,
         args.model.clone(),
-        args.seed,
+        cfg.seed,
     )?;
     eprintln!("device: {} ({})", device.chosen, device.reason);
-    let mut search = wgzero::mcts::SearchConfig::selfplay();
-    search.algorithm = match args.algorithm {
-        AlgorithmArg::Puct => Algorithm::Puct,
-        AlgorithmArg::Gumbel => Algorithm::Gumbel,
-    };
-    let cfg = SelfPlayConfig {
-        games: args.games,
-        simulations: args.sims,
-        leaves_per_game: args.leaves_per_game,
-        batch: args.batch,
-        threads: args.threads,
-        seed: args.seed,
-        search,
-    };
     let header = RecordsHeader {
         game: game.name(),
         words: game.packed_words(),
@@ -426,7 +469,7 @@ fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
         }
         Ok(())
     };
-    let bar = indicatif::ProgressBar::new(args.games as u64);
+    let bar = indicatif::ProgressBar::new(cfg.games as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} games {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -501,7 +544,7 @@ fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
     let mut efficiency = serde_json::Value::Null;
     if args.efficiency {
         let n = report.batch_mean_steady.round().max(1.0) as usize;
-        let rate = sp::forward_rate(&game, &mut eval, n, 5.0, args.seed)?;
+        let rate = sp::forward_rate(&game, &mut eval, n, 5.0, cfg.seed)?;
         // Steady state against the same batch size; the whole run (ramp-up
         // and tail included) is reported beside it.
         let ratio = report.steady_evaluations_per_second / rate;
@@ -588,5 +631,100 @@ fn new_model<G: Game>(game: G, args: &NewModelArgs) -> Result<()> {
     let net = Network::random(game, cfg, burn::tensor::Device::flex(), false, args.seed)?;
     net.save(&args.out)?;
     println!("wrote {} ({} parameters)", args.out.display(), params);
+    Ok(())
+}
+
+fn bench<G: Game>(game: G, args: &BenchArgs) -> Result<()> {
+    let opts = wgzero::bench::BenchOptions {
+        quick: args.quick,
+        backend: args.backend,
+        tune_out: args.tune_out.clone(),
+        seed: args.seed,
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let r = wgzero::bench::run(&game, &opts, &mut |line| eprintln!("{line}"))?;
+    println!(
+        "\nwgzero bench{} — {} — {}",
+        if r.quick { " --quick" } else { "" },
+        r.game,
+        r.device.chosen
+    );
+    println!(
+        "network: {} blocks x {} channels, {} parameters",
+        r.network.blocks,
+        r.network.channels,
+        r.network.num_params()
+    );
+    println!("\n1. network forward");
+    println!(
+        "   {:>9} {:>6} {:>14} {:>12}",
+        "precision", "batch", "evals/s", "ms/batch"
+    );
+    for p in &r.forward {
+        println!(
+            "   {:>9} {:>6} {:>14.0} {:>12.2}",
+            p.precision, p.batch, p.evaluations_per_second, p.ms_per_batch
+        );
+    }
+    let e = &r.encoding;
+    println!("\n2. input encoding ({} positions)", e.positions);
+    match e.kernel_positions_per_second {
+        Some(k) => println!(
+            "   WGSL kernel:        {k:>12.0} positions/s, {} bytes uploaded per position",
+            e.kernel_bytes_per_position
+        ),
+        None => println!("   WGSL kernel:        not run ({})", e.note),
+    }
+    println!(
+        "   CPU + f32 upload:   {:>12.0} positions/s, {} bytes uploaded per position",
+        e.cpu_positions_per_second, e.cpu_bytes_per_position
+    );
+    println!("\n3. search overhead (uniform evaluator)");
+    for p in &r.search {
+        println!(
+            "   {} thread(s): {:>12.0} simulations/s  ({:.2}x)",
+            p.threads, p.simulations_per_second, p.speedup
+        );
+    }
+    let s = &r.selfplay;
+    println!(
+        "\n4. self-play ({} games, {} simulations, batch {}, {} leaves per game)",
+        s.config.games, s.config.simulations, s.config.batch, s.config.leaves_per_game
+    );
+    println!(
+        "   {:.2} games/s, {:.0} evaluations/s ({:.0} steady), {:.0} simulations/s",
+        s.report.games_per_second,
+        s.report.evaluations_per_second,
+        s.report.steady_evaluations_per_second,
+        s.report.simulations_per_second
+    );
+    println!(
+        "   batch mean {:.1} (steady {:.1}), device busy {:.0}%, network {:.1} ms/batch",
+        s.report.batch_mean,
+        s.report.batch_mean_steady,
+        100.0 * s.report.device_busy_fraction,
+        s.report.network_ms_per_batch
+    );
+    println!(
+        "   pipeline efficiency {:.3} (steady self-play {:.0} / forward {:.0} evaluations/s at batch {})",
+        s.pipeline_efficiency, s.report.steady_evaluations_per_second, s.forward_evaluations_per_second, s.config.batch
+    );
+    let t = &r.training;
+    println!(
+        "\n5. training: {:.0} samples/s ({:.1} ms per step of {})",
+        t.samples_per_second, t.ms_per_step, t.batch_size
+    );
+    println!(
+        "\n6. auto-tune: best batch {}, {} leaves per game, concurrency {:.1} -> {}",
+        r.tuned.batch,
+        r.tuned.leaves_per_game,
+        r.tuned.concurrency,
+        r.tuned_file.display()
+    );
+    println!("\ntotal {:.0} s", r.seconds);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&r)?)?;
+        println!("report: {}", path.display());
+    }
     Ok(())
 }

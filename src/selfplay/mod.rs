@@ -35,6 +35,13 @@ pub struct SelfPlayConfig {
     /// Positions per batch at most; each of the two groups holds enough
     /// games to fill it ([`SelfPlayConfig::games_per_group`]). Default: 256.
     pub batch: usize,
+    /// Games per group, as a multiple of the `batch / leaves_per_game` games
+    /// that would just fill a batch; spare games top batches up when
+    /// searches hand out fewer leaves. Default: 2.0.
+    pub concurrency: f64,
+    /// Stop starting new batches after this many seconds (unfinished games
+    /// are dropped); `None`: play all games. Default: none.
+    pub max_seconds: Option<f64>,
     /// Worker threads for the search phases (0: all cores). Default: 0.
     pub threads: usize,
     /// Seed: game `i` searches with a seed derived from it and `i`. Default: 0.
@@ -50,6 +57,8 @@ impl Default for SelfPlayConfig {
             simulations: 64,
             leaves_per_game: 8,
             batch: 256,
+            concurrency: 2.0,
+            max_seconds: None,
             threads: 0,
             seed: 0,
             search: SearchConfig::selfplay(),
@@ -495,7 +504,10 @@ pub fn run<G: Game, E: Evaluator>(
             batches: d.sizes.len() as u64,
             elapsed: start.elapsed().as_secs_f64(),
         });
-        if d.fill_and_submit(g, eval)? {
+        let out_of_time = cfg
+            .max_seconds
+            .is_some_and(|m| start.elapsed().as_secs_f64() >= m);
+        if !out_of_time && d.fill_and_submit(g, eval)? {
             order.push_back(g);
         }
     }
@@ -505,8 +517,9 @@ pub fn run<G: Game, E: Evaluator>(
 }
 
 /// Evaluations per second of `eval` on batches of exactly `n` random
-/// positions of `game`, one batch at a time, for at least `seconds` and 3
-/// batches: the pure network rate that self-play is compared with.
+/// positions of `game`, with two batches kept in flight (so the device never
+/// waits for the host), for at least `seconds` and 4 batches: the pure
+/// network rate that self-play is compared with.
 pub fn forward_rate<G: Game, E: Evaluator>(
     game: &G,
     eval: &mut E,
@@ -531,13 +544,27 @@ pub fn forward_rate<G: Game, E: Evaluator>(
             batch.push(game, &s);
         }
     }
-    batch = eval.evaluate(batch)?; // warm-up (kernel compilation, autotune)
+    // Warm-up (kernel compilation, autotune, allocator and thread-pool
+    // start-up): at least 2 batches and a quarter of the measuring time.
+    let warm = Instant::now();
+    for k in 0.. {
+        if k >= 2 && warm.elapsed().as_secs_f64() >= seconds / 4.0 {
+            break;
+        }
+        batch = eval.evaluate(batch)?;
+    }
+    let mut spare = batch.clone();
     let start = Instant::now();
     let mut batches = 0u64;
-    while batches < 3 || start.elapsed().as_secs_f64() < seconds {
-        batch = eval.evaluate(batch)?;
-        batch.check_results()?;
+    eval.submit(batch)?;
+    while batches < 4 || start.elapsed().as_secs_f64() < seconds {
+        eval.submit(spare)?;
+        spare = eval.collect()?;
+        spare.check_results()?;
         batches += 1;
     }
-    Ok((batches * batch.len() as u64) as f64 / start.elapsed().as_secs_f64())
+    let done = eval.collect()?;
+    done.check_results()?;
+    batches += 1;
+    Ok((batches * n as u64) as f64 / start.elapsed().as_secs_f64())
 }
