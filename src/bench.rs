@@ -127,8 +127,12 @@ fn evaluator<G: Game>(
     precision: Precision,
     seed: u64,
 ) -> Result<NetEvaluator> {
-    let (g, d, gpu) = (game.clone(), device.device.clone(), device.is_wgpu);
-    let real_gpu = gpu && !device.report.chosen.contains("Cpu,");
+    let (g, d, gpu, real_gpu) = (
+        game.clone(),
+        device.device.clone(),
+        device.is_wgpu,
+        device.real_gpu,
+    );
     NetEvaluator::spawn(move || {
         let cfg = NetConfig::for_game(&g);
         Network::random(g, cfg, d, gpu, seed)?.with_precision(precision, real_gpu)

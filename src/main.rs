@@ -418,8 +418,7 @@ fn open_network<G: Game>(
 ) -> Result<(NetEvaluator, net::DeviceReport, String)> {
     let selected = net::select(backend)?;
     let mut report = selected.report.clone();
-    let (device, gpu) = (selected.device.clone(), selected.is_wgpu);
-    let real_gpu = gpu && !report.chosen.contains("Cpu,");
+    let (device, gpu, real_gpu) = (selected.device.clone(), selected.is_wgpu, selected.real_gpu);
     let (id_tx, id_rx) = std::sync::mpsc::channel();
     let eval = NetEvaluator::spawn(move || {
         let network = match &model {

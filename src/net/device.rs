@@ -57,6 +57,8 @@ pub struct Selected {
     pub device: Device,
     /// True for wgpu (encoding runs in WGSL), false for the CPU backend.
     pub is_wgpu: bool,
+    /// True for a wgpu adapter that is real hardware (not a CPU/software adapter).
+    pub real_gpu: bool,
     pub report: DeviceReport,
 }
 
@@ -171,6 +173,7 @@ fn flex(adapters: Vec<AdapterReport>, reason: String) -> Selected {
     Selected {
         device: Device::flex(),
         is_wgpu: false,
+        real_gpu: false,
         report: DeviceReport {
             adapters,
             chosen: "cpu: flex".into(),
@@ -220,6 +223,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
     let device = open_wgpu(&adapters, chosen)?;
     let a = &adapters[chosen];
     let f16 = a.f16 && device.supports_dtype(DType::F16);
+    let real_gpu = a.kind != wgpu::DeviceType::Cpu;
     let reason = match (choice, a.kind) {
         (BackendChoice::Gpu, wgpu::DeviceType::Cpu) => {
             "--backend gpu on a software adapter (no GPU found)".into()
@@ -237,5 +241,6 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
         },
         device,
         is_wgpu: true,
+        real_gpu,
     })
 }
