@@ -5,7 +5,6 @@
 
 use burn::tensor::{Device, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rand::{Rng, SeedableRng};
 
 use wgzero::eval::{Batch, Evaluator, Uniform};
 use wgzero::game::{Connect4, Game};
@@ -13,22 +12,7 @@ use wgzero::net::{self, encode, BackendChoice, NetConfig, NetEvaluator, Network}
 use wgzero::selfplay::{self, SelfPlayConfig};
 
 fn positions(n: usize) -> Vec<u32> {
-    let g = Connect4;
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let (mut out, mut words, mut legal) = (Vec::new(), vec![0u32; 5], Vec::new());
-    while out.len() < n * 5 {
-        let mut s = g.initial();
-        for _ in 0..rng.random_range(0..20) {
-            g.legal_actions(&s, &mut legal);
-            if legal.is_empty() {
-                break;
-            }
-            g.apply(&mut s, legal[rng.random_range(0..legal.len())]);
-        }
-        g.pack(&s, &mut words);
-        out.extend_from_slice(&words);
-    }
-    out
+    selfplay::random_batch(&Connect4, n, 1).states
 }
 
 fn encoding(c: &mut Criterion) {

@@ -165,25 +165,7 @@ fn forward_sweep<G: Game>(
 /// Step 2: the WGSL kernel against CPU encoding + f32 upload.
 fn encoding<G: Game>(game: &G, sel: &net::Selected, n: usize, secs: f64) -> Result<EncodingReport> {
     use burn::tensor::Tensor;
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    let mut states = Vec::with_capacity(n * game.packed_words());
-    let mut words = vec![0u32; game.packed_words()];
-    let mut actions = Vec::new();
-    while states.len() < n * game.packed_words() {
-        let mut s = game.initial();
-        for _ in 0..rand::Rng::random_range(&mut rng, 0..game.num_actions().min(20)) {
-            game.legal_actions(&s, &mut actions);
-            if actions.is_empty() {
-                break;
-            }
-            game.apply(
-                &mut s,
-                actions[rand::Rng::random_range(&mut rng, 0..actions.len())],
-            );
-        }
-        game.pack(&s, &mut words);
-        states.extend_from_slice(&words);
-    }
+    let states = selfplay::random_batch(game, n, 3).states;
     let expected: f32 = {
         let planes = encode::encode_cpu(game, &states, &burn::tensor::Device::flex());
         planes.sum().into_scalar()
