@@ -12,7 +12,6 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::ConfigFile;
 use crate::error::{Error, Result};
 use crate::eval::Uniform;
 use crate::game::Game;
@@ -366,19 +365,18 @@ pub fn run<G: Game>(
     // 6. auto-tune
     log("6/6 auto-tune");
     let (tune, tuned) = tune(game, &mut f32_eval, q, opts.seed, log)?;
-    let file = ConfigFile {
-        selfplay: tuned.clone(),
-        train: TrainConfig::default(),
-    };
+    // Only the tuned keys, so that the file overlays any other settings
+    // (`selfplay --config`, `train --config`).
+    let file = format!(
+        "[selfplay]\nbatch = {}\nleaves_per_game = {}\nconcurrency = {:?}\n",
+        tuned.batch, tuned.leaves_per_game, tuned.concurrency
+    );
     let header = format!(
-        "# Self-play settings tuned by `wgzero bench` for {} on {}.\n# Use with: wgzero selfplay --config FILE (flags override).\n",
+        "# Self-play settings tuned by `wgzero bench` for {} on {}.\n# Use with: wgzero selfplay --config FILE or wgzero train --config FILE (flags override).\n",
         game.name(),
         sel.report.chosen
     );
-    crate::net::network::write_atomic(
-        &opts.tune_out,
-        format!("{header}{}", file.to_toml()).as_bytes(),
-    )?;
+    crate::net::network::write_atomic(&opts.tune_out, format!("{header}{file}").as_bytes())?;
 
     Ok(BenchReport {
         schema_version: BENCH_SCHEMA_VERSION,

@@ -37,6 +37,10 @@ pub enum Error {
     #[error("device: {0}")]
     Device(String),
 
+    /// Stopped on request (Ctrl-C) before the step finished.
+    #[error("interrupted")]
+    Interrupted,
+
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

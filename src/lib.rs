@@ -7,17 +7,27 @@
 //!   structure-of-arrays tree;
 //! - [`eval`]: the evaluator interface through which the search asks for
 //!   policy/value evaluations of whole batches, and CPU evaluators;
-//! - [`players`]: baseline players (random, rollout MCTS, alpha-beta minimax).
+//! - [`players`]: baseline players (random, rollout MCTS, alpha-beta minimax)
+//!   and the search player for a network;
+//! - [`selfplay`]: double-buffered self-play over many games, game records;
+//! - [`arena`]: matches (many games at once, Elo) and batched searches;
+//! - [`net`]: the network, its device (wgpu or `flex`), WGSL encoding,
+//!   training steps: the only module that sees burn and wgpu;
+//! - [`train`]: the replay buffer and the closed training loop (`wgzero train`);
+//! - [`bench`]: the portable benchmark (`wgzero bench`);
+//! - [`models`]: models shipped in the binary.
 //!
 //! Game rules, search and players know nothing of the network's backend: they
 //! only see [`eval::Evaluator`].
 
+pub mod arena;
 pub mod bench;
 pub mod config;
 pub mod error;
 pub mod eval;
 pub mod game;
 pub mod mcts;
+pub mod models;
 pub mod net;
 pub mod players;
 pub mod selfplay;

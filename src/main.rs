@@ -4,17 +4,22 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rand::{Rng, SeedableRng};
 
+use wgzero::arena::{play_match, Contestant, MatchConfig};
 use wgzero::config::ConfigFile;
 use wgzero::game::{perft, Connect4, Game, Gomoku, TicTacToe};
-use wgzero::mcts::Algorithm;
+use wgzero::mcts::{Algorithm, SearchConfig};
 use wgzero::net::{self, BackendChoice, NetConfig, NetEvaluator, Network, Precision};
 use wgzero::players::{Heuristic, PlayerSpec};
 use wgzero::selfplay::records::{write_records, GameRecord, RecordsHeader};
 use wgzero::selfplay::{self as sp, SelfPlayConfig};
 use wgzero::solver::Solver;
+use wgzero::train::run as train_run;
 
 /// AlphaZero-style self-play engine for any vendor's GPU (wgpu) or a plain CPU.
 #[derive(Parser)]
@@ -49,6 +54,97 @@ enum Command {
     /// Benchmark this machine (network forward, encoding, search, self-play,
     /// training) and write tuned self-play settings for `--config`.
     Bench(BenchArgs),
+    /// Train a network: self-play -> replay buffer -> training -> arena, in
+    /// iterations, in a run folder. Run the same command again to resume.
+    Train(TrainArgs),
+    /// Measure a model: a match against a baseline or another model, or
+    /// (Connect Four) the share of solver-judged wrong moves on test positions.
+    Eval(EvalArgs),
+    /// Write Connect Four test positions for `eval --positions`, judged by the solver.
+    GenPositions(GenPositionsArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    game: GameArgs,
+    /// The run folder (created, or resumed when it holds a run).
+    #[arg(long)]
+    run: PathBuf,
+    /// Settings file (TOML: [selfplay], [train], [run]); the effective
+    /// settings are saved in the run folder as config.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Stop once the run has this many iterations.
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Stop after this many minutes (the unfinished step is abandoned).
+    #[arg(long)]
+    minutes: Option<f64>,
+    /// Self-play games per iteration [default: 128].
+    #[arg(long)]
+    games: Option<usize>,
+    /// Simulations of a full self-play search [default: 64].
+    #[arg(long)]
+    sims: Option<u32>,
+    /// Self-play root search [default: gumbel].
+    #[arg(long, value_enum)]
+    algorithm: Option<AlgorithmArg>,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Inference precision in self-play and arena games.
+    #[arg(long, value_enum, default_value = "auto")]
+    precision: Precision,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    game: GameArgs,
+    /// The model folder (config.json + model.bpk) or a run folder (its best
+    /// checkpoint); default: the shipped model of the game.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The opponent: random, mcts:N, minimax:D, or a model / run folder.
+    #[arg(long)]
+    against: Option<String>,
+    /// Games (half with each colour).
+    #[arg(long, default_value_t = 100)]
+    games: usize,
+    /// Connect Four test positions (one per line: column digits, then
+    /// anything); each move is judged by the solver.
+    #[arg(long, conflicts_with = "against")]
+    positions: Option<PathBuf>,
+    /// Simulations per move of the model's search [default: 400].
+    #[arg(long, default_value_t = 400)]
+    sims: u32,
+    /// Random moves opening each pair of games.
+    #[arg(long, default_value_t = 0)]
+    opening_moves: usize,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Print JSON (per-position results with --positions).
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct GenPositionsArgs {
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Positions to write.
+    #[arg(long, default_value_t = 100)]
+    count: usize,
+    /// Moves played before each position: N or LOW-HIGH.
+    #[arg(long, default_value = "8-14")]
+    moves: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -210,10 +306,18 @@ enum Side {
 struct PlayArgs {
     #[command(flatten)]
     game: GameArgs,
-    /// The engine: `random`, `mcts:N` (rollout MCTS with N simulations per
-    /// move) or `minimax:D` (alpha-beta to depth D).
-    #[arg(long, default_value = "mcts:2000")]
-    opponent: PlayerSpec,
+    /// The engine: `model` (the shipped network of the game, searching
+    /// --sims simulations per move), `model:PATH` (a model or run folder),
+    /// `random`, `mcts:N` (rollout MCTS with N simulations per move) or
+    /// `minimax:D` (alpha-beta to depth D).
+    #[arg(long, default_value = "model")]
+    opponent: String,
+    /// Simulations per move of a network opponent.
+    #[arg(long, default_value_t = 400)]
+    sims: u32,
+    /// Where a network opponent runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
     /// Whether you move first or second.
     #[arg(long, value_enum, default_value = "first")]
     human: Side,
@@ -264,6 +368,9 @@ fn main() {
         Command::NewModel(a) => with_game!(a.game, new_model(&a)),
         Command::Bench(a) => with_game!(a.game, bench(&a)),
         Command::Perft(a) => with_game!(a.game, run_perft(a.depth)),
+        Command::Train(a) => with_game!(a.game, train(&a)),
+        Command::Eval(a) => with_game!(a.game, eval(&a)),
+        Command::GenPositions(a) => gen_positions(&a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -271,8 +378,49 @@ fn main() {
     }
 }
 
+/// The engine `play` faces.
+fn build_opponent<G: Game + Heuristic>(
+    game: &G,
+    args: &PlayArgs,
+) -> Result<Box<dyn wgzero::players::Player<G>>> {
+    let model = match args.opponent.as_str() {
+        "model" => None,
+        o => match o.strip_prefix("model:") {
+            Some(path) => Some(PathBuf::from(path)),
+            None => {
+                let spec: PlayerSpec = o.parse().context(
+                    "--opponent: expected model, model:PATH, random, mcts:N or minimax:D",
+                )?;
+                return Ok(spec.build(game.clone(), args.seed)?);
+            }
+        },
+    };
+    if args.sims == 0 {
+        bail!("--sims must be at least 1");
+    }
+    if model.is_none() && wgzero::models::shipped(&game.name()).is_none() {
+        bail!(
+            "there is no shipped model for {}: use --opponent mcts:2000, minimax:5 or model:PATH",
+            game.name()
+        );
+    }
+    let selected = net::select(args.backend)?;
+    let (eval, name) = model_evaluator(game, model.as_deref(), &selected)?;
+    let cfg = SearchConfig {
+        simulations: args.sims,
+        ..SearchConfig::default()
+    };
+    Ok(Box::new(wgzero::players::SearchPlayer::new(
+        game.clone(),
+        cfg,
+        eval,
+        format!("{name} ({} simulations)", args.sims),
+        args.seed,
+    )?))
+}
+
 fn play<G: Game + Heuristic>(game: G, args: &PlayArgs) -> Result<()> {
-    let mut engine = args.opponent.build(game.clone(), args.seed)?;
+    let mut engine = build_opponent(&game, args)?;
     let mut state = match &args.position {
         Some(p) => game.parse_position(p).context("--position")?,
         None => game.initial(),
@@ -725,5 +873,402 @@ fn bench<G: Game>(game: G, args: &BenchArgs) -> Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&r)?)?;
         println!("report: {}", path.display());
     }
+    Ok(())
+}
+
+/// The interrupt flag set by Ctrl-C (a second Ctrl-C exits at once).
+fn interrupt_flag() -> &'static AtomicBool {
+    static FLAG: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if FLAG.swap(true, Ordering::SeqCst) {
+                eprintln!("\ninterrupted again: exiting now");
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupted: abandoning the current step (Ctrl-C again to exit now)");
+        });
+    });
+    &FLAG
+}
+
+fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
+    let base = train_run::training_defaults();
+    let mut cfg = match &args.config {
+        Some(path) => ConfigFile::load_over(path, &base)?,
+        None => base,
+    };
+    let explicit = args.config.is_some()
+        || args.games.is_some()
+        || args.sims.is_some()
+        || args.algorithm.is_some();
+    cfg.selfplay.games = args.games.unwrap_or(cfg.selfplay.games);
+    cfg.selfplay.simulations = args.sims.unwrap_or(cfg.selfplay.simulations);
+    if let Some(a) = args.algorithm {
+        cfg.selfplay.search.algorithm = match a {
+            AlgorithmArg::Puct => Algorithm::Puct,
+            AlgorithmArg::Gumbel => Algorithm::Gumbel,
+        };
+    }
+    if let Some(m) = args.minutes {
+        if !(m.is_finite() && m > 0.0) {
+            bail!("--minutes must be a positive number");
+        }
+    }
+    let selected = net::select(args.backend)?;
+    eprintln!(
+        "device: {} ({})",
+        selected.report.chosen, selected.report.reason
+    );
+    let opts = train_run::RunOptions {
+        iterations: args.iterations,
+        minutes: args.minutes,
+        interrupt: interrupt_flag(),
+        device: selected,
+        precision: args.precision,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let t = Instant::now();
+    let summary = train_run::train(&game, &args.run, &cfg, explicit, &opts, &mut |line| {
+        eprintln!("{line}")
+    })?;
+    println!(
+        "{} after {} iteration(s) in {:.1} min; best network: {}",
+        if summary.interrupted {
+            "stopped"
+        } else {
+            "done"
+        },
+        summary.iterations,
+        t.elapsed().as_secs_f64() / 60.0,
+        summary.best.display()
+    );
+    if summary.interrupted {
+        println!("resume with the same command");
+    }
+    Ok(())
+}
+
+/// A model folder: `path` itself, or a run folder's best checkpoint.
+fn model_dir(path: &std::path::Path) -> Result<PathBuf> {
+    if path.join(train_run::STATE_FILE).exists() {
+        Ok(train_run::best_checkpoint(path)?)
+    } else {
+        Ok(path.to_path_buf())
+    }
+}
+
+/// An evaluator for `model` (a folder), or the game's shipped model.
+fn model_evaluator<G: Game>(
+    game: &G,
+    model: Option<&std::path::Path>,
+    selected: &net::Selected,
+) -> Result<(NetEvaluator, String)> {
+    let (json, weights, name) = match model {
+        Some(p) => {
+            let dir = model_dir(p)?;
+            let cfg_path = dir.join(net::network::CONFIG_FILE);
+            let w_path = dir.join(net::network::WEIGHTS_FILE);
+            (
+                std::fs::read_to_string(&cfg_path)
+                    .with_context(|| format!("reading {}", cfg_path.display()))?,
+                std::fs::read(&w_path).with_context(|| format!("reading {}", w_path.display()))?,
+                dir.display().to_string(),
+            )
+        }
+        None => match wgzero::models::shipped(&game.name()) {
+            Some((json, weights)) => (json.to_string(), weights.to_vec(), "shipped model".into()),
+            None => bail!(
+                "there is no shipped model for {}: give --model",
+                game.name()
+            ),
+        },
+    };
+    let (g, device, gpu, real) = (
+        game.clone(),
+        selected.device.clone(),
+        selected.is_wgpu,
+        selected.real_gpu,
+    );
+    let label = name.clone();
+    let eval = NetEvaluator::spawn(move || {
+        Network::from_parts(g, &json, weights, device, gpu)
+            .map_err(|e| match e {
+                wgzero::Error::Model(m) => wgzero::Error::Model(format!("{label}: {m}")),
+                other => other,
+            })?
+            .with_precision(Precision::Auto, real)
+    })?;
+    Ok((eval, name))
+}
+
+fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
+    if args.sims == 0 {
+        bail!("--sims must be at least 1");
+    }
+    let selected = net::select(args.backend)?;
+    let (mut eval_a, name_a) = model_evaluator(&game, args.model.as_deref(), &selected)?;
+    let search = SearchConfig {
+        simulations: args.sims,
+        ..SearchConfig::default()
+    };
+    if let Some(file) = &args.positions {
+        return eval_positions(&game, file, &search, &mut eval_a, &name_a, args);
+    }
+    let Some(against) = &args.against else {
+        bail!("give --against OPPONENT (random, mcts:N, minimax:D or a model folder) or --positions FILE");
+    };
+    if args.games == 0 {
+        bail!("--games must be at least 1");
+    }
+    let mut eval_b;
+    let b = match against.parse::<PlayerSpec>() {
+        Ok(spec) => Contestant::Baseline(spec),
+        Err(spec_err) => {
+            let path = std::path::Path::new(against);
+            if !path.exists() {
+                bail!("--against {against:?}: neither a player ({spec_err}) nor a model folder");
+            }
+            let (e, name) = model_evaluator(&game, Some(path), &selected)?;
+            eval_b = e;
+            Contestant::Search {
+                name,
+                search: search.clone(),
+                eval: &mut eval_b,
+            }
+        }
+    };
+    let b_name = b.name();
+    let a = Contestant::Search {
+        name: name_a,
+        search: search.clone(),
+        eval: &mut eval_a,
+    };
+    let a_name = a.name();
+    let cfg = MatchConfig {
+        games: args.games,
+        opening_moves: args.opening_moves,
+        concurrency: args.games.min(256),
+        seed: args.seed,
+    };
+    let bar = indicatif::ProgressBar::new(args.games as u64);
+    let t = Instant::now();
+    let interrupt = interrupt_flag();
+    let r = play_match(
+        &game,
+        a,
+        b,
+        &cfg,
+        &mut |done, _| bar.set_position(done as u64),
+        &|| interrupt.load(Ordering::SeqCst),
+    )?;
+    bar.finish_and_clear();
+    let elo = r.elo();
+    if args.json {
+        let json = serde_json::json!({ "model": a_name, "against": b_name, "result": r, "score": r.score(),
+            "elo": elo.elo, "elo_low": elo.low, "elo_high": elo.high, "seconds": t.elapsed().as_secs_f64() });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    println!("{a_name} against {b_name}: {} games", r.games);
+    println!(
+        "  wins {} draws {} losses {}, score {:.3}",
+        r.wins,
+        r.draws,
+        r.losses,
+        r.score()
+    );
+    println!(
+        "  moving first: {}-{}-{}; moving second: {}-{}-{}",
+        r.first[0], r.first[1], r.first[2], r.second[0], r.second[1], r.second[2]
+    );
+    println!("  {elo}");
+    println!("  ({:.1} s)", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn eval_positions<G: Game>(
+    game: &G,
+    file: &std::path::Path,
+    search: &SearchConfig,
+    eval: &mut NetEvaluator,
+    name: &str,
+    args: &EvalArgs,
+) -> Result<()> {
+    if game.name() != Connect4.name() {
+        bail!("--positions needs --game connect4 (the solver judges the moves)");
+    }
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut states = Vec::new();
+    let mut lines = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(pos) = line.split_whitespace().next() else {
+            continue;
+        };
+        if pos.starts_with('#') {
+            continue;
+        }
+        let s = Connect4
+            .parse_position(pos)
+            .with_context(|| format!("{} line {}", file.display(), i + 1))?;
+        if Connect4.terminal_value(&s).is_some() {
+            bail!(
+                "{} line {}: the game is already over in {pos}",
+                file.display(),
+                i + 1
+            );
+        }
+        states.push(s);
+        lines.push(pos.to_string());
+    }
+    if states.is_empty() {
+        bail!("{} holds no positions", file.display());
+    }
+    let t = Instant::now();
+    // The same searches on the same game type, through a generic-free path.
+    let c4_states: Vec<_> = states;
+    let results = search_many_c4(game, &c4_states, search, eval, args.seed)?;
+    let search_secs = t.elapsed().as_secs_f64();
+    let mut solver = Solver::new();
+    let mut wrong = 0usize;
+    let mut rows = Vec::new();
+    for ((s, pos), &action) in c4_states.iter().zip(&lines).zip(&results) {
+        let best = solver.solve_weak(s);
+        let mut after = *s;
+        Connect4.play(&mut after, action)?;
+        let got = match Connect4.terminal_value(&after) {
+            Some(v) => -(v as i32),
+            None => -solver.solve_weak(&after),
+        };
+        let ok = got.signum() == best.signum();
+        if !ok {
+            wrong += 1;
+        }
+        rows.push(serde_json::json!({ "position": pos, "move": action + 1,
+            "best": outcome_name(best), "after_move": outcome_name(got), "correct": ok }));
+    }
+    let rate = wrong as f64 / rows.len() as f64;
+    if args.json {
+        let json = serde_json::json!({ "model": name, "simulations": search.simulations, "positions": rows.len(),
+            "wrong": wrong, "error_rate": rate, "search_seconds": search_secs, "results": rows });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        for r in &rows {
+            println!(
+                "{:<16} move {}  best {:<4} after move {:<4} {}",
+                r["position"].as_str().unwrap_or(""),
+                r["move"],
+                r["best"].as_str().unwrap_or(""),
+                r["after_move"].as_str().unwrap_or(""),
+                if r["correct"].as_bool() == Some(true) {
+                    "ok"
+                } else {
+                    "WRONG"
+                }
+            );
+        }
+        println!(
+            "{name}, {} simulations: {wrong} wrong of {} positions, error rate {:.1}% ({:.1} s of search)",
+            search.simulations,
+            rows.len(),
+            100.0 * rate,
+            search_secs
+        );
+    }
+    Ok(())
+}
+
+fn outcome_name(score: i32) -> &'static str {
+    match score.signum() {
+        1 => "win",
+        0 => "draw",
+        _ => "loss",
+    }
+}
+
+/// Searches Connect Four positions with a `G`-typed evaluator (G is Connect4 here).
+fn search_many_c4<G: Game>(
+    _game: &G,
+    states: &[<Connect4 as Game>::State],
+    search: &SearchConfig,
+    eval: &mut NetEvaluator,
+    seed: u64,
+) -> Result<Vec<usize>> {
+    Ok(
+        wgzero::arena::search_many(&Connect4, states, search, eval, seed)?
+            .into_iter()
+            .map(|r| r.action)
+            .collect(),
+    )
+}
+
+fn gen_positions(args: &GenPositionsArgs) -> Result<()> {
+    let (lo, hi) = match args.moves.split_once('-') {
+        Some((a, b)) => (a.trim().parse::<usize>()?, b.trim().parse::<usize>()?),
+        None => {
+            let n = args.moves.trim().parse::<usize>()?;
+            (n, n)
+        }
+    };
+    if lo > hi || hi > 40 {
+        bail!("--moves: expected N or LOW-HIGH with LOW <= HIGH <= 40");
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let mut solver = Solver::new();
+    let mut out = format!(
+        "# Connect Four test positions: {}-{} moves played, random play, seed {}.\n\
+         # Only positions where some legal move changes the outcome (a mistake is possible).\n\
+         # Each line: moves (1-based columns), outcome with best play for the side to move,\n\
+         # and the columns that keep that outcome (judged by wgzero's solver).\n",
+        lo, hi, args.seed
+    );
+    let bar = indicatif::ProgressBar::new(args.count as u64);
+    let mut written = 0;
+    let mut seen = std::collections::HashSet::new();
+    while written < args.count {
+        let n = rng.random_range(lo..=hi);
+        let mut s = Connect4.initial();
+        let mut moves = Vec::new();
+        let mut legal = Vec::new();
+        for _ in 0..n {
+            Connect4.legal_actions(&s, &mut legal);
+            let a = legal[rng.random_range(0..legal.len())];
+            Connect4.apply(&mut s, a);
+            moves.push(a);
+            if Connect4.terminal_value(&s).is_some() {
+                break;
+            }
+        }
+        if moves.len() != n
+            || Connect4.terminal_value(&s).is_some()
+            || !seen.insert(Connect4.hash(&s))
+        {
+            continue;
+        }
+        let scores = solver.analyze_weak(&s);
+        let best = scores.iter().flatten().max().copied().unwrap_or(0);
+        let good: Vec<String> = scores
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.map(i32::signum) == Some(best.signum()))
+            .map(|(c, _)| (c + 1).to_string())
+            .collect();
+        let legal_count = scores.iter().flatten().count();
+        if good.len() == legal_count {
+            continue; // every move keeps the outcome: nothing to test
+        }
+        out.push_str(&format!(
+            "{} {} {}\n",
+            Connect4.format_moves(&moves),
+            outcome_name(best),
+            good.join(",")
+        ));
+        written += 1;
+        bar.set_position(written as u64);
+    }
+    bar.finish_and_clear();
+    std::fs::write(&args.out, out).with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote {} positions to {}", written, args.out.display());
     Ok(())
 }

@@ -77,6 +77,7 @@ fn the_replay_buffer_keeps_a_window_and_augments_with_symmetries() {
             action: 1,
             value: 0.0,
             policy: vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            full_search: true,
         }],
     };
     let mut single = ReplayBuffer::new(g, 10);
@@ -150,7 +151,7 @@ fn training_reduces_the_loss_and_the_weights_serve_inference() {
     assert!(after.value_loss < before.value_loss);
     assert_eq!(trainer.steps(), 60);
     // the trained weights go back into the network and run inference
-    net.set_model(trainer.model());
+    net.set_model(trainer.model(), "trained".into());
     let (logits, values) = net.forward(&batch.packed[..5 * 8]).unwrap();
     assert!(logits.iter().chain(&values).all(|x| x.is_finite()));
     // optimiser state round trip; garbage is refused

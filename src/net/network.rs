@@ -177,18 +177,27 @@ impl<G: Game> Network<G> {
     /// each atomically: written to a temporary file, synced, renamed.
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir)?;
-        let json = serde_json::to_string_pretty(&self.config).expect("config serialises");
-        write_atomic(&dir.join(CONFIG_FILE), json.as_bytes())?;
+        write_atomic(&dir.join(CONFIG_FILE), self.config_json().as_bytes())?;
+        write_atomic(&dir.join(WEIGHTS_FILE), &self.weights_bytes()?)
+    }
+
+    /// The config as written to `config.json`.
+    pub fn config_json(&self) -> String {
+        serde_json::to_string_pretty(&self.config).expect("config serialises")
+    }
+
+    /// The weights in burnpack format (f32), as written to `model.bpk`.
+    pub fn weights_bytes(&self) -> Result<Vec<u8>> {
         let model = if self.f16 {
             self.model.clone().map(&mut CastTo(FloatDType::F32))
         } else {
             self.model.clone()
         };
-        let bytes = model
+        model
             .into_record()
             .into_bytes()
-            .map_err(|e| Error::Model(format!("cannot serialise weights: {e}")))?;
-        write_atomic(&dir.join(WEIGHTS_FILE), &bytes)
+            .map(|b| b.to_vec())
+            .map_err(|e| Error::Model(format!("cannot serialise weights: {e}")))
     }
 
     pub fn game(&self) -> &G {
@@ -203,9 +212,10 @@ impl<G: Game> Network<G> {
     pub fn model(&self) -> &PolicyValueNet {
         &self.model
     }
-    /// Replaces the weights (after training).
-    pub fn set_model(&mut self, model: PolicyValueNet) {
+    /// Replaces the weights (after training); `id` names the new weights.
+    pub fn set_model(&mut self, model: PolicyValueNet, id: String) {
         self.model = model;
+        self.id = id;
     }
     /// Whether inputs are encoded by the WGSL kernels.
     pub fn gpu_encode(&self) -> bool {

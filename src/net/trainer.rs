@@ -81,6 +81,16 @@ impl<G: Game> Trainer<G> {
         self.steps
     }
 
+    /// Sets the step counter (when resuming from a checkpoint).
+    pub fn set_steps(&mut self, steps: u64) {
+        self.steps = steps;
+    }
+
+    /// Sets the learning rate of the following steps (a schedule).
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.cfg.learning_rate = lr;
+    }
+
     fn tensors(&self, batch: &TrainBatch) -> Result<(Tensor<4>, Tensor<2>, Tensor<2>)> {
         let n = batch.len();
         let a = self.game.num_actions();

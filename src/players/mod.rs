@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
-use crate::eval::Rollout;
+use crate::eval::{Evaluator, Rollout};
 use crate::game::Game;
 use crate::mcts::{Search, SearchConfig};
 
@@ -110,6 +110,42 @@ impl<G: Game> Player<G> for MctsPlayer<G> {
     }
 }
 
+/// Tree search guided by an evaluator (a network), tree kept between moves.
+pub struct SearchPlayer<G: Game, E: Evaluator> {
+    search: Search<G>,
+    eval: E,
+    name: String,
+}
+
+impl<G: Game, E: Evaluator> SearchPlayer<G, E> {
+    /// A player searching with `cfg` (its `simulations` per move) and `eval`.
+    pub fn new(game: G, cfg: SearchConfig, eval: E, name: String, seed: u64) -> Result<Self> {
+        Ok(SearchPlayer {
+            search: Search::new(game, cfg, seed)?,
+            eval,
+            name,
+        })
+    }
+}
+
+impl<G: Game, E: Evaluator> Player<G> for SearchPlayer<G, E> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn choose(&mut self, state: &G::State) -> Result<usize> {
+        if self.search.root_state() != state {
+            self.search.reset(state.clone());
+        }
+        let sims = self.search.config().simulations;
+        Ok(self.search.run(&mut self.eval, sims)?.action)
+    }
+    fn observe(&mut self, before: &G::State, action: usize) {
+        if self.search.root_state() == before && self.search.advance(action).is_err() {
+            self.search.reset(self.search.game().initial());
+        }
+    }
+}
+
 /// A baseline opponent, as written on the command line:
 /// `random`, `mcts:N` (N simulations) or `minimax:D` (depth D).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +178,16 @@ impl FromStr for PlayerSpec {
             "mcts" => Ok(PlayerSpec::Mcts(number("simulation count", 1, 10_000_000)?)),
             "minimax" => Ok(PlayerSpec::Minimax(number("depth", 1, 12)?)),
             _ => Err(err("expected random, mcts:N or minimax:D")),
+        }
+    }
+}
+
+impl std::fmt::Display for PlayerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlayerSpec::Random => write!(f, "random"),
+            PlayerSpec::Mcts(n) => write!(f, "mcts:{n}"),
+            PlayerSpec::Minimax(d) => write!(f, "minimax:{d}"),
         }
     }
 }

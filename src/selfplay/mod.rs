@@ -46,6 +46,13 @@ pub struct SelfPlayConfig {
     pub threads: usize,
     /// Seed: game `i` searches with a seed derived from it and `i`. Default: 0.
     pub seed: u64,
+    /// Playout-cap randomisation (KataGo): each move is a full search of
+    /// `simulations` with this probability, else a fast search of
+    /// `fast_simulations` whose position gives no policy target. Default: 1.0
+    /// (every search full).
+    pub full_search_prob: f64,
+    /// Simulations of a fast search. Default: 16.
+    pub fast_simulations: u32,
     /// Search settings (simulations and leaves per gather are taken from above).
     pub search: SearchConfig,
 }
@@ -61,6 +68,8 @@ impl Default for SelfPlayConfig {
             max_seconds: None,
             threads: 0,
             seed: 0,
+            full_search_prob: 1.0,
+            fast_simulations: 16,
             search: SearchConfig::selfplay(),
         }
     }
@@ -84,7 +93,27 @@ impl SelfPlayConfig {
                 "games, simulations, leaves per game and batch must all be at least 1".into(),
             ));
         }
+        if !(0.0..=1.0).contains(&self.full_search_prob) || self.fast_simulations == 0 {
+            return Err(Error::Config(
+                "full_search_prob must be in [0, 1] and fast_simulations at least 1".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// Simulations for move `ply` of game `id`, and whether the search is
+    /// full (playout-cap randomisation; seeded, so runs repeat).
+    pub fn search_size(&self, id: u64, ply: usize) -> (u32, bool) {
+        if self.full_search_prob >= 1.0 {
+            return (self.simulations, true);
+        }
+        let h = mix64(self.seed ^ mix64(id.wrapping_mul(0x9e37) ^ mix64(ply as u64 + 7)));
+        let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+        if u < self.full_search_prob {
+            (self.simulations, true)
+        } else {
+            (self.fast_simulations.min(self.simulations), false)
+        }
     }
 }
 
@@ -139,6 +168,10 @@ struct Running<G: Game> {
     id: u64,
     state: G::State,
     positions: Vec<PositionRecord>,
+    /// Whether the current search is a full one.
+    full: bool,
+    /// Moves played.
+    ply: usize,
 }
 
 /// One concurrent game: its search, its share of the current batch, its record.
@@ -154,7 +187,7 @@ struct Slot<G: Game> {
 
 impl<G: Game> Slot<G> {
     /// Plays the moves whose searches are done; records finished games.
-    fn play_done_moves(&mut self, simulations: u32, model_id: &str) -> Result<()> {
+    fn play_done_moves(&mut self, cfg: &SelfPlayConfig, model_id: &str) -> Result<()> {
         while self.game.is_some() && self.search.is_done() {
             let r = self.search.result()?;
             let game = self.search.game().clone();
@@ -167,7 +200,9 @@ impl<G: Game> Slot<G> {
                 action: r.action as u16,
                 value: r.value,
                 policy: r.policy,
+                full_search: run.full,
             });
+            run.ply += 1;
             game.play(&mut run.state, r.action)?;
             self.search.advance(r.action)?;
             if let Some(v) = game.terminal_value(&run.state) {
@@ -181,7 +216,9 @@ impl<G: Game> Slot<G> {
                     positions: run.positions,
                 });
             } else {
-                self.search.begin(simulations)?;
+                let (sims, full) = cfg.search_size(run.id, run.ply);
+                run.full = full;
+                self.search.begin(sims)?;
             }
         }
         Ok(())
@@ -189,7 +226,7 @@ impl<G: Game> Slot<G> {
 
     /// Select phase: hands out up to `k` leaves into `self.local` (which is
     /// emptied first, even when `k` is 0).
-    fn gather(&mut self, id: u64, k: usize, simulations: u32, model_id: &str) -> Result<()> {
+    fn gather(&mut self, id: u64, k: usize, cfg: &SelfPlayConfig, model_id: &str) -> Result<()> {
         let t = Instant::now();
         self.local.clear();
         self.local.id = id;
@@ -198,7 +235,7 @@ impl<G: Game> Slot<G> {
                 break;
             }
             // Everything was resolved without the evaluator: move on.
-            self.play_done_moves(simulations, model_id)?;
+            self.play_done_moves(cfg, model_id)?;
         }
         self.select_time += t.elapsed();
         Ok(())
@@ -206,7 +243,7 @@ impl<G: Game> Slot<G> {
 
     /// Absorb phase: takes this slot's results from `batch`, backs them up and
     /// plays finished moves.
-    fn absorb(&mut self, batch: &Batch, simulations: u32, model_id: &str) -> Result<()> {
+    fn absorb(&mut self, batch: &Batch, cfg: &SelfPlayConfig, model_id: &str) -> Result<()> {
         let t = Instant::now();
         let n = self.local.len();
         if n > 0 {
@@ -221,7 +258,7 @@ impl<G: Game> Slot<G> {
                 .extend_from_slice(&batch.value[self.offset..self.offset + n]);
             self.search.absorb(&self.local)?;
         }
-        self.play_done_moves(simulations, model_id)?;
+        self.play_done_moves(cfg, model_id)?;
         self.absorb_time += t.elapsed();
         Ok(())
     }
@@ -305,11 +342,14 @@ impl<'a, G: Game> Driver<'a, G> {
             let id = self.started as u64;
             slot.search.reseed(mix64(cfg.seed ^ mix64(id + 1)));
             slot.search.reset(self.game.initial());
-            slot.search.begin(cfg.simulations)?;
+            let (sims, full) = cfg.search_size(id, 0);
+            slot.search.begin(sims)?;
             slot.game = Some(Running {
                 id,
                 state: self.game.initial(),
                 positions: Vec::new(),
+                full,
+                ply: 0,
             });
             self.started += 1;
         }
@@ -341,7 +381,7 @@ impl<'a, G: Game> Driver<'a, G> {
             group
                 .par_iter_mut()
                 .zip(&budgets)
-                .try_for_each(|(s, &b)| s.gather(id, b, cfg.simulations, model_id))
+                .try_for_each(|(s, &b)| s.gather(id, b, cfg, model_id))
         })?;
         // Top up from the games that had no budget, when collisions or
         // finished searches left room.
@@ -352,7 +392,7 @@ impl<'a, G: Game> Driver<'a, G> {
             }
             if budgets[i] == 0 && group[i].game.is_some() {
                 let b = cfg.leaves_per_game.min(cfg.batch - total);
-                group[i].gather(id, b, cfg.simulations, model_id)?;
+                group[i].gather(id, b, cfg, model_id)?;
                 total += group[i].local.len();
             }
         }
@@ -381,7 +421,7 @@ impl<'a, G: Game> Driver<'a, G> {
         self.pool.install(|| {
             group
                 .par_iter_mut()
-                .try_for_each(|s| s.absorb(&batch, cfg.simulations, model_id))
+                .try_for_each(|s| s.absorb(&batch, cfg, model_id))
         })?;
         self.buffers.push(batch);
         Ok(())
@@ -479,6 +519,20 @@ pub fn run<G: Game, E: Evaluator>(
     sink: &mut dyn FnMut(GameRecord) -> Result<()>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<SelfPlayReport> {
+    run_until(game, eval, model_id, cfg, sink, progress, &|| false)
+}
+
+/// [`run`], abandoned with [`Error::Interrupted`] as soon as `stop` says so
+/// (checked after every batch; games in progress are dropped).
+pub fn run_until<G: Game, E: Evaluator>(
+    game: &G,
+    eval: &mut E,
+    model_id: &str,
+    cfg: &SelfPlayConfig,
+    sink: &mut dyn FnMut(GameRecord) -> Result<()>,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &dyn Fn() -> bool,
+) -> Result<SelfPlayReport> {
     cfg.validate()?;
     let mut d = Driver::new(game, cfg, model_id)?;
     let start = Instant::now();
@@ -492,6 +546,9 @@ pub fn run<G: Game, E: Evaluator>(
         }
     }
     while let Some(g) = order.pop_front() {
+        if stop() {
+            return Err(Error::Interrupted);
+        }
         let batch = eval.collect()?;
         d.sizes.push(batch.len());
         d.collected_at.push(start.elapsed().as_secs_f64());

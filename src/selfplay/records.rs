@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! magic    4 bytes  "WGZR"
-//! version  u32      1
+//! version  u32      2 (version 1 files, without `flags`, are still read)
 //! game     u16 length + UTF-8 bytes   (Game::name, e.g. "connect4")
 //! words    u32      packed words per position (Game::packed_words)
 //! actions  u32      size of the action space
@@ -21,6 +21,8 @@
 //!     action   u16           the move played
 //!     value    f32           the search's value of the position, for the side to move
 //!     policy   actions x f32 the search policy target (sums to 1)
+//!     flags    u8            bit 0: a full search (its policy is a training
+//!                            target); clear for playout-cap fast searches
 //! ```
 //!
 //! Files are written whole and atomically (temporary file, fsync, rename), so
@@ -32,7 +34,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// Format version written by this build.
-pub const RECORDS_VERSION: u32 = 1;
+pub const RECORDS_VERSION: u32 = 2;
 const MAGIC: &[u8; 4] = b"WGZR";
 
 /// One position of a game and its training targets.
@@ -43,6 +45,9 @@ pub struct PositionRecord {
     pub action: u16,
     pub value: f32,
     pub policy: Vec<f32>,
+    /// Whether the move came from a full search (playout-cap randomisation:
+    /// only full searches give policy targets).
+    pub full_search: bool,
 }
 
 /// One finished game.
@@ -107,6 +112,7 @@ pub fn encode_records(header: &RecordsHeader, games: &[GameRecord]) -> Vec<u8> {
             p.policy
                 .iter()
                 .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+            out.push(p.full_search as u8);
         }
     }
     out
@@ -122,6 +128,9 @@ pub fn write_records(path: &Path, header: &RecordsHeader, games: &[GameRecord]) 
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
+        let _ = dir.sync_all();
+    }
     Ok(())
 }
 
@@ -179,7 +188,7 @@ pub fn decode_records(bytes: &[u8]) -> Result<(RecordsHeader, Vec<GameRecord>)> 
         return Err(bad("not a wgzero record file (bad magic)"));
     }
     let version = c.u32()?;
-    if version != RECORDS_VERSION {
+    if version != RECORDS_VERSION && version != 1 {
         return Err(bad(&format!(
             "record version {version} is not supported (this build reads {RECORDS_VERSION})"
         )));
@@ -213,6 +222,7 @@ pub fn decode_records(bytes: &[u8]) -> Result<(RecordsHeader, Vec<GameRecord>)> 
             let policy = (0..header.actions)
                 .map(|_| c.f32())
                 .collect::<Result<Vec<_>>>()?;
+            let full_search = version < 2 || c.u8()? & 1 == 1;
             if to_move > 1 || action as usize >= header.actions {
                 return Err(bad("position fields out of range"));
             }
@@ -222,6 +232,7 @@ pub fn decode_records(bytes: &[u8]) -> Result<(RecordsHeader, Vec<GameRecord>)> 
                 action,
                 value,
                 policy,
+                full_search,
             });
         }
         games.push(GameRecord {

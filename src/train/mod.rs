@@ -1,6 +1,11 @@
-//! Training data: the replay buffer of self-play positions and their targets.
-//! (The optimisation step itself lives with the network, in
-//! [`crate::net::trainer`], the only place that sees burn.)
+//! Training: the replay buffer of self-play positions and their targets, and
+//! the closed loop ([`run`]: self-play, training, arena, checkpoints) with its
+//! plots. The optimisation step itself lives with the network, in
+//! [`crate::net::trainer`], the only place that sees burn; the loop drives it
+//! through the `net` module's types.
+
+pub mod plot;
+pub mod run;
 
 use std::collections::VecDeque;
 
@@ -65,10 +70,14 @@ impl<G: Game> ReplayBuffer<G> {
         self.capacity
     }
 
-    /// Adds every position of a finished game (value target: the game's
-    /// result for the side to move), dropping the oldest beyond capacity.
+    /// Adds every full-search position of a finished game (value target: the
+    /// game's result for the side to move), dropping the oldest beyond
+    /// capacity. Fast-search positions (playout-cap randomisation) are skipped.
     pub fn push_game(&mut self, record: &GameRecord) -> Result<()> {
         for (i, p) in record.positions.iter().enumerate() {
+            if !p.full_search {
+                continue;
+            }
             if p.packed.len() != self.game.packed_words()
                 || p.policy.len() != self.game.num_actions()
             {

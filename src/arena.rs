@@ -1,0 +1,441 @@
+//! Matches between two contestants (network searches or baseline players),
+//! many games at once with the searches' leaves batched per evaluator, and
+//! many searches of independent positions at once (move-quality tests).
+//!
+//! Like self-play, this module knows nothing of networks: a searching
+//! contestant brings any [`Evaluator`].
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::eval::{Batch, Evaluator};
+use crate::game::{mix64, Game};
+use crate::mcts::{Search, SearchConfig, SearchResult};
+use crate::players::{Heuristic, Player, PlayerSpec};
+
+/// One side of a match.
+pub enum Contestant<'a> {
+    /// Tree search whose leaves `eval` evaluates (a network), batched over games.
+    Search {
+        name: String,
+        search: SearchConfig,
+        eval: &'a mut dyn Evaluator,
+    },
+    /// A baseline player (random, rollout MCTS, minimax), one per game.
+    Baseline(PlayerSpec),
+}
+
+impl Contestant<'_> {
+    pub fn name(&self) -> String {
+        match self {
+            Contestant::Search { name, search, .. } => {
+                format!("{name} ({} simulations)", search.simulations)
+            }
+            Contestant::Baseline(spec) => spec.to_string(),
+        }
+    }
+}
+
+/// Match settings.
+#[derive(Clone, Debug, Serialize)]
+pub struct MatchConfig {
+    /// Games in all; contestant A moves first in the even-numbered ones. Each
+    /// pair of games starts from the same opening, once with each colour.
+    pub games: usize,
+    /// Random moves that open each pair of games (so that deterministic
+    /// players do not repeat one game).
+    pub opening_moves: usize,
+    /// Games played at once.
+    pub concurrency: usize,
+    pub seed: u64,
+}
+
+/// Result of a match, from contestant A's point of view.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct MatchResult {
+    pub games: usize,
+    pub wins: usize,
+    pub draws: usize,
+    pub losses: usize,
+    /// A's wins / draws / losses when A moved first.
+    pub first: [usize; 3],
+    /// ... and when A moved second.
+    pub second: [usize; 3],
+}
+
+impl MatchResult {
+    fn add(&mut self, a_first: bool, score: f32) {
+        self.games += 1;
+        let k = if score > 0.0 {
+            self.wins += 1;
+            0
+        } else if score < 0.0 {
+            self.losses += 1;
+            2
+        } else {
+            self.draws += 1;
+            1
+        };
+        if a_first {
+            self.first[k] += 1;
+        } else {
+            self.second[k] += 1;
+        }
+    }
+
+    /// (wins + draws / 2) / games.
+    pub fn score(&self) -> f64 {
+        if self.games == 0 {
+            return 0.0;
+        }
+        (self.wins as f64 + 0.5 * self.draws as f64) / self.games as f64
+    }
+
+    /// Elo difference of A over B and its 95% confidence interval: the
+    /// Wilson score interval on the score (draws count half), mapped to Elo,
+    /// so that a perfect score still has a finite lower bound.
+    pub fn elo(&self) -> Elo {
+        let n = self.games.max(1) as f64;
+        let s = self.score();
+        let z = 1.96f64;
+        let d = 1.0 + z * z / n;
+        let center = (s + z * z / (2.0 * n)) / d;
+        let half = z / d * (s * (1.0 - s) / n + z * z / (4.0 * n * n)).sqrt();
+        Elo {
+            elo: elo_of(s),
+            low: elo_of(center - half),
+            high: elo_of(center + half),
+        }
+    }
+}
+
+/// An Elo difference with its 95% interval (the point estimate is infinite
+/// where the score is 0 or 1).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct Elo {
+    pub elo: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+fn elo_of(score: f64) -> f64 {
+    if score >= 1.0 {
+        f64::INFINITY
+    } else if score <= 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        -400.0 * (1.0 / score - 1.0).log10()
+    }
+}
+
+impl std::fmt::Display for Elo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = |x: f64| {
+            if x.is_finite() {
+                format!("{x:+.0}")
+            } else if x > 0.0 {
+                "+inf".into()
+            } else {
+                "-inf".into()
+            }
+        };
+        write!(
+            f,
+            "{} Elo (95% CI {} to {})",
+            v(self.elo),
+            v(self.low),
+            v(self.high)
+        )
+    }
+}
+
+/// A contestant's side within one game.
+enum Agent<G: Game> {
+    Search { search: Box<Search<G>>, begun: bool },
+    Player(Box<dyn Player<G>>),
+}
+
+/// One game of a match.
+struct Table<G: Game> {
+    game: G,
+    state: G::State,
+    /// `agents[0]` is contestant A's.
+    agents: [Agent<G>; 2],
+    a_first: bool,
+    /// Leaves gathered for the evaluator of the side to move.
+    local: Batch,
+    /// Which contestant `local` belongs to.
+    waiting: Option<usize>,
+    result: Option<f32>,
+    simulations: [u32; 2],
+}
+
+impl<G: Game> Table<G> {
+    /// The contestant to move.
+    fn side(&self) -> usize {
+        let first_to_move = self.game.to_move(&self.state) == 0;
+        if first_to_move == self.a_first {
+            0
+        } else {
+            1
+        }
+    }
+
+    fn play(&mut self, action: usize) -> Result<()> {
+        let before = self.state.clone();
+        self.game.play(&mut self.state, action)?;
+        for agent in self.agents.iter_mut() {
+            match agent {
+                Agent::Search { search, begun } => {
+                    *begun = false;
+                    if search.advance(action).is_err() {
+                        search.reset(self.state.clone());
+                    }
+                }
+                Agent::Player(p) => p.observe(&before, action),
+            }
+        }
+        if let Some(v) = self.game.terminal_value(&self.state) {
+            // v is for the side to move; A's result:
+            let a_to_move = self.side() == 0;
+            self.result = Some(if a_to_move { v } else { -v });
+        }
+        Ok(())
+    }
+
+    /// Plays until a search needs evaluations (leaves in `local`) or the game ends.
+    fn advance(&mut self, leaves: [usize; 2]) -> Result<()> {
+        self.waiting = None;
+        while self.result.is_none() {
+            let side = self.side();
+            let leaves = leaves[side];
+            let sims = self.simulations[side];
+            let action = match &mut self.agents[side] {
+                Agent::Player(p) => p.choose(&self.state)?,
+                Agent::Search { search, begun } => {
+                    if !*begun {
+                        search.begin(sims)?;
+                        *begun = true;
+                    }
+                    if search.is_done() {
+                        search.result()?.action
+                    } else {
+                        self.local.clear();
+                        if search.gather(&mut self.local, leaves) > 0 {
+                            self.waiting = Some(side);
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                }
+            };
+            self.play(action)?;
+        }
+        Ok(())
+    }
+
+    fn absorb(&mut self, batch: &Batch, offset: usize) -> Result<()> {
+        let Some(side) = self.waiting else {
+            return Ok(());
+        };
+        let n = self.local.len();
+        let a = batch.actions();
+        self.local.policy.clear();
+        self.local
+            .policy
+            .extend_from_slice(&batch.policy[offset * a..(offset + n) * a]);
+        self.local.value.clear();
+        self.local
+            .value
+            .extend_from_slice(&batch.value[offset..offset + n]);
+        if let Agent::Search { search, .. } = &mut self.agents[side] {
+            search.absorb(&self.local)?;
+        }
+        Ok(())
+    }
+}
+
+/// A random opening of `moves` moves (fewer if the game would end), seeded.
+pub fn random_opening<G: Game>(game: &G, moves: usize, seed: u64) -> G::State {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut s = game.initial();
+    let mut actions = Vec::new();
+    for _ in 0..moves {
+        game.legal_actions(&s, &mut actions);
+        let mut t = s.clone();
+        game.apply(&mut t, actions[rng.random_range(0..actions.len())]);
+        if game.terminal_value(&t).is_some() {
+            break;
+        }
+        s = t;
+    }
+    s
+}
+
+/// Plays `cfg.games` games between `a` and `b` and returns A's results.
+/// `progress` is called with (games finished, games in all).
+pub fn play_match<'e, G: Game + Heuristic>(
+    game: &G,
+    mut a: Contestant<'e>,
+    mut b: Contestant<'e>,
+    cfg: &MatchConfig,
+    progress: &mut dyn FnMut(usize, usize),
+    stop: &dyn Fn() -> bool,
+) -> Result<MatchResult> {
+    // What each side's per-game agent is built from.
+    let recipe = |c: &Contestant<'_>| match c {
+        Contestant::Search { search, .. } => Ok(search.clone()),
+        Contestant::Baseline(spec) => Err(*spec),
+    };
+    let recipes: [std::result::Result<SearchConfig, PlayerSpec>; 2] = [recipe(&a), recipe(&b)];
+    let leaves = recipes
+        .clone()
+        .map(|r| r.map_or(1, |s| s.leaves_per_gather.max(1)));
+    let sims = recipes.clone().map(|r| r.map_or(0, |s| s.simulations));
+    let new_table = |i: usize| -> Result<Table<G>> {
+        let seed = mix64(cfg.seed ^ mix64(i as u64 + 1));
+        let opening = random_opening(game, cfg.opening_moves, mix64(cfg.seed ^ (i / 2) as u64));
+        let agent =
+            |c: &std::result::Result<SearchConfig, PlayerSpec>, k: u64| -> Result<Agent<G>> {
+                Ok(match c {
+                    Ok(search) => Agent::Search {
+                        search: {
+                            let mut s = Search::new(game.clone(), search.clone(), seed ^ k)?;
+                            s.reset(opening.clone());
+                            Box::new(s)
+                        },
+                        begun: false,
+                    },
+                    Err(spec) => Agent::Player(spec.build(game.clone(), seed ^ k)?),
+                })
+            };
+        Ok(Table {
+            game: game.clone(),
+            state: opening.clone(),
+            agents: [agent(&recipes[0], 1)?, agent(&recipes[1], 2)?],
+            a_first: i.is_multiple_of(2),
+            local: Batch::new(game, leaves[0].max(leaves[1])),
+            waiting: None,
+            result: None,
+            simulations: sims,
+        })
+    };
+    let mut result = MatchResult::default();
+    let mut next = 0usize;
+    let mut tables: Vec<Table<G>> = Vec::new();
+    let mut batches = [Batch::new(game, 0), Batch::new(game, 0)];
+    while result.games < cfg.games {
+        if stop() {
+            return Err(Error::Interrupted);
+        }
+        while tables.len() < cfg.concurrency.max(1) && next < cfg.games {
+            tables.push(new_table(next)?);
+            next += 1;
+        }
+        tables.par_iter_mut().try_for_each(|t| t.advance(leaves))?;
+        // Finished games out.
+        let mut i = 0;
+        while i < tables.len() {
+            if let Some(r) = tables[i].result {
+                result.add(tables[i].a_first, r);
+                tables.swap_remove(i);
+                progress(result.games, cfg.games);
+            } else {
+                i += 1;
+            }
+        }
+        // One batch per searching contestant, both in flight at once.
+        let mut offsets = vec![0usize; tables.len()];
+        for (side, batch) in batches.iter_mut().enumerate() {
+            batch.clear();
+            for (t, off) in tables.iter().zip(offsets.iter_mut()) {
+                if t.waiting == Some(side) {
+                    *off = batch.len();
+                    batch.states.extend_from_slice(&t.local.states);
+                    batch.legal.extend_from_slice(&t.local.legal);
+                }
+            }
+        }
+        let mut submitted = [false; 2];
+        for (side, c) in [&mut a, &mut b].into_iter().enumerate() {
+            if let Contestant::Search { eval, .. } = c {
+                if !batches[side].is_empty() {
+                    eval.submit(std::mem::replace(&mut batches[side], Batch::new(game, 0)))?;
+                    submitted[side] = true;
+                }
+            }
+        }
+        for (side, c) in [&mut a, &mut b].into_iter().enumerate() {
+            if let Contestant::Search { eval, .. } = c {
+                if submitted[side] {
+                    batches[side] = eval.collect()?;
+                }
+            }
+        }
+        tables
+            .par_iter_mut()
+            .zip(&offsets)
+            .try_for_each(|(t, &off)| match t.waiting {
+                Some(side) => t.absorb(&batches[side], off),
+                None => Ok(()),
+            })?;
+    }
+    Ok(result)
+}
+
+/// Searches every position of `states` (none terminal) with `cfg`, all at
+/// once with their leaves batched, and returns each search's result.
+pub fn search_many<G: Game>(
+    game: &G,
+    states: &[G::State],
+    cfg: &SearchConfig,
+    eval: &mut dyn Evaluator,
+    seed: u64,
+) -> Result<Vec<SearchResult>> {
+    let mut searches = states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut search = Search::new(game.clone(), cfg.clone(), mix64(seed ^ i as u64))?;
+            search.reset(s.clone());
+            search.begin(cfg.simulations)?;
+            Ok((search, Batch::new(game, cfg.leaves_per_gather), 0usize))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    loop {
+        searches.par_iter_mut().for_each(|(s, local, _)| {
+            local.clear();
+            while !s.is_done() && s.gather(local, cfg.leaves_per_gather) == 0 {}
+        });
+        let mut batch = Batch::new(game, 0);
+        for (_, local, off) in searches.iter_mut() {
+            *off = batch.len();
+            batch.states.extend_from_slice(&local.states);
+            batch.legal.extend_from_slice(&local.legal);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let batch = eval.evaluate(batch)?;
+        let a = batch.actions();
+        searches
+            .par_iter_mut()
+            .try_for_each(|(s, local, off)| -> Result<()> {
+                let n = local.len();
+                if n == 0 {
+                    return Ok(());
+                }
+                local.policy.clear();
+                local
+                    .policy
+                    .extend_from_slice(&batch.policy[*off * a..(*off + n) * a]);
+                local.value.clear();
+                local.value.extend_from_slice(&batch.value[*off..*off + n]);
+                s.absorb(local)
+            })?;
+    }
+    searches.iter_mut().map(|(s, _, _)| s.result()).collect()
+}

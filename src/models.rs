@@ -1,0 +1,13 @@
+//! Models shipped inside the binary (`models/` in the repository).
+
+/// The shipped model of `game` (its `config.json` text and `model.bpk`
+/// bytes), if there is one.
+pub fn shipped(game: &str) -> Option<(&'static str, &'static [u8])> {
+    match game {
+        "connect4" => Some((
+            include_str!("../models/connect4/config.json"),
+            include_bytes!("../models/connect4/model.bpk"),
+        )),
+        _ => None,
+    }
+}

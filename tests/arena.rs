@@ -1,0 +1,138 @@
+//! Matches and batched searches (no network: baselines and the uniform evaluator).
+
+use wgzero::arena::{
+    play_match, random_opening, search_many, Contestant, MatchConfig, MatchResult,
+};
+use wgzero::eval::Uniform;
+use wgzero::game::{Connect4, Game, TicTacToe};
+use wgzero::mcts::SearchConfig;
+use wgzero::players::PlayerSpec;
+
+#[test]
+fn elo_and_score_follow_the_results() {
+    let r = MatchResult {
+        games: 100,
+        wins: 60,
+        draws: 20,
+        losses: 20,
+        first: [30, 10, 10],
+        second: [30, 10, 10],
+    };
+    assert!((r.score() - 0.7).abs() < 1e-12);
+    let e = r.elo();
+    // -400 log10(1/0.7 - 1) = 147.2
+    assert!((e.elo - 147.2).abs() < 0.1, "{e:?}");
+    assert!(e.low < e.elo && e.elo < e.high);
+    assert!(e.low > 50.0 && e.high < 260.0, "{e:?}");
+    let even = MatchResult {
+        games: 10,
+        draws: 10,
+        ..Default::default()
+    };
+    assert_eq!(even.elo().elo, 0.0);
+    let all = MatchResult {
+        games: 4,
+        wins: 4,
+        ..Default::default()
+    };
+    assert!(all.elo().elo.is_infinite() && all.elo().elo > 0.0);
+    // A perfect score still bounds the Elo from below: 100 of 100 -> > +500.
+    let hundred = MatchResult {
+        games: 100,
+        wins: 100,
+        ..Default::default()
+    };
+    assert!(hundred.elo().low.is_finite() && hundred.elo().low > 500.0);
+}
+
+#[test]
+fn a_match_plays_every_game_with_both_colours() {
+    let cfg = MatchConfig {
+        games: 40,
+        opening_moves: 2,
+        concurrency: 16,
+        seed: 3,
+    };
+    let mut calls = 0;
+    let r = play_match(
+        &Connect4,
+        Contestant::Baseline(PlayerSpec::Minimax(3)),
+        Contestant::Baseline(PlayerSpec::Random),
+        &cfg,
+        &mut |_, _| calls += 1,
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(r.games, 40);
+    assert_eq!(calls, 40);
+    assert_eq!(r.wins + r.draws + r.losses, 40);
+    assert_eq!(r.first.iter().sum::<usize>(), 20);
+    assert_eq!(r.second.iter().sum::<usize>(), 20);
+    assert!(r.score() > 0.85, "minimax:3 should beat random: {r:?}");
+}
+
+#[test]
+fn a_searching_contestant_batches_over_games_and_can_be_stopped() {
+    // Uniform-prior search against random at tic-tac-toe: every game is
+    // played; a perfect-information search of 200 simulations rarely loses.
+    let mut eval = Uniform::new();
+    let cfg = MatchConfig {
+        games: 20,
+        opening_moves: 0,
+        concurrency: 20,
+        seed: 1,
+    };
+    let search = SearchConfig {
+        simulations: 200,
+        ..SearchConfig::default()
+    };
+    let r = play_match(
+        &TicTacToe,
+        Contestant::Search {
+            name: "uniform".into(),
+            search: search.clone(),
+            eval: &mut eval,
+        },
+        Contestant::Baseline(PlayerSpec::Random),
+        &cfg,
+        &mut |_, _| {},
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(r.games, 20);
+    assert!(r.losses <= 2, "{r:?}");
+    let stopped = play_match(
+        &TicTacToe,
+        Contestant::Search {
+            name: "uniform".into(),
+            search,
+            eval: &mut eval,
+        },
+        Contestant::Baseline(PlayerSpec::Random),
+        &cfg,
+        &mut |_, _| {},
+        &|| true,
+    );
+    assert!(matches!(stopped, Err(wgzero::Error::Interrupted)));
+}
+
+#[test]
+fn search_many_finds_immediate_wins() {
+    // X to move with three in column 1; then O to move with three in column 2.
+    let states: Vec<_> = ["121212", "1212127"]
+        .iter()
+        .map(|p| Connect4.parse_position(p).unwrap())
+        .collect();
+    let cfg = SearchConfig {
+        simulations: 64,
+        ..SearchConfig::default()
+    };
+    let r = search_many(&Connect4, &states, &cfg, &mut Uniform::new(), 0).unwrap();
+    assert_eq!(r[0].action, 0);
+    assert_eq!(r[1].action, 1);
+    // Openings are legal, seeded and never finished games.
+    let a = random_opening(&Connect4, 6, 9);
+    assert_eq!(a, random_opening(&Connect4, 6, 9));
+    assert!(Connect4.terminal_value(&a).is_none());
+    assert_eq!(Connect4.moves_played(&a), 6);
+}

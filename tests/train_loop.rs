@@ -1,0 +1,374 @@
+//! `wgzero train` / `eval` / `gen-positions` end to end on a tiny network
+//! (CPU backend): resume, SIGKILL at random moments, clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use wgzero::game::Connect4;
+use wgzero::net::Network;
+
+const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_train.toml");
+
+fn wgzero(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wgzero"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("wgzero-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn train(run: &Path, iterations: u32) -> Output {
+    wgzero(&[
+        "train",
+        "--run",
+        run.to_str().unwrap(),
+        "--config",
+        TINY,
+        "--iterations",
+        &iterations.to_string(),
+        "--backend",
+        "cpu",
+    ])
+}
+
+fn metrics_iterations(run: &Path) -> Vec<u64> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("every metrics line is JSON");
+            v["iteration"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+/// Every checkpoint the state names loads, and every game file reads.
+fn check_run_loads(run: &Path) {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    for key in ["best", "latest"] {
+        let dir = run.join(state[key].as_str().unwrap());
+        Network::load(Connect4, &dir, burn::tensor::Device::flex(), false)
+            .unwrap_or_else(|e| panic!("{} does not load: {e}", dir.display()));
+    }
+    for e in std::fs::read_dir(run.join("games")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "wgzr") {
+            wgzero::selfplay::records::read_records(&p)
+                .unwrap_or_else(|e| panic!("{} does not read: {e}", p.display()));
+        }
+    }
+}
+
+#[test]
+fn train_runs_resumes_and_writes_everything() {
+    let run = temp_dir("resume");
+    let o = train(&run, 2);
+    assert!(o.status.success(), "{}", text(&o));
+    for f in [
+        "config.toml",
+        "state.json",
+        "metrics.jsonl",
+        "plots/losses.svg",
+        "plots/arena.svg",
+        "plots/strength.svg",
+        "plots/throughput.svg",
+        "games/iter-000001.wgzr",
+        "games/iter-000002.wgzr",
+    ] {
+        assert!(run.join(f).exists(), "{f} missing: {}", text(&o));
+    }
+    assert_eq!(metrics_iterations(&run), vec![1, 2]);
+    let line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    for key in [
+        "selfplay",
+        "train",
+        "arena",
+        "baselines",
+        "peak_rss_mb",
+        "promotions",
+    ] {
+        assert!(line.get(key).is_some(), "metrics lack {key}: {line}");
+    }
+    assert!(line["selfplay"]["duplicate_share"].as_f64().is_some());
+    assert!(line["train"]["policy_loss"].as_f64().unwrap().is_finite());
+    // The same command with a higher limit resumes at iteration 3.
+    let o = train(&run, 3);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("resuming"), "{}", text(&o));
+    assert_eq!(metrics_iterations(&run), vec![1, 2, 3]);
+    check_run_loads(&run);
+    // The best network plays: eval against random and against itself.
+    let run_s = run.to_str().unwrap();
+    let o = wgzero(&[
+        "eval",
+        "--model",
+        run_s,
+        "--against",
+        "random",
+        "--games",
+        "4",
+        "--sims",
+        "4",
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["result"]["games"], 4);
+    let o = wgzero(&[
+        "eval",
+        "--model",
+        run_s,
+        "--against",
+        run_s,
+        "--games",
+        "2",
+        "--sims",
+        "2",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Elo"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&run);
+}
+
+#[test]
+fn sigkill_at_any_moment_loses_at_most_a_step() {
+    let run = temp_dir("sigkill");
+    let iterations = 6;
+    let mut kills = 0;
+    for round in 0..40u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
+            .args([
+                "train",
+                "--run",
+                run.to_str().unwrap(),
+                "--config",
+                TINY,
+                "--iterations",
+                &iterations.to_string(),
+                "--backend",
+                "cpu",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill at a pseudo-random moment (SIGKILL: no cleanup at all).
+        std::thread::sleep(Duration::from_millis(5 + (round * 37) % 120));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        if run.join("state.json").exists() {
+            check_run_loads(&run);
+        }
+        if metrics_iterations(&run).len() == iterations {
+            break;
+        }
+    }
+    assert!(kills > 0, "the process was never killed mid-run");
+    let o = train(&run, iterations as u32);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        metrics_iterations(&run),
+        (1..=iterations as u64).collect::<Vec<_>>()
+    );
+    check_run_loads(&run);
+    let _ = std::fs::remove_dir_all(&run);
+}
+
+#[test]
+fn bad_checkpoints_and_mismatches_are_clear_errors() {
+    let run = temp_dir("corrupt");
+    assert!(train(&run, 1).status.success());
+    // Another game on this run folder.
+    let o = wgzero(&[
+        "train",
+        "--game",
+        "tictactoe",
+        "--run",
+        run.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("state.json") && text(&o).contains("connect4"),
+        "{}",
+        text(&o)
+    );
+    // Different settings on resume.
+    let o = wgzero(&[
+        "train",
+        "--run",
+        run.to_str().unwrap(),
+        "--config",
+        TINY,
+        "--games",
+        "9",
+        "--iterations",
+        "2",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("config.toml"), "{}", text(&o));
+    // A truncated checkpoint.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let weights = run
+        .join(state["latest"].as_str().unwrap())
+        .join("model.bpk");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let o = train(&run, 2);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("model.bpk") && !t.contains("panicked"), "{t}");
+    // A corrupt state file.
+    std::fs::write(run.join("state.json"), "{ not json").unwrap();
+    let o = train(&run, 2);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("state.json"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&run);
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_the_run_resumes() {
+    let run = temp_dir("sigint");
+    let child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
+        .args([
+            "train",
+            "--run",
+            run.to_str().unwrap(),
+            "--config",
+            TINY,
+            "--iterations",
+            "1000",
+            "--backend",
+            "cpu",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for a first finished iteration, then SIGINT.
+    for _ in 0..600 {
+        if !metrics_iterations(&run).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("stopped after"), "{}", text(&o));
+    check_run_loads(&run);
+    let done = metrics_iterations(&run).len() as u32;
+    let o = train(&run, done + 1);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(metrics_iterations(&run).len() as u32, done + 1);
+    let _ = std::fs::remove_dir_all(&run);
+}
+
+#[test]
+fn positions_are_generated_and_judged_by_the_solver() {
+    let dir = temp_dir("positions");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p.txt");
+    let o = wgzero(&[
+        "gen-positions",
+        "--out",
+        file.to_str().unwrap(),
+        "--count",
+        "6",
+        "--moves",
+        "14-16",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 6);
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_connect4");
+    let o = wgzero(&[
+        "eval",
+        "--model",
+        model,
+        "--positions",
+        file.to_str().unwrap(),
+        "--sims",
+        "8",
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["positions"], 6);
+    // The solver's verdict agrees with the file's list of good columns.
+    for (r, line) in v["results"].as_array().unwrap().iter().zip(&lines) {
+        let good: Vec<u64> = line
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .map(|c| c.parse().unwrap())
+            .collect();
+        let mv = r["move"].as_u64().unwrap();
+        assert_eq!(
+            r["correct"].as_bool().unwrap(),
+            good.contains(&mv),
+            "{line}: {r}"
+        );
+    }
+    // Bad input: a malformed position names the file and line.
+    std::fs::write(&file, "4453\n44x\n").unwrap();
+    let o = wgzero(&[
+        "eval",
+        "--model",
+        model,
+        "--positions",
+        file.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("line 2"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
