@@ -241,16 +241,7 @@ impl<G: Game> Table<G> {
         let Some(side) = self.waiting else {
             return Ok(());
         };
-        let n = self.local.len();
-        let a = batch.actions();
-        self.local.policy.clear();
-        self.local
-            .policy
-            .extend_from_slice(&batch.policy[offset * a..(offset + n) * a]);
-        self.local.value.clear();
-        self.local
-            .value
-            .extend_from_slice(&batch.value[offset..offset + n]);
+        self.local.copy_results_from(batch, offset);
         if let Agent::Search { search, .. } = &mut self.agents[side] {
             search.absorb(&self.local)?;
         }
@@ -353,9 +344,7 @@ pub fn play_match<'e, G: Game + Heuristic>(
             batch.clear();
             for (t, off) in tables.iter().zip(offsets.iter_mut()) {
                 if t.waiting == Some(side) {
-                    *off = batch.len();
-                    batch.states.extend_from_slice(&t.local.states);
-                    batch.legal.extend_from_slice(&t.local.legal);
+                    *off = batch.append(&t.local);
                 }
             }
         }
@@ -412,28 +401,19 @@ pub fn search_many<G: Game>(
         });
         let mut batch = Batch::new(game, 0);
         for (_, local, off) in searches.iter_mut() {
-            *off = batch.len();
-            batch.states.extend_from_slice(&local.states);
-            batch.legal.extend_from_slice(&local.legal);
+            *off = batch.append(local);
         }
         if batch.is_empty() {
             break;
         }
         let batch = eval.evaluate(batch)?;
-        let a = batch.actions();
         searches
             .par_iter_mut()
             .try_for_each(|(s, local, off)| -> Result<()> {
-                let n = local.len();
-                if n == 0 {
+                if local.is_empty() {
                     return Ok(());
                 }
-                local.policy.clear();
-                local
-                    .policy
-                    .extend_from_slice(&batch.policy[*off * a..(*off + n) * a]);
-                local.value.clear();
-                local.value.extend_from_slice(&batch.value[*off..*off + n]);
+                local.copy_results_from(&batch, *off);
                 s.absorb(local)
             })?;
     }

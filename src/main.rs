@@ -1126,14 +1126,16 @@ fn eval_positions<G: Game>(
         bail!("{} holds no positions", file.display());
     }
     let t = Instant::now();
-    // The same searches on the same game type, through a generic-free path.
-    let c4_states: Vec<_> = states;
-    let results = search_many_c4(game, &c4_states, search, eval, args.seed)?;
+    let results: Vec<usize> =
+        wgzero::arena::search_many(&Connect4, &states, search, eval, args.seed)?
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
     let search_secs = t.elapsed().as_secs_f64();
     let mut solver = Solver::new();
     let mut wrong = 0usize;
     let mut rows = Vec::new();
-    for ((s, pos), &action) in c4_states.iter().zip(&lines).zip(&results) {
+    for ((s, pos), &action) in states.iter().zip(&lines).zip(&results) {
         let best = solver.solve_weak(s);
         let mut after = *s;
         Connect4.play(&mut after, action)?;
@@ -1185,22 +1187,6 @@ fn outcome_name(score: i32) -> &'static str {
         0 => "draw",
         _ => "loss",
     }
-}
-
-/// Searches Connect Four positions with a `G`-typed evaluator (G is Connect4 here).
-fn search_many_c4<G: Game>(
-    _game: &G,
-    states: &[<Connect4 as Game>::State],
-    search: &SearchConfig,
-    eval: &mut NetEvaluator,
-    seed: u64,
-) -> Result<Vec<usize>> {
-    Ok(
-        wgzero::arena::search_many(&Connect4, states, search, eval, seed)?
-            .into_iter()
-            .map(|r| r.action)
-            .collect(),
-    )
 }
 
 fn gen_positions(args: &GenPositionsArgs) -> Result<()> {

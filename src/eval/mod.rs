@@ -95,6 +95,28 @@ impl Batch {
         slot
     }
 
+    /// Appends `local`'s positions (a share of a batch gathered by one
+    /// search); returns the slot index of the first, for
+    /// [`Batch::copy_results_from`].
+    pub fn append(&mut self, local: &Batch) -> usize {
+        let offset = self.len();
+        self.states.extend_from_slice(&local.states);
+        self.legal.extend_from_slice(&local.legal);
+        offset
+    }
+
+    /// Fills this batch's results from slots `offset..offset + self.len()`
+    /// of the evaluated `batch` it was appended to.
+    pub fn copy_results_from(&mut self, batch: &Batch, offset: usize) {
+        let (n, a) = (self.len(), self.actions);
+        self.policy.clear();
+        self.policy
+            .extend_from_slice(&batch.policy[offset * a..(offset + n) * a]);
+        self.value.clear();
+        self.value
+            .extend_from_slice(&batch.value[offset..offset + n]);
+    }
+
     /// Packed state of slot `i`.
     pub fn state(&self, i: usize) -> &[u32] {
         &self.states[i * self.words..(i + 1) * self.words]

@@ -52,11 +52,12 @@ pub struct Network<G: Game> {
     f16: bool,
 }
 
-/// 64-bit FNV-1a, for model ids.
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+/// The id of a model's weights: 64-bit FNV-1a of its burnpack bytes, in hex.
+pub fn model_id(weights: &[u8]) -> String {
+    let h = weights.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
+    });
+    format!("{h:016x}")
 }
 
 impl<G: Game> Network<G> {
@@ -128,7 +129,7 @@ impl<G: Game> Network<G> {
             .map_err(|e| Error::Model(format!("{CONFIG_FILE} is not a valid model config: {e}")))?;
         config.validate()?;
         config.check_game(&game)?;
-        let id = format!("{:016x}", fnv(&weights));
+        let id = model_id(&weights);
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights)).map_err(|e| {
             Error::Model(format!(
                 "{WEIGHTS_FILE} cannot be read (truncated or not burnpack?): {e}"

@@ -245,17 +245,8 @@ impl<G: Game> Slot<G> {
     /// plays finished moves.
     fn absorb(&mut self, batch: &Batch, cfg: &SelfPlayConfig, model_id: &str) -> Result<()> {
         let t = Instant::now();
-        let n = self.local.len();
-        if n > 0 {
-            let a = batch.actions();
-            self.local.policy.clear();
-            self.local
-                .policy
-                .extend_from_slice(&batch.policy[self.offset * a..(self.offset + n) * a]);
-            self.local.value.clear();
-            self.local
-                .value
-                .extend_from_slice(&batch.value[self.offset..self.offset + n]);
+        if !self.local.is_empty() {
+            self.local.copy_results_from(batch, self.offset);
             self.search.absorb(&self.local)?;
         }
         self.play_done_moves(cfg, model_id)?;
@@ -400,9 +391,7 @@ impl<'a, G: Game> Driver<'a, G> {
         batch.clear();
         batch.id = id;
         for slot in group.iter_mut() {
-            slot.offset = batch.len();
-            batch.states.extend_from_slice(&slot.local.states);
-            batch.legal.extend_from_slice(&slot.local.legal);
+            slot.offset = batch.append(&slot.local);
         }
         if batch.is_empty() {
             self.buffers.push(batch);

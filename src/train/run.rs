@@ -871,12 +871,7 @@ fn train_step<G: Game>(
         &opts.device,
     )?;
     net.set_model(trainer.model(), format!("iter-{it}"));
-    let id = format!("{:016x}", {
-        let w = net.weights_bytes()?;
-        w.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-        })
-    });
+    let id = crate::net::network::model_id(&net.weights_bytes()?);
     let meta = CheckpointMeta {
         game: game.name(),
         iteration: it,
