@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use rand::SeedableRng;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -24,7 +23,7 @@ use crate::selfplay::{self, SelfPlayConfig, SelfPlayReport};
 use crate::train::ReplayBuffer;
 
 /// Version of the JSON report's layout.
-pub const BENCH_SCHEMA_VERSION: u32 = 1;
+pub const BENCH_SCHEMA_VERSION: u32 = 2;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -61,12 +60,16 @@ pub struct EncodingReport {
     pub note: String,
 }
 
-/// Search overhead with `threads` threads.
+/// Search overhead with `threads` threads (best of interleaved rounds).
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchPoint {
     pub threads: usize,
     pub simulations_per_second: f64,
+    /// Over the 1-thread rate.
     pub speedup: f64,
+    /// The machine's ceiling: a pure-compute loop's speedup over 1 thread,
+    /// measured in the same rounds.
+    pub ceiling_speedup: f64,
 }
 
 /// Self-play and its efficiency against the network alone.
@@ -138,7 +141,18 @@ fn evaluator<G: Game>(
     })
 }
 
-/// Step 1: evaluations/s and latency over a sweep of batch sizes.
+/// Self-play runs in step 4 (the same games each time); the best is kept.
+const SELFPLAY_ROUNDS: usize = 2;
+
+/// Rounds of the forward sweep; see [`forward_sweep`].
+const FORWARD_ROUNDS: usize = 3;
+
+/// Step 1: evaluations/s and latency over a sweep of batch sizes, about
+/// `secs` per size in all. The sizes are measured in [`FORWARD_ROUNDS`]
+/// interleaved rounds and each keeps its best round, so that a burst of load
+/// from elsewhere does not single out one size; the best round is also the
+/// strict yardstick for the pipeline efficiency (self-play's one run against
+/// the network's best).
 fn forward_sweep<G: Game>(
     game: &G,
     eval: &mut NetEvaluator,
@@ -147,18 +161,24 @@ fn forward_sweep<G: Game>(
     secs: f64,
     seed: u64,
 ) -> Result<Vec<ForwardPoint>> {
-    sizes
+    let mut best = vec![0f64; sizes.len()];
+    for _ in 0..FORWARD_ROUNDS {
+        for (b, &batch) in best.iter_mut().zip(sizes) {
+            let rate =
+                selfplay::forward_rate(game, eval, batch, secs / FORWARD_ROUNDS as f64, seed)?;
+            *b = b.max(rate);
+        }
+    }
+    Ok(sizes
         .iter()
-        .map(|&batch| {
-            let rate = selfplay::forward_rate(game, eval, batch, secs, seed)?;
-            Ok(ForwardPoint {
-                precision: label,
-                batch,
-                evaluations_per_second: rate,
-                ms_per_batch: 1e3 * batch as f64 / rate,
-            })
+        .zip(best)
+        .map(|(&batch, rate)| ForwardPoint {
+            precision: label,
+            batch,
+            evaluations_per_second: rate,
+            ms_per_batch: 1e3 * batch as f64 / rate,
         })
-        .collect()
+        .collect())
 }
 
 /// Step 2: the WGSL kernel against CPU encoding + f32 upload.
@@ -213,54 +233,149 @@ fn encoding<G: Game>(game: &G, sel: &net::Selected, n: usize, secs: f64) -> Resu
     })
 }
 
-/// Step 3: search overhead (uniform evaluator) on 1..=N threads.
+/// Rounds of [`search_scaling`]: every thread count is measured once per
+/// round, so a burst of load from elsewhere hits all of them alike.
+const SCALING_ROUNDS: usize = 5;
+
+/// Step 3: search overhead (uniform evaluator) on 1..=N threads, about `secs`
+/// seconds per thread count in all.
+///
+/// The thread counts are measured in [`SCALING_ROUNDS`] interleaved rounds and
+/// each keeps its best round: on a shared machine, load from other processes
+/// only ever slows a round down, so the best round is the closest to what the
+/// hardware can do. Beside each count the same rounds measure a pure-compute
+/// loop (no memory traffic, no synchronisation) as the machine's own ceiling:
+/// vCPUs that are hyperthread siblings or oversubscribed cap both.
 pub fn search_scaling<G: Game>(game: &G, secs: f64) -> Result<Vec<SearchPoint>> {
     const SIMS: u32 = 800;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut out: Vec<SearchPoint> = Vec::new();
-    for threads in 1..=cores {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Config(e.to_string()))?;
-        let cfg = SearchConfig::default();
-        let mut searches = (0..16 * threads)
+    let round_secs = secs / SCALING_ROUNDS as f64;
+    let mut lanes = (1..=cores)
+        .map(|threads| ScalingLane::new(game, threads))
+        .collect::<Result<Vec<_>>>()?;
+    for _ in 0..SCALING_ROUNDS {
+        for lane in &mut lanes {
+            lane.measure_search(game, SIMS, round_secs)?;
+            lane.measure_ceiling(round_secs / 4.0);
+        }
+    }
+    let (base, base_ceiling) = (lanes[0].best_rate, lanes[0].best_ceiling);
+    Ok(lanes
+        .iter()
+        .map(|l| SearchPoint {
+            threads: l.threads,
+            simulations_per_second: l.best_rate,
+            speedup: l.best_rate / base,
+            ceiling_speedup: l.best_ceiling / base_ceiling,
+        })
+        .collect())
+}
+
+/// One thread count of [`search_scaling`]: its searches (16 per thread) and
+/// its best round so far.
+struct ScalingLane<G: Game> {
+    threads: usize,
+    searches: Vec<(Search<G>, Uniform)>,
+    best_rate: f64,
+    best_ceiling: f64,
+}
+
+impl<G: Game> ScalingLane<G> {
+    fn new(game: &G, threads: usize) -> Result<Self> {
+        let searches = (0..16 * threads)
             .map(|i| {
                 Ok((
-                    Search::new(game.clone(), cfg.clone(), i as u64)?,
+                    Search::new(game.clone(), SearchConfig::default(), i as u64)?,
                     Uniform::new(),
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
-        let start = Instant::now();
-        let mut sims = 0u64;
-        while start.elapsed().as_secs_f64() < secs {
-            sims += pool.install(|| {
-                searches
-                    .par_iter_mut()
-                    .map(|(s, e)| {
-                        s.reset(game.initial());
-                        let r = s.run(e, SIMS)?;
-                        if r.simulations != SIMS {
-                            return Err(Error::Config(format!(
-                                "search ran {} of {SIMS} simulations",
-                                r.simulations
-                            )));
-                        }
-                        Ok(SIMS as u64)
-                    })
-                    .sum::<Result<u64>>()
-            })?;
-        }
-        let rate = sims as f64 / start.elapsed().as_secs_f64();
-        let base = out.first().map_or(rate, |p| p.simulations_per_second);
-        out.push(SearchPoint {
+        Ok(ScalingLane {
             threads,
-            simulations_per_second: rate,
-            speedup: rate / base,
-        });
+            searches,
+            best_rate: 0.0,
+            best_ceiling: 0.0,
+        })
     }
-    Ok(out)
+
+    /// One round: each thread owns an equal share of the searches and runs
+    /// them one after another, with no barrier between threads, until about
+    /// `secs` have passed (as self-play's games run side by side). Each search
+    /// is checked to have run all its simulations.
+    fn measure_search(&mut self, game: &G, sims: u32, secs: f64) -> Result<()> {
+        let start = Instant::now();
+        let per_thread = self.searches.len().div_ceil(self.threads);
+        let done = std::thread::scope(|scope| {
+            let workers: Vec<_> = self
+                .searches
+                .chunks_mut(per_thread)
+                .map(|share| {
+                    scope.spawn(move || -> Result<u64> {
+                        let mut done = 0u64;
+                        for i in (0..share.len()).cycle() {
+                            if done > 0 && start.elapsed().as_secs_f64() >= secs {
+                                break;
+                            }
+                            let (s, e) = &mut share[i];
+                            s.reset(game.initial());
+                            let r = s.run(e, sims)?;
+                            if r.simulations != sims {
+                                return Err(Error::Config(format!(
+                                    "search ran {} of {sims} simulations",
+                                    r.simulations
+                                )));
+                            }
+                            done += sims as u64;
+                        }
+                        Ok(done)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .map_err(|_| Error::Config("a search thread panicked".into()))?
+                })
+                .sum::<Result<u64>>()
+        })?;
+        let rate = done as f64 / start.elapsed().as_secs_f64();
+        self.best_rate = self.best_rate.max(rate);
+        Ok(())
+    }
+
+    /// One round of the pure-compute ceiling, the same way: each thread spins
+    /// through chunks of work until about `secs` have passed.
+    fn measure_ceiling(&mut self, secs: f64) {
+        const CHUNK: u64 = 1 << 22;
+        let start = Instant::now();
+        let chunks: u64 = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..self.threads as u64)
+                .map(|i| {
+                    scope.spawn(move || {
+                        let mut chunks = 0u64;
+                        while chunks == 0 || start.elapsed().as_secs_f64() < secs {
+                            std::hint::black_box(spin(std::hint::black_box(CHUNK + i)));
+                            chunks += 1;
+                        }
+                        chunks
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+        });
+        let rate = chunks as f64 / start.elapsed().as_secs_f64();
+        self.best_ceiling = self.best_ceiling.max(rate);
+    }
+}
+
+/// A dependent chain of integer multiply-adds: pure core work.
+fn spin(n: u64) -> u64 {
+    let mut x = 1u64;
+    for i in 0..n {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+    }
+    x
 }
 
 /// Runs the suite for `game`.
@@ -319,7 +434,7 @@ pub fn run<G: Game>(
 
     // 3. search overhead
     log("3/6 search overhead");
-    let search = search_scaling(game, if q { 1.0 } else { 3.0 })?;
+    let search = search_scaling(game, if q { 2.0 } else { 5.0 })?;
 
     // 4. self-play
     log("4/6 self-play");
@@ -330,23 +445,37 @@ pub fn run<G: Game>(
         seed: opts.seed,
         ..SelfPlayConfig::default()
     };
+    // The same games (same seed) in two rounds; the better round is kept,
+    // as the forward sweep keeps its best round.
     let mut records = Vec::new();
-    let report = selfplay::run(
-        game,
-        &mut f32_eval,
-        "bench",
-        &sp_cfg,
-        &mut |r| {
-            records.push(r);
-            Ok(())
-        },
-        &mut |_| {},
-    )?;
-    if !report.evaluated_exactly_once {
-        return Err(Error::Evaluator(
-            "self-play evaluated some leaf twice or not at all".into(),
-        ));
+    let mut best: Option<SelfPlayReport> = None;
+    for round in 0..SELFPLAY_ROUNDS {
+        let report = selfplay::run(
+            game,
+            &mut f32_eval,
+            "bench",
+            &sp_cfg,
+            &mut |r| {
+                if round == 0 {
+                    records.push(r);
+                }
+                Ok(())
+            },
+            &mut |_| {},
+        )?;
+        if !report.evaluated_exactly_once {
+            return Err(Error::Evaluator(
+                "self-play evaluated some leaf twice or not at all".into(),
+            ));
+        }
+        if best
+            .as_ref()
+            .is_none_or(|b| report.steady_evaluations_per_second > b.steady_evaluations_per_second)
+        {
+            best = Some(report);
+        }
     }
+    let report = best.expect("at least one round");
     let fwd = forward
         .iter()
         .find(|p| p.precision == "f32" && p.batch == sp_batch)

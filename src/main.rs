@@ -802,7 +802,7 @@ fn bench<G: Game>(game: G, args: &BenchArgs) -> Result<()> {
         r.network.channels,
         r.network.num_params()
     );
-    println!("\n1. network forward");
+    println!("\n1. network forward (two batches in flight; best of interleaved rounds)");
     println!(
         "   {:>9} {:>6} {:>14} {:>12}",
         "precision", "batch", "evals/s", "ms/batch"
@@ -826,11 +826,11 @@ fn bench<G: Game>(game: G, args: &BenchArgs) -> Result<()> {
         "   CPU + f32 upload:   {:>12.0} positions/s, {} bytes uploaded per position",
         e.cpu_positions_per_second, e.cpu_bytes_per_position
     );
-    println!("\n3. search overhead (uniform evaluator)");
+    println!("\n3. search overhead (uniform evaluator; best of interleaved rounds)");
     for p in &r.search {
         println!(
-            "   {} thread(s): {:>12.0} simulations/s  ({:.2}x)",
-            p.threads, p.simulations_per_second, p.speedup
+            "   {} thread(s): {:>12.0} simulations/s  ({:.2}x; this machine's ceiling {:.2}x)",
+            p.threads, p.simulations_per_second, p.speedup, p.ceiling_speedup
         );
     }
     let s = &r.selfplay;

@@ -13,7 +13,10 @@ fn search_scaling_measures_every_thread_count() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(points.len(), cores);
     assert_eq!(points[0].speedup, 1.0);
-    assert!(points.iter().all(|p| p.simulations_per_second > 0.0));
+    assert_eq!(points[0].ceiling_speedup, 1.0);
+    assert!(points
+        .iter()
+        .all(|p| p.simulations_per_second > 0.0 && p.ceiling_speedup > 0.0));
 }
 
 #[test]

@@ -389,3 +389,35 @@ fn temperature_samples_early_moves_and_is_greedy_later() {
         assert_eq!(r.visits[r.action], most);
     }
 }
+
+#[test]
+fn gumbel_samples_early_moves_from_its_improved_policy() {
+    let cfg = SearchConfig {
+        temperature_moves: 2,
+        ..config(Algorithm::Gumbel, 1)
+    };
+    let mut seen = std::collections::HashSet::new();
+    for seed in 0..20 {
+        let mut s = Search::new(Connect4, cfg.clone(), seed).unwrap();
+        let r = s.run(&mut Uniform::new(), 50).unwrap();
+        assert!(
+            r.policy[r.action] > 0.0,
+            "sampled from the policy's support"
+        );
+        seen.insert(r.action);
+    }
+    assert!(seen.len() > 1, "sampled with temperature 1");
+    // Past the temperature moves the search's own choice is played: here an
+    // immediate win (columns 3 or 7 complete the bottom row's four).
+    let late = Connect4.parse_position("445566").unwrap();
+    for seed in 0..5 {
+        let mut s = Search::new(Connect4, cfg.clone(), seed).unwrap();
+        s.reset(late);
+        let r = s.run(&mut Uniform::new(), 50).unwrap();
+        assert!(
+            r.action == 2 || r.action == 6,
+            "seed {seed}: played {}",
+            r.action
+        );
+    }
+}

@@ -101,6 +101,57 @@ fn selfplay_with_a_cpu_evaluator_plays_legal_games_that_round_trip() {
 }
 
 #[test]
+fn random_openings_are_legal_untrained_and_only_in_their_share() {
+    let game = Connect4;
+    let cfg = SelfPlayConfig {
+        random_opening_share: 0.5,
+        random_opening_moves: 6,
+        ..small(40, 16, 64, 8)
+    };
+    let (_, games) = play(&game, &mut Uniform::new(), &cfg);
+    check_games(&game, &games, 40);
+    let mut with_opening = 0;
+    for g in &games {
+        // The opening: leading positions without a policy target, each a
+        // one-hot policy on the move played, at most 6 of them.
+        let opening = g.positions.iter().take_while(|p| !p.full_search).count();
+        assert!(
+            opening <= 6,
+            "game {}: opening of {opening} moves",
+            g.game_id
+        );
+        for p in &g.positions[..opening] {
+            assert_eq!(p.policy[p.action as usize], 1.0);
+        }
+        if opening > 0 {
+            with_opening += 1;
+        }
+        // After it, self-play as usual (every search full with this config).
+        assert!(g.positions[opening..].iter().all(|p| p.full_search));
+    }
+    assert!(
+        (8..=32).contains(&with_opening),
+        "{with_opening} of 40 games opened at random, expected about half"
+    );
+    // Seeded: the same openings again.
+    let (_, again) = play(&game, &mut Uniform::new(), &cfg);
+    let firsts = |gs: &[GameRecord]| {
+        let mut v: Vec<(u64, u16)> = gs
+            .iter()
+            .map(|g| (g.game_id, g.positions[0].action))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(firsts(&games), firsts(&again));
+    // Off by default.
+    let (_, plain) = play(&game, &mut Uniform::new(), &small(10, 16, 64, 8));
+    assert!(plain
+        .iter()
+        .all(|g| g.positions.iter().all(|p| p.full_search)));
+}
+
+#[test]
 fn the_same_seed_gives_the_same_games() {
     let cfg = small(12, 24, 32, 4);
     let (_, a) = play(&TicTacToe, &mut Uniform::new(), &cfg);

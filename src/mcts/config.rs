@@ -39,9 +39,10 @@ pub struct SearchConfig {
     pub dirichlet_alpha: f32,
     /// Share of Dirichlet noise mixed into the root priors; 0 disables. Default: 0.
     pub dirichlet_epsilon: f32,
-    /// Moves played in the game below which the move is sampled from visit
-    /// counts with `temperature` (PUCT only); after that the most visited move
-    /// is played. Default: 0 (always the most visited).
+    /// Moves played in the game below which the move is sampled with
+    /// `temperature`: from visit counts (PUCT) or from the improved policy
+    /// (Gumbel); after that the search's own choice is played (PUCT: most
+    /// visited; Gumbel: sequential halving's winner). Default: 0 (never sample).
     pub temperature_moves: u32,
     /// Sampling temperature for the first `temperature_moves` moves. Default: 1.0.
     pub temperature: f32,

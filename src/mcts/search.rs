@@ -483,7 +483,8 @@ impl<G: Game> Search<G> {
                     &mut self.q,
                     &mut policy,
                 );
-                self.tree.action(c)
+                let greedy = self.tree.action(c);
+                self.sample_early_move(&policy).unwrap_or(greedy)
             }
             Algorithm::Puct => self.puct_choice(&visits, &mut policy),
         };
@@ -495,6 +496,36 @@ impl<G: Game> Search<G> {
             value,
             simulations: self.finished,
         })
+    }
+
+    /// In the first `temperature_moves` moves of a game, a move sampled in
+    /// proportion to `weight^(1 / temperature)`; `None` later, at temperature 0,
+    /// or when every weight is 0. Self-play uses this for opening diversity:
+    /// PUCT samples from visit counts, Gumbel from its improved policy.
+    fn sample_early_move(&mut self, weights: &[f32]) -> Option<usize> {
+        let moves = self.game.moves_played(&self.root_state) as u32;
+        if moves >= self.cfg.temperature_moves || self.cfg.temperature <= 0.0 {
+            return None;
+        }
+        let inv_t = 1.0 / self.cfg.temperature as f64;
+        let powered = |w: f32| if w > 0.0 { (w as f64).powf(inv_t) } else { 0.0 };
+        let sum: f64 = weights.iter().map(|&w| powered(w)).sum();
+        if !(sum > 0.0 && sum.is_finite()) {
+            return None;
+        }
+        let mut x = self.rng.random::<f64>() * sum;
+        let mut last = None;
+        for (a, &w) in weights.iter().enumerate() {
+            let p = powered(w);
+            if p > 0.0 {
+                if x < p {
+                    return Some(a);
+                }
+                x -= p;
+                last = Some(a);
+            }
+        }
+        last
     }
 
     /// Policy = visit distribution; the move is sampled with the temperature
@@ -512,21 +543,11 @@ impl<G: Game> Search<G> {
                 *p = v as f32 / total as f32;
             }
         }
-        let moves = self.game.moves_played(&self.root_state) as u32;
-        if moves < self.cfg.temperature_moves && self.cfg.temperature > 0.0 && total > 0 {
-            let inv_t = 1.0 / self.cfg.temperature as f64;
-            let weights: Vec<f64> = visits.iter().map(|&v| (v as f64).powf(inv_t)).collect();
-            let sum: f64 = weights.iter().sum();
-            let mut x = self.rng.random::<f64>() * sum;
-            for (a, w) in weights.iter().enumerate() {
-                if *w > 0.0 {
-                    if x < *w {
-                        return a;
-                    }
-                    x -= w;
-                }
-            }
+        let weights: Vec<f32> = visits.iter().map(|&v| v as f32).collect();
+        if let Some(a) = self.sample_early_move(&weights) {
+            return a;
         }
+        let t = &self.tree;
         t.children(ROOT)
             .max_by(|&a, &b| {
                 (t.visits(a), t.prior(a))

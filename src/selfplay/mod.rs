@@ -53,6 +53,15 @@ pub struct SelfPlayConfig {
     pub full_search_prob: f64,
     /// Simulations of a fast search. Default: 16.
     pub fast_simulations: u32,
+    /// Share of games that begin with a random opening, so that training
+    /// also sees positions self-play would not reach (off-book play, test
+    /// positions from random games). Default: 0.
+    pub random_opening_share: f64,
+    /// Most moves of a random opening; each such game draws its length
+    /// uniformly from `1..=random_opening_moves`, and never plays a move that
+    /// ends the game. The opening's positions are recorded without a policy
+    /// target (as fast searches are). Default: 0.
+    pub random_opening_moves: usize,
     /// Search settings (simulations and leaves per gather are taken from above).
     pub search: SearchConfig,
 }
@@ -70,6 +79,8 @@ impl Default for SelfPlayConfig {
             seed: 0,
             full_search_prob: 1.0,
             fast_simulations: 16,
+            random_opening_share: 0.0,
+            random_opening_moves: 0,
             search: SearchConfig::selfplay(),
         }
     }
@@ -98,7 +109,57 @@ impl SelfPlayConfig {
                 "full_search_prob must be in [0, 1] and fast_simulations at least 1".into(),
             ));
         }
+        if !(0.0..=1.0).contains(&self.random_opening_share) {
+            return Err(Error::Config(
+                "random_opening_share must be in [0, 1]".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The random opening of game `id`: the state after it and its positions
+    /// (recorded without policy targets). Empty for most games (see
+    /// `random_opening_share`); seeded, so runs repeat.
+    pub fn random_opening<G: Game>(&self, game: &G, id: u64) -> (G::State, Vec<PositionRecord>) {
+        let mut state = game.initial();
+        let mut positions = Vec::new();
+        let mut h = mix64(self.seed ^ mix64(id.wrapping_mul(0x51_7cc1) ^ 0x0be_0f0e));
+        let mut uniform = || {
+            h = mix64(h);
+            (h >> 11) as f64 / (1u64 << 53) as f64
+        };
+        if self.random_opening_moves == 0 || uniform() >= self.random_opening_share {
+            return (state, positions);
+        }
+        let moves = 1 + (uniform() * self.random_opening_moves as f64) as usize;
+        let mut legal = Vec::new();
+        for _ in 0..moves.min(self.random_opening_moves) {
+            game.legal_actions(&state, &mut legal);
+            // Only moves that keep the game going.
+            legal.retain(|&a| {
+                let mut next = state.clone();
+                game.apply(&mut next, a);
+                game.terminal_value(&next).is_none()
+            });
+            if legal.is_empty() {
+                break;
+            }
+            let a = legal[((uniform() * legal.len() as f64) as usize).min(legal.len() - 1)];
+            let mut packed = vec![0u32; game.packed_words()];
+            game.pack(&state, &mut packed);
+            let mut policy = vec![0f32; game.num_actions()];
+            policy[a] = 1.0;
+            positions.push(PositionRecord {
+                packed,
+                to_move: game.to_move(&state),
+                action: a as u16,
+                value: 0.0,
+                policy,
+                full_search: false,
+            });
+            game.apply(&mut state, a);
+        }
+        (state, positions)
     }
 
     /// Simulations for move `ply` of game `id`, and whether the search is
@@ -331,16 +392,18 @@ impl<'a, G: Game> Driver<'a, G> {
                 continue;
             }
             let id = self.started as u64;
+            let (state, positions) = cfg.random_opening(self.game, id);
+            let ply = positions.len();
             slot.search.reseed(mix64(cfg.seed ^ mix64(id + 1)));
-            slot.search.reset(self.game.initial());
-            let (sims, full) = cfg.search_size(id, 0);
+            slot.search.reset(state.clone());
+            let (sims, full) = cfg.search_size(id, ply);
             slot.search.begin(sims)?;
             slot.game = Some(Running {
                 id,
-                state: self.game.initial(),
-                positions: Vec::new(),
+                state,
+                positions,
                 full,
-                ply: 0,
+                ply,
             });
             self.started += 1;
         }
