@@ -119,6 +119,11 @@ struct EvalArgs {
     /// Simulations per move of the model's search [default: 400].
     #[arg(long, default_value_t = 400)]
     sims: u32,
+    /// Leaves one search hands out at a time (virtual loss between them);
+    /// fewer plays stronger per simulation, more fills a batch from fewer
+    /// games [default: 8].
+    #[arg(long, default_value_t = 8)]
+    leaves: usize,
     /// Random moves opening each pair of games.
     #[arg(long, default_value_t = 0)]
     opening_moves: usize,
@@ -1008,8 +1013,12 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     }
     let selected = net::select(args.backend)?;
     let (mut eval_a, name_a) = model_evaluator(&game, args.model.as_deref(), &selected)?;
+    if args.leaves == 0 {
+        bail!("--leaves must be at least 1");
+    }
     let search = SearchConfig {
         simulations: args.sims,
+        leaves_per_gather: args.leaves,
         ..SearchConfig::default()
     };
     if let Some(file) = &args.positions {
