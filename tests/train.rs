@@ -161,3 +161,34 @@ fn training_reduces_the_loss_and_the_weights_serve_inference() {
     trainer.step(&batch).unwrap();
     assert!(trainer.load_optimizer(vec![1, 2, 3]).is_err());
 }
+
+#[test]
+fn value_targets_mix_in_the_search_value_when_asked() {
+    let g = Connect4;
+    let mut packed = vec![0u32; 5];
+    g.pack(&g.parse_position("1").unwrap(), &mut packed);
+    // The first player won; the position has the second player to move, whose
+    // search thought it stood at +0.5.
+    let record = GameRecord {
+        game_id: 0,
+        model_id: "test".into(),
+        outcome: 1,
+        positions: vec![wgzero::selfplay::records::PositionRecord {
+            packed,
+            to_move: 1,
+            action: 1,
+            value: 0.5,
+            policy: vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            full_search: true,
+        }],
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let target = |w: f32, rng: &mut ChaCha8Rng| {
+        let mut buf = ReplayBuffer::new(g, 4).with_value_search_weight(w);
+        buf.push_game(&record).unwrap();
+        buf.sample(1, false, rng).unwrap().value[0]
+    };
+    assert_eq!(target(0.0, &mut rng), -1.0, "the game's result alone");
+    assert_eq!(target(1.0, &mut rng), 0.5, "the search's value alone");
+    assert!((target(0.5, &mut rng) - -0.25).abs() < 1e-6);
+}

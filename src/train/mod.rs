@@ -47,6 +47,8 @@ impl TrainBatch {
 pub struct ReplayBuffer<G: Game> {
     game: G,
     capacity: usize,
+    /// Weight of the search's root value in the value target.
+    search_weight: f32,
     samples: VecDeque<Sample>,
 }
 
@@ -56,8 +58,16 @@ impl<G: Game> ReplayBuffer<G> {
         ReplayBuffer {
             game,
             capacity: capacity.max(1),
+            search_weight: 0.0,
             samples: VecDeque::new(),
         }
+    }
+
+    /// Value targets mix in the search's root value with weight `w` (clamped
+    /// to [0, 1]): `(1 - w) x result + w x root value`. Default 0: results only.
+    pub fn with_value_search_weight(mut self, w: f32) -> Self {
+        self.search_weight = w.clamp(0.0, 1.0);
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -71,7 +81,8 @@ impl<G: Game> ReplayBuffer<G> {
     }
 
     /// Adds every full-search position of a finished game (value target: the
-    /// game's result for the side to move), dropping the oldest beyond
+    /// game's result for the side to move, mixed with the search's root value
+    /// when [`ReplayBuffer::with_value_search_weight`] is set), dropping the oldest beyond
     /// capacity. Fast-search positions (playout-cap randomisation) are skipped.
     pub fn push_game(&mut self, record: &GameRecord) -> Result<()> {
         for (i, p) in record.positions.iter().enumerate() {
@@ -90,7 +101,8 @@ impl<G: Game> ReplayBuffer<G> {
             self.samples.push_back(Sample {
                 packed: p.packed.clone(),
                 policy: p.policy.clone(),
-                value: record.value_target(i),
+                value: (1.0 - self.search_weight) * record.value_target(i)
+                    + self.search_weight * p.value.clamp(-1.0, 1.0),
             });
         }
         while self.samples.len() > self.capacity {

@@ -64,6 +64,12 @@ pub struct RunConfig {
     /// Learning rate by training step: `[[step, rate], ...]`, each rate used
     /// from its step on. Default: `[[0, 0.002], [4000, 0.001], [12000, 0.0003]]`.
     pub lr_schedule: Vec<(u64, f64)>,
+    /// Value target = (1 - w) x the game's result + w x the search's root
+    /// value, both for the side to move: the root value is a lower-variance
+    /// target where the game's later moves were exploratory or weak. 0
+    /// trains on game results alone (AlphaZero). Held-out value MSE is always
+    /// against game results. Default: 0.
+    pub value_search_weight: f64,
     /// Share of games held out of training, for held-out loss. Default: 0.05.
     pub held_out_share: f64,
     /// Held-out positions kept (most recent). Default: 4,096.
@@ -102,6 +108,7 @@ impl Default for RunConfig {
             max_steps: 400,
             augment: true,
             lr_schedule: vec![(0, 0.002), (4000, 0.001), (12000, 0.0003)],
+            value_search_weight: 0.0,
             held_out_share: 0.05,
             held_out_positions: 4096,
             arena_games: 32,
@@ -133,6 +140,9 @@ impl RunConfig {
         let fail = |m: &str| Err(Error::Config(m.to_string()));
         if !(0.0..=1.0).contains(&self.bootstrap_share) {
             return fail("run.bootstrap_share must be in [0, 1]");
+        }
+        if !(0.0..=1.0).contains(&self.value_search_weight) {
+            return fail("run.value_search_weight must be in [0, 1]");
         }
         if !(0.0..1.0).contains(&self.held_out_share) {
             return fail("run.held_out_share must be in [0, 1)");
@@ -424,7 +434,8 @@ fn load_buffers<G: Game>(
     cfg: &RunConfig,
     upto: u64,
 ) -> Result<(ReplayBuffer<G>, ReplayBuffer<G>)> {
-    let mut train = ReplayBuffer::new(game.clone(), cfg.replay_window);
+    let mut train = ReplayBuffer::new(game.clone(), cfg.replay_window)
+        .with_value_search_weight(cfg.value_search_weight as f32);
     let mut held = ReplayBuffer::new(game.clone(), cfg.held_out_positions);
     let mut files = Vec::new();
     let mut positions = 0usize;
