@@ -124,6 +124,12 @@ struct EvalArgs {
     /// games [default: 8].
     #[arg(long, default_value_t = 8)]
     leaves: usize,
+    /// The model's root search.
+    #[arg(long, value_enum, default_value = "puct")]
+    algorithm: AlgorithmArg,
+    /// PUCT's exploration constant [default: 1.5].
+    #[arg(long, default_value_t = 1.5)]
+    c_puct: f32,
     /// Random moves opening each pair of games.
     #[arg(long, default_value_t = 0)]
     opening_moves: usize,
@@ -1019,8 +1025,14 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     let search = SearchConfig {
         simulations: args.sims,
         leaves_per_gather: args.leaves,
+        algorithm: match args.algorithm {
+            AlgorithmArg::Puct => Algorithm::Puct,
+            AlgorithmArg::Gumbel => Algorithm::Gumbel,
+        },
+        c_puct: args.c_puct,
         ..SearchConfig::default()
     };
+    search.validate(game.num_actions())?;
     if let Some(file) = &args.positions {
         return eval_positions(&game, file, &search, &mut eval_a, &name_a, args);
     }
