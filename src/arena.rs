@@ -98,18 +98,25 @@ impl MatchResult {
     /// Wilson score interval on the score (draws count half), mapped to Elo,
     /// so that a perfect score still has a finite lower bound.
     pub fn elo(&self) -> Elo {
-        let n = self.games.max(1) as f64;
         let s = self.score();
-        let z = 1.96f64;
-        let d = 1.0 + z * z / n;
-        let center = (s + z * z / (2.0 * n)) / d;
-        let half = z / d * (s * (1.0 - s) / n + z * z / (4.0 * n * n)).sqrt();
+        let (low, high) = wilson_interval(s, self.games);
         Elo {
             elo: elo_of(s),
-            low: elo_of(center - half),
-            high: elo_of(center + half),
+            low: elo_of(low),
+            high: elo_of(high),
         }
     }
+}
+
+/// The Wilson score 95% interval of a proportion `p` observed over `n` trials
+/// (finite and inside [0, 1] even when `p` is 0 or 1).
+pub fn wilson_interval(p: f64, n: usize) -> (f64, f64) {
+    let n = n.max(1) as f64;
+    let z = 1.96f64;
+    let d = 1.0 + z * z / n;
+    let center = (p + z * z / (2.0 * n)) / d;
+    let half = z / d * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    ((center - half).max(0.0), (center + half).min(1.0))
 }
 
 /// An Elo difference with its 95% interval (the point estimate is infinite

@@ -1172,9 +1172,11 @@ fn eval_positions<G: Game>(
             "best": outcome_name(best), "after_move": outcome_name(got), "correct": ok }));
     }
     let rate = wrong as f64 / rows.len() as f64;
+    let (low, high) = wgzero::arena::wilson_interval(rate, rows.len());
     if args.json {
         let json = serde_json::json!({ "model": name, "simulations": search.simulations, "positions": rows.len(),
-            "wrong": wrong, "error_rate": rate, "search_seconds": search_secs, "results": rows });
+            "wrong": wrong, "error_rate": rate, "error_rate_low": low, "error_rate_high": high,
+            "search_seconds": search_secs, "results": rows });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         for r in &rows {
@@ -1192,10 +1194,13 @@ fn eval_positions<G: Game>(
             );
         }
         println!(
-            "{name}, {} simulations: {wrong} wrong of {} positions, error rate {:.1}% ({:.1} s of search)",
+            "{name}, {} simulations: {wrong} wrong of {} positions, error rate {:.1}% \
+             (95% CI {:.1}% to {:.1}%; {:.1} s of search)",
             search.simulations,
             rows.len(),
             100.0 * rate,
+            100.0 * low,
+            100.0 * high,
             search_secs
         );
     }

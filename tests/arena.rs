@@ -136,3 +136,14 @@ fn search_many_finds_immediate_wins() {
     assert!(Connect4.terminal_value(&a).is_none());
     assert_eq!(Connect4.moves_played(&a), 6);
 }
+
+#[test]
+fn wilson_intervals_match_known_values() {
+    use wgzero::arena::wilson_interval;
+    let (lo, hi) = wilson_interval(0.5, 100);
+    assert!((lo - 0.4038).abs() < 1e-3 && (hi - 0.5962).abs() < 1e-3);
+    let (lo, hi) = wilson_interval(0.0, 100);
+    assert!(lo == 0.0 && (hi - 0.0370).abs() < 1e-3, "{lo} {hi}");
+    let (lo, hi) = wilson_interval(1.0, 20);
+    assert!((lo - 0.8389).abs() < 1e-3 && hi == 1.0, "{lo} {hi}");
+}
