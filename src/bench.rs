@@ -256,7 +256,7 @@ pub fn search_scaling<G: Game>(game: &G, secs: f64) -> Result<Vec<SearchPoint>> 
     for _ in 0..SCALING_ROUNDS {
         for lane in &mut lanes {
             lane.measure_search(game, SIMS, round_secs)?;
-            lane.measure_ceiling(round_secs / 4.0);
+            lane.measure_ceiling(round_secs / 4.0)?;
         }
     }
     let (base, base_ceiling) = (lanes[0].best_rate, lanes[0].best_ceiling);
@@ -305,39 +305,24 @@ impl<G: Game> ScalingLane<G> {
     fn measure_search(&mut self, game: &G, sims: u32, secs: f64) -> Result<()> {
         let start = Instant::now();
         let per_thread = self.searches.len().div_ceil(self.threads);
-        let done = std::thread::scope(|scope| {
-            let workers: Vec<_> = self
-                .searches
-                .chunks_mut(per_thread)
-                .map(|share| {
-                    scope.spawn(move || -> Result<u64> {
-                        let mut done = 0u64;
-                        for i in (0..share.len()).cycle() {
-                            if done > 0 && start.elapsed().as_secs_f64() >= secs {
-                                break;
-                            }
-                            let (s, e) = &mut share[i];
-                            s.reset(game.initial());
-                            let r = s.run(e, sims)?;
-                            if r.simulations != sims {
-                                return Err(Error::Config(format!(
-                                    "search ran {} of {sims} simulations",
-                                    r.simulations
-                                )));
-                            }
-                            done += sims as u64;
-                        }
-                        Ok(done)
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join()
-                        .map_err(|_| Error::Config("a search thread panicked".into()))?
-                })
-                .sum::<Result<u64>>()
+        let done = on_threads(self.searches.chunks_mut(per_thread), |share| {
+            let mut done = 0u64;
+            for i in (0..share.len()).cycle() {
+                if done > 0 && start.elapsed().as_secs_f64() >= secs {
+                    break;
+                }
+                let (s, e) = &mut share[i];
+                s.reset(game.initial());
+                let r = s.run(e, sims)?;
+                if r.simulations != sims {
+                    return Err(Error::Config(format!(
+                        "search ran {} of {sims} simulations",
+                        r.simulations
+                    )));
+                }
+                done += sims as u64;
+            }
+            Ok(done)
         })?;
         let rate = done as f64 / start.elapsed().as_secs_f64();
         self.best_rate = self.best_rate.max(rate);
@@ -346,27 +331,42 @@ impl<G: Game> ScalingLane<G> {
 
     /// One round of the pure-compute ceiling, the same way: each thread spins
     /// through chunks of work until about `secs` have passed.
-    fn measure_ceiling(&mut self, secs: f64) {
+    fn measure_ceiling(&mut self, secs: f64) -> Result<()> {
         const CHUNK: u64 = 1 << 22;
         let start = Instant::now();
-        let chunks: u64 = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..self.threads as u64)
-                .map(|i| {
-                    scope.spawn(move || {
-                        let mut chunks = 0u64;
-                        while chunks == 0 || start.elapsed().as_secs_f64() < secs {
-                            std::hint::black_box(spin(std::hint::black_box(CHUNK + i)));
-                            chunks += 1;
-                        }
-                        chunks
-                    })
-                })
-                .collect();
-            workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
-        });
+        let chunks = on_threads(0..self.threads as u64, |i| {
+            let mut chunks = 0u64;
+            while chunks == 0 || start.elapsed().as_secs_f64() < secs {
+                std::hint::black_box(spin(std::hint::black_box(CHUNK + i)));
+                chunks += 1;
+            }
+            Ok(chunks)
+        })?;
         let rate = chunks as f64 / start.elapsed().as_secs_f64();
         self.best_ceiling = self.best_ceiling.max(rate);
+        Ok(())
     }
+}
+
+/// Runs `work` on every share at once, each on its own thread, and sums what
+/// they count.
+fn on_threads<T: Send>(
+    shares: impl Iterator<Item = T>,
+    work: impl Fn(T) -> Result<u64> + Sync,
+) -> Result<u64> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let workers: Vec<_> = shares
+            .map(|share| scope.spawn(move || work(share)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| Error::Config("a benchmark thread panicked".into()))?
+            })
+            .sum()
+    })
 }
 
 /// A dependent chain of integer multiply-adds: pure core work.

@@ -265,10 +265,7 @@ impl SelfplayArgs {
         cfg.threads = self.threads.unwrap_or(cfg.threads);
         cfg.seed = self.seed.unwrap_or(cfg.seed);
         if let Some(a) = self.algorithm {
-            cfg.search.algorithm = match a {
-                AlgorithmArg::Puct => Algorithm::Puct,
-                AlgorithmArg::Gumbel => Algorithm::Gumbel,
-            };
+            cfg.search.algorithm = a.into();
         }
         Ok(cfg)
     }
@@ -278,6 +275,15 @@ impl SelfplayArgs {
 enum AlgorithmArg {
     Puct,
     Gumbel,
+}
+
+impl From<AlgorithmArg> for Algorithm {
+    fn from(a: AlgorithmArg) -> Self {
+        match a {
+            AlgorithmArg::Puct => Algorithm::Puct,
+            AlgorithmArg::Gumbel => Algorithm::Gumbel,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -916,10 +922,7 @@ fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
     cfg.selfplay.games = args.games.unwrap_or(cfg.selfplay.games);
     cfg.selfplay.simulations = args.sims.unwrap_or(cfg.selfplay.simulations);
     if let Some(a) = args.algorithm {
-        cfg.selfplay.search.algorithm = match a {
-            AlgorithmArg::Puct => Algorithm::Puct,
-            AlgorithmArg::Gumbel => Algorithm::Gumbel,
-        };
+        cfg.selfplay.search.algorithm = a.into();
     }
     if let Some(m) = args.minutes {
         if !(m.is_finite() && m > 0.0) {
@@ -1025,10 +1028,7 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     let search = SearchConfig {
         simulations: args.sims,
         leaves_per_gather: args.leaves,
-        algorithm: match args.algorithm {
-            AlgorithmArg::Puct => Algorithm::Puct,
-            AlgorithmArg::Gumbel => Algorithm::Gumbel,
-        },
+        algorithm: args.algorithm.into(),
         c_puct: args.c_puct,
         ..SearchConfig::default()
     };

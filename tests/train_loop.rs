@@ -32,8 +32,10 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-fn train(run: &Path, iterations: u32) -> Output {
-    wgzero(&[
+/// `wgzero train` of the tiny config on the CPU backend, not yet started.
+fn train_command(run: &Path, iterations: u32) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wgzero"));
+    c.args([
         "train",
         "--run",
         run.to_str().unwrap(),
@@ -43,7 +45,15 @@ fn train(run: &Path, iterations: u32) -> Output {
         &iterations.to_string(),
         "--backend",
         "cpu",
-    ])
+    ]);
+    c
+}
+
+fn train(run: &Path, iterations: u32) -> Output {
+    train_command(run, iterations)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 fn metrics_iterations(run: &Path) -> Vec<u64> {
@@ -163,18 +173,7 @@ fn sigkill_at_any_moment_loses_at_most_a_step() {
     let iterations = 6;
     let mut kills = 0;
     for round in 0..40u64 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
-            .args([
-                "train",
-                "--run",
-                run.to_str().unwrap(),
-                "--config",
-                TINY,
-                "--iterations",
-                &iterations.to_string(),
-                "--backend",
-                "cpu",
-            ])
+        let mut child = train_command(&run, iterations as u32)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -263,18 +262,7 @@ fn bad_checkpoints_and_mismatches_are_clear_errors() {
 #[test]
 fn ctrl_c_stops_cleanly_and_the_run_resumes() {
     let run = temp_dir("sigint");
-    let child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
-        .args([
-            "train",
-            "--run",
-            run.to_str().unwrap(),
-            "--config",
-            TINY,
-            "--iterations",
-            "1000",
-            "--backend",
-            "cpu",
-        ])
+    let child = train_command(&run, 1000)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -98,6 +98,18 @@ impl SearchConfig {
         }
     }
 
+    /// The same settings tuned for rollout evaluation (uniform priors):
+    /// uniform priors spread exploration thinly over many children, so a
+    /// larger `c_puct` (3) than for a trained network and no first-play
+    /// reduction keep the search UCT-like.
+    pub fn for_rollouts(self) -> Self {
+        SearchConfig {
+            c_puct: 3.0,
+            fpu_reduction: 0.0,
+            ..self
+        }
+    }
+
     /// Checks every field's range; `num_actions` is the game's action count.
     pub fn validate(&self, num_actions: usize) -> Result<()> {
         let fail = |msg: String| Err(Error::Config(msg));

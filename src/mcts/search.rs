@@ -484,7 +484,8 @@ impl<G: Game> Search<G> {
                     &mut policy,
                 );
                 let greedy = self.tree.action(c);
-                self.sample_early_move(&policy).unwrap_or(greedy)
+                self.sample_early_move(policy.iter().copied())
+                    .unwrap_or(greedy)
             }
             Algorithm::Puct => self.puct_choice(&visits, &mut policy),
         };
@@ -502,21 +503,22 @@ impl<G: Game> Search<G> {
     /// proportion to `weight^(1 / temperature)`; `None` later, at temperature 0,
     /// or when every weight is 0. Self-play uses this for opening diversity:
     /// PUCT samples from visit counts, Gumbel from its improved policy.
-    fn sample_early_move(&mut self, weights: &[f32]) -> Option<usize> {
+    fn sample_early_move(&mut self, weights: impl Iterator<Item = f32> + Clone) -> Option<usize> {
         let moves = self.game.moves_played(&self.root_state) as u32;
         if moves >= self.cfg.temperature_moves || self.cfg.temperature <= 0.0 {
             return None;
         }
         let inv_t = 1.0 / self.cfg.temperature as f64;
-        let powered = |w: f32| if w > 0.0 { (w as f64).powf(inv_t) } else { 0.0 };
-        let sum: f64 = weights.iter().map(|&w| powered(w)).sum();
+        let powered = weights.map(|w| if w > 0.0 { (w as f64).powf(inv_t) } else { 0.0 });
+        // Hand-rolled rather than rand's WeightedIndex, which panics when the
+        // total overflows to infinity (tiny temperatures); here that is None.
+        let sum: f64 = powered.clone().sum();
         if !(sum > 0.0 && sum.is_finite()) {
             return None;
         }
         let mut x = self.rng.random::<f64>() * sum;
         let mut last = None;
-        for (a, &w) in weights.iter().enumerate() {
-            let p = powered(w);
+        for (a, p) in powered.enumerate() {
             if p > 0.0 {
                 if x < p {
                     return Some(a);
@@ -543,8 +545,7 @@ impl<G: Game> Search<G> {
                 *p = v as f32 / total as f32;
             }
         }
-        let weights: Vec<f32> = visits.iter().map(|&v| v as f32).collect();
-        if let Some(a) = self.sample_early_move(&weights) {
+        if let Some(a) = self.sample_early_move(visits.iter().map(|&v| v as f32)) {
             return a;
         }
         let t = &self.tree;

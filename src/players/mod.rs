@@ -79,12 +79,9 @@ impl<G: Game> MctsPlayer<G> {
         let cfg = SearchConfig {
             simulations,
             leaves_per_gather: 1,
-            // Uniform priors spread exploration thinly over many children; a
-            // larger constant than for a trained network keeps it UCT-like.
-            c_puct: 3.0,
-            fpu_reduction: 0.0,
             ..SearchConfig::default()
-        };
+        }
+        .for_rollouts();
         Ok(MctsPlayer {
             search: Search::new(game.clone(), cfg, seed)?,
             eval: Rollout::new(game, 1, seed ^ 0x5eed),

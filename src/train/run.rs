@@ -714,11 +714,7 @@ fn self_play_step<G: Game + Heuristic>(
         rollout_cfg.full_search_prob = 1.0;
         rollout_cfg.leaves_per_game = 1;
         rollout_cfg.batch = 64;
-        rollout_cfg.search = SearchConfig {
-            c_puct: 3.0,
-            fpu_reduction: 0.0,
-            ..SearchConfig::selfplay()
-        };
+        rollout_cfg.search = SearchConfig::selfplay().for_rollouts();
         let mut eval = Rollout::new(game.clone(), 1, sp_cfg.seed);
         let r = sp::run_until(
             game,
