@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 
 use wgzero::arena::{play_match, Contestant, MatchConfig};
 use wgzero::config::ConfigFile;
+use wgzero::eval::{Evaluator, SymmetryAverage};
 use wgzero::game::{perft, Connect4, Game, Gomoku, TicTacToe};
 use wgzero::mcts::{Algorithm, SearchConfig};
 use wgzero::net::{self, BackendChoice, NetConfig, NetEvaluator, Network, Precision};
@@ -116,20 +117,25 @@ struct EvalArgs {
     /// anything); each move is judged by the solver.
     #[arg(long, conflicts_with = "against")]
     positions: Option<PathBuf>,
-    /// Simulations per move of the model's search [default: 400].
+    /// Simulations per move of the model's search.
     #[arg(long, default_value_t = 400)]
     sims: u32,
     /// Leaves one search hands out at a time (virtual loss between them);
     /// fewer plays stronger per simulation, more fills a batch from fewer
-    /// games [default: 8].
+    /// games.
     #[arg(long, default_value_t = 8)]
     leaves: usize,
     /// The model's root search.
     #[arg(long, value_enum, default_value = "puct")]
     algorithm: AlgorithmArg,
-    /// PUCT's exploration constant [default: 1.5].
+    /// PUCT's exploration constant.
     #[arg(long, default_value_t = 1.5)]
     c_puct: f32,
+    /// Evaluate each position in its first K symmetric images and average
+    /// the network's outputs (1 = off; Connect Four has 2: the position and
+    /// its mirror image; Gomoku and tic-tac-toe 8).
+    #[arg(long, default_value_t = 2)]
+    symmetries: usize,
     /// Random moves opening each pair of games.
     #[arg(long, default_value_t = 0)]
     opening_moves: usize,
@@ -332,6 +338,11 @@ struct PlayArgs {
     /// Simulations per move of a network opponent.
     #[arg(long, default_value_t = 400)]
     sims: u32,
+    /// Evaluate each position in its first K symmetric images and average
+    /// the network's outputs (1 = off; Connect Four has 2: the position and
+    /// its mirror image; Gomoku and tic-tac-toe 8).
+    #[arg(long, default_value_t = 2)]
+    symmetries: usize,
     /// Where a network opponent runs.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendChoice,
@@ -422,7 +433,7 @@ fn build_opponent<G: Game + Heuristic>(
         );
     }
     let selected = net::select(args.backend)?;
-    let (eval, name) = model_evaluator(game, model.as_deref(), &selected)?;
+    let (eval, name) = model_evaluator(game, model.as_deref(), &selected, args.symmetries)?;
     let cfg = SearchConfig {
         simulations: args.sims,
         ..SearchConfig::default()
@@ -977,7 +988,8 @@ fn model_evaluator<G: Game>(
     game: &G,
     model: Option<&std::path::Path>,
     selected: &net::Selected,
-) -> Result<(NetEvaluator, String)> {
+    symmetries: usize,
+) -> Result<(SymmetryAverage<G, NetEvaluator>, String)> {
     let (json, weights, name) = match model {
         Some(p) => {
             let dir = model_dir(p)?;
@@ -1013,6 +1025,7 @@ fn model_evaluator<G: Game>(
             })?
             .with_precision(Precision::Auto, real)
     })?;
+    let eval = SymmetryAverage::new(game.clone(), eval, symmetries).context("--symmetries")?;
     Ok((eval, name))
 }
 
@@ -1021,7 +1034,8 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
         bail!("--sims must be at least 1");
     }
     let selected = net::select(args.backend)?;
-    let (mut eval_a, name_a) = model_evaluator(&game, args.model.as_deref(), &selected)?;
+    let (mut eval_a, name_a) =
+        model_evaluator(&game, args.model.as_deref(), &selected, args.symmetries)?;
     if args.leaves == 0 {
         bail!("--leaves must be at least 1");
     }
@@ -1050,7 +1064,7 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
             if !path.exists() {
                 bail!("--against {against:?}: neither a player ({spec_err}) nor a model folder");
             }
-            let (e, name) = model_evaluator(&game, Some(path), &selected)?;
+            let (e, name) = model_evaluator(&game, Some(path), &selected, args.symmetries)?;
             eval_b = e;
             Contestant::Search {
                 name,
@@ -1086,7 +1100,7 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     bar.finish_and_clear();
     let elo = r.elo();
     if args.json {
-        let json = serde_json::json!({ "model": a_name, "against": b_name, "result": r, "score": r.score(),
+        let json = serde_json::json!({ "model": a_name, "against": b_name, "symmetries": args.symmetries, "result": r, "score": r.score(),
             "elo": elo.elo, "elo_low": elo.low, "elo_high": elo.high, "seconds": t.elapsed().as_secs_f64() });
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
@@ -1112,7 +1126,7 @@ fn eval_positions<G: Game>(
     game: &G,
     file: &std::path::Path,
     search: &SearchConfig,
-    eval: &mut NetEvaluator,
+    eval: &mut dyn Evaluator,
     name: &str,
     args: &EvalArgs,
 ) -> Result<()> {
@@ -1174,7 +1188,7 @@ fn eval_positions<G: Game>(
     let rate = wrong as f64 / rows.len() as f64;
     let (low, high) = wgzero::arena::wilson_interval(rate, rows.len());
     if args.json {
-        let json = serde_json::json!({ "model": name, "simulations": search.simulations, "positions": rows.len(),
+        let json = serde_json::json!({ "model": name, "simulations": search.simulations, "symmetries": args.symmetries, "positions": rows.len(),
             "wrong": wrong, "error_rate": rate, "error_rate_low": low, "error_rate_high": high,
             "search_seconds": search_secs, "results": rows });
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -1194,9 +1208,10 @@ fn eval_positions<G: Game>(
             );
         }
         println!(
-            "{name}, {} simulations: {wrong} wrong of {} positions, error rate {:.1}% \
-             (95% CI {:.1}% to {:.1}%; {:.1} s of search)",
+            "{name}, {} simulations, {} symmetries averaged: {wrong} wrong of {} positions, \
+             error rate {:.1}% (95% CI {:.1}% to {:.1}%; {:.1} s of search)",
             search.simulations,
+            args.symmetries,
             rows.len(),
             100.0 * rate,
             100.0 * low,

@@ -8,9 +8,11 @@
 //! evaluator and no memory is allocated in steady state.
 
 mod rollout;
+mod symmetry;
 mod uniform;
 
 pub use rollout::Rollout;
+pub use symmetry::SymmetryAverage;
 pub use uniform::Uniform;
 
 use crate::error::{Error, Result};
