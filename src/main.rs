@@ -131,11 +131,8 @@ struct EvalArgs {
     /// PUCT's exploration constant.
     #[arg(long, default_value_t = 1.5)]
     c_puct: f32,
-    /// Evaluate each position in its first K symmetric images and average
-    /// the network's outputs (1 = off; Connect Four has 2: the position and
-    /// its mirror image; Gomoku and tic-tac-toe 8).
-    #[arg(long, default_value_t = 2)]
-    symmetries: usize,
+    #[command(flatten)]
+    averaging: AveragingArgs,
     /// Random moves opening each pair of games.
     #[arg(long, default_value_t = 0)]
     opening_moves: usize,
@@ -319,6 +316,16 @@ struct GameArgs {
     size: usize,
 }
 
+/// How a network's outputs are averaged over board symmetries (`play`, `eval`).
+#[derive(Args)]
+struct AveragingArgs {
+    /// Evaluate each position in its first K symmetric images and average
+    /// the network's outputs (1 = off; Connect Four has 2: the position and
+    /// its mirror image; Gomoku and tic-tac-toe 8).
+    #[arg(long, default_value_t = 2)]
+    symmetries: usize,
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Side {
     First,
@@ -338,11 +345,8 @@ struct PlayArgs {
     /// Simulations per move of a network opponent.
     #[arg(long, default_value_t = 400)]
     sims: u32,
-    /// Evaluate each position in its first K symmetric images and average
-    /// the network's outputs (1 = off; Connect Four has 2: the position and
-    /// its mirror image; Gomoku and tic-tac-toe 8).
-    #[arg(long, default_value_t = 2)]
-    symmetries: usize,
+    #[command(flatten)]
+    averaging: AveragingArgs,
     /// Where a network opponent runs.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendChoice,
@@ -433,7 +437,8 @@ fn build_opponent<G: Game + Heuristic>(
         );
     }
     let selected = net::select(args.backend)?;
-    let (eval, name) = model_evaluator(game, model.as_deref(), &selected, args.symmetries)?;
+    let (eval, name) =
+        model_evaluator(game, model.as_deref(), &selected, args.averaging.symmetries)?;
     let cfg = SearchConfig {
         simulations: args.sims,
         ..SearchConfig::default()
@@ -1034,8 +1039,12 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
         bail!("--sims must be at least 1");
     }
     let selected = net::select(args.backend)?;
-    let (mut eval_a, name_a) =
-        model_evaluator(&game, args.model.as_deref(), &selected, args.symmetries)?;
+    let (mut eval_a, name_a) = model_evaluator(
+        &game,
+        args.model.as_deref(),
+        &selected,
+        args.averaging.symmetries,
+    )?;
     if args.leaves == 0 {
         bail!("--leaves must be at least 1");
     }
@@ -1064,7 +1073,8 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
             if !path.exists() {
                 bail!("--against {against:?}: neither a player ({spec_err}) nor a model folder");
             }
-            let (e, name) = model_evaluator(&game, Some(path), &selected, args.symmetries)?;
+            let (e, name) =
+                model_evaluator(&game, Some(path), &selected, args.averaging.symmetries)?;
             eval_b = e;
             Contestant::Search {
                 name,
@@ -1100,7 +1110,7 @@ fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     bar.finish_and_clear();
     let elo = r.elo();
     if args.json {
-        let json = serde_json::json!({ "model": a_name, "against": b_name, "symmetries": args.symmetries, "result": r, "score": r.score(),
+        let json = serde_json::json!({ "model": a_name, "against": b_name, "symmetries": args.averaging.symmetries, "result": r, "score": r.score(),
             "elo": elo.elo, "elo_low": elo.low, "elo_high": elo.high, "seconds": t.elapsed().as_secs_f64() });
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
@@ -1188,7 +1198,7 @@ fn eval_positions<G: Game>(
     let rate = wrong as f64 / rows.len() as f64;
     let (low, high) = wgzero::arena::wilson_interval(rate, rows.len());
     if args.json {
-        let json = serde_json::json!({ "model": name, "simulations": search.simulations, "symmetries": args.symmetries, "positions": rows.len(),
+        let json = serde_json::json!({ "model": name, "simulations": search.simulations, "symmetries": args.averaging.symmetries, "positions": rows.len(),
             "wrong": wrong, "error_rate": rate, "error_rate_low": low, "error_rate_high": high,
             "search_seconds": search_secs, "results": rows });
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -1211,7 +1221,7 @@ fn eval_positions<G: Game>(
             "{name}, {} simulations, {} symmetries averaged: {wrong} wrong of {} positions, \
              error rate {:.1}% (95% CI {:.1}% to {:.1}%; {:.1} s of search)",
             search.simulations,
-            args.symmetries,
+            args.averaging.symmetries,
             rows.len(),
             100.0 * rate,
             100.0 * low,

@@ -314,18 +314,23 @@ fn positions_are_generated_and_judged_by_the_solver() {
         .collect();
     assert_eq!(lines.len(), 6);
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_connect4");
-    let o = wgzero(&[
-        "eval",
-        "--model",
-        model,
-        "--positions",
-        file.to_str().unwrap(),
-        "--sims",
-        "8",
-        "--backend",
-        "cpu",
-        "--json",
-    ]);
+    let judge = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--model",
+            model,
+            "--positions",
+            file.to_str().unwrap(),
+            "--sims",
+            "8",
+            "--backend",
+            "cpu",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        wgzero(&args)
+    };
+    let o = judge(&[]);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["positions"], 6);
@@ -348,30 +353,14 @@ fn positions_are_generated_and_judged_by_the_solver() {
     // Mirror averaging is on by default; `--symmetries 1` turns it off, and
     // more symmetries than the game has is an error.
     assert_eq!(v["symmetries"], 2);
-    let run = |k: &str| {
-        wgzero(&[
-            "eval",
-            "--model",
-            model,
-            "--positions",
-            file.to_str().unwrap(),
-            "--sims",
-            "8",
-            "--backend",
-            "cpu",
-            "--json",
-            "--symmetries",
-            k,
-        ])
-    };
-    let o = run("1");
+    let o = judge(&["--symmetries", "1"]);
     assert!(o.status.success(), "{}", text(&o));
     let v1: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (v1["positions"].as_u64(), v1["symmetries"].as_u64()),
         (Some(6), Some(1))
     );
-    let o = run("3");
+    let o = judge(&["--symmetries", "3"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("--symmetries"), "{}", text(&o));
     // Bad input: a malformed position names the file and line.

@@ -171,23 +171,7 @@ mod tests {
         }
     }
 
-    impl Evaluator for Lopsided {
-        fn submit(&mut self, _batch: Batch) -> Result<()> {
-            unreachable!("evaluate() is overridden")
-        }
-        fn collect(&mut self) -> Result<Batch> {
-            unreachable!("evaluate() is overridden")
-        }
-        fn in_flight(&self) -> usize {
-            0
-        }
-        fn evaluate(&mut self, mut batch: Batch) -> Result<Batch> {
-            Self::fill(&mut batch);
-            Ok(batch)
-        }
-    }
-
-    /// `Lopsided` through the submit / collect queue, two batches in flight.
+    /// The test evaluator: `Lopsided` behind the submit / collect queue.
     #[derive(Default)]
     struct Queued(VecDeque<Batch>);
 
@@ -255,15 +239,17 @@ mod tests {
         states.iter().for_each(|s| {
             batch.push(&game, s);
         });
-        let mut eval = SymmetryAverage::new(game, Lopsided, 2).unwrap();
-        // Lopsided does not queue: drive the two halves by hand.
-        let expanded = Lopsided.evaluate(eval.expand(&batch).unwrap()).unwrap();
+        let mut eval = SymmetryAverage::new(game, Queued::default(), 2).unwrap();
+        // Drive the two halves by hand.
+        let expanded = Queued::default()
+            .evaluate(eval.expand(&batch).unwrap())
+            .unwrap();
         eval.average(&mut batch, &expanded);
         for (i, s) in states.iter().enumerate() {
             let mut one = Batch::new(&game, 2);
             one.push(&game, s);
             one.push(&game, &game.symmetry_state(1, s));
-            let one = Lopsided.evaluate(one).unwrap();
+            let one = Queued::default().evaluate(one).unwrap();
             let v = (one.value[0] + one.value[1]) / 2.0;
             assert!((batch.value[i] - v).abs() < 1e-6);
             for a in 0..game.num_actions() {
@@ -330,9 +316,9 @@ mod tests {
 
     #[test]
     fn k_must_be_within_the_games_symmetries() {
-        assert!(SymmetryAverage::new(Connect4, Lopsided, 0).is_err());
-        assert!(SymmetryAverage::new(Connect4, Lopsided, 3).is_err());
-        let eval = SymmetryAverage::new(Gomoku::new(9).unwrap(), Lopsided, 8).unwrap();
+        assert!(SymmetryAverage::new(Connect4, Queued::default(), 0).is_err());
+        assert!(SymmetryAverage::new(Connect4, Queued::default(), 3).is_err());
+        let eval = SymmetryAverage::new(Gomoku::new(9).unwrap(), Queued::default(), 8).unwrap();
         assert_eq!(eval.symmetries(), 8);
     }
 }
