@@ -384,12 +384,14 @@ pub fn play_match<'e, G: Game + Heuristic>(
 
 /// Searches every position of `states` (none terminal) with `cfg`, all at
 /// once with their leaves batched, and returns each search's result.
+/// `on_round` is told, after each batch, how many searches have finished.
 pub fn search_many<G: Game>(
     game: &G,
     states: &[G::State],
     cfg: &SearchConfig,
     eval: &mut dyn Evaluator,
     seed: u64,
+    on_round: &mut dyn FnMut(usize),
 ) -> Result<Vec<SearchResult>> {
     let mut searches = states
         .iter()
@@ -423,6 +425,7 @@ pub fn search_many<G: Game>(
                 local.copy_results_from(&batch, *off);
                 s.absorb(local)
             })?;
+        on_round(searches.iter().filter(|(s, _, _)| s.is_done()).count());
     }
     searches.iter_mut().map(|(s, _, _)| s.result()).collect()
 }

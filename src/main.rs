@@ -1171,23 +1171,20 @@ fn eval_positions<G: Game>(
         bail!("{} holds no positions", file.display());
     }
     let t = Instant::now();
+    let bar = counting_bar(states.len(), "positions searched");
     let results: Vec<usize> =
-        wgzero::arena::search_many(&Connect4, &states, search, eval, args.seed)?
-            .into_iter()
-            .map(|r| r.action)
-            .collect();
+        wgzero::arena::search_many(&Connect4, &states, search, eval, args.seed, &mut |done| {
+            bar.set_position(done as u64)
+        })?
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    bar.finish_and_clear();
     let search_secs = t.elapsed().as_secs_f64();
-    let mut solver = Solver::new();
+    let verdicts = judge_moves(&states, &results)?;
     let mut wrong = 0usize;
     let mut rows = Vec::new();
-    for ((s, pos), &action) in states.iter().zip(&lines).zip(&results) {
-        let best = solver.solve_weak(s);
-        let mut after = *s;
-        Connect4.play(&mut after, action)?;
-        let got = match Connect4.terminal_value(&after) {
-            Some(v) => -(v as i32),
-            None => -solver.solve_weak(&after),
-        };
+    for ((pos, &action), &(best, got)) in lines.iter().zip(&results).zip(&verdicts) {
         let ok = got.signum() == best.signum();
         if !ok {
             wrong += 1;
@@ -1230,6 +1227,51 @@ fn eval_positions<G: Game>(
         );
     }
     Ok(())
+}
+
+/// A progress bar over `len` items on stderr (drawn only on a terminal).
+fn counting_bar(len: usize, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:30}} {{pos}}/{{len}} {what} {{elapsed}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Solves each position and the position after the engine's move (in
+/// parallel, one solver per thread, at most 4 of them: each has a 64 MB
+/// table): the best outcome for the side to move, and the outcome its move keeps.
+fn judge_moves(states: &[<Connect4 as Game>::State], moves: &[usize]) -> Result<Vec<(i32, i32)>> {
+    use rayon::prelude::*;
+    let bar = counting_bar(states.len(), "moves judged by the solver");
+    let chunk = states
+        .len()
+        .div_ceil(rayon::current_num_threads().clamp(1, 4));
+    let judged = states
+        .par_chunks(chunk)
+        .zip(moves.par_chunks(chunk))
+        .map(|(states, moves)| -> Result<Vec<(i32, i32)>> {
+            let mut solver = Solver::new();
+            let mut out = Vec::with_capacity(states.len());
+            for (s, &action) in states.iter().zip(moves) {
+                let best = solver.solve_weak(s);
+                let mut after = *s;
+                Connect4.play(&mut after, action)?;
+                let got = match Connect4.terminal_value(&after) {
+                    Some(v) => -(v as i32),
+                    None => -solver.solve_weak(&after),
+                };
+                out.push((best, got));
+                bar.inc(1);
+            }
+            Ok(out)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    bar.finish_and_clear();
+    Ok(judged.into_iter().flatten().collect())
 }
 
 fn outcome_name(score: i32) -> &'static str {

@@ -127,7 +127,19 @@ fn search_many_finds_immediate_wins() {
         simulations: 64,
         ..SearchConfig::default()
     };
-    let r = search_many(&Connect4, &states, &cfg, &mut Uniform::new(), 0).unwrap();
+    let mut finished = Vec::new();
+    let r = search_many(
+        &Connect4,
+        &states,
+        &cfg,
+        &mut Uniform::new(),
+        0,
+        &mut |done| finished.push(done),
+    )
+    .unwrap();
+    // Progress never goes back and ends with every search finished.
+    assert!(finished.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(finished.last(), Some(&states.len()));
     assert_eq!(r[0].action, 0);
     assert_eq!(r[1].action, 1);
     // Openings are legal, seeded and never finished games.

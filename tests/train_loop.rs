@@ -301,7 +301,7 @@ fn positions_are_generated_and_judged_by_the_solver() {
         "--out",
         file.to_str().unwrap(),
         "--count",
-        "6",
+        "7",
         "--moves",
         "14-16",
     ]);
@@ -312,7 +312,7 @@ fn positions_are_generated_and_judged_by_the_solver() {
         .filter(|l| !l.starts_with('#'))
         .map(String::from)
         .collect();
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 7);
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_connect4");
     let judge = |extra: &[&str]| {
         let mut args = vec![
@@ -333,7 +333,7 @@ fn positions_are_generated_and_judged_by_the_solver() {
     let o = judge(&[]);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["positions"], 6);
+    assert_eq!(v["positions"], 7);
     // The solver's verdict agrees with the file's list of good columns.
     for (r, line) in v["results"].as_array().unwrap().iter().zip(&lines) {
         let good: Vec<u64> = line
@@ -358,7 +358,7 @@ fn positions_are_generated_and_judged_by_the_solver() {
     let v1: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (v1["positions"].as_u64(), v1["symmetries"].as_u64()),
-        (Some(6), Some(1))
+        (Some(7), Some(1))
     );
     let o = judge(&["--symmetries", "3"]);
     assert!(!o.status.success());
