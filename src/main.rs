@@ -649,11 +649,7 @@ fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
         }
         Ok(())
     };
-    let bar = indicatif::ProgressBar::new(cfg.games as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} games {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = counting_bar(cfg.games, "games");
     let report = sp::run(
         &game,
         &mut eval,
@@ -1229,12 +1225,13 @@ fn eval_positions<G: Game>(
     Ok(())
 }
 
-/// A progress bar over `len` items on stderr (drawn only on a terminal).
+/// A progress bar over `len` items on stderr (drawn only on a terminal),
+/// followed by the bar's message.
 fn counting_bar(len: usize, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(&format!(
-            "{{bar:30}} {{pos}}/{{len}} {what} {{elapsed}}"
+            "{{bar:30}} {{pos}}/{{len}} {what} {{msg}}"
         ))
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
