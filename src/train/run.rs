@@ -427,7 +427,10 @@ fn games_file(run: &Path, iteration: u64) -> PathBuf {
     run.join(format!("games/iter-{iteration:06}.wgzr"))
 }
 
-/// The replay buffer and held-out positions from the newest game files.
+/// The replay buffer and held-out positions from the newest game files: files
+/// are read newest first until both buffers are full, counting only the
+/// positions they keep (full searches, split by game as in [`push_game`]), so
+/// a resumed run has the same buffer as one that never stopped.
 fn load_buffers<G: Game>(
     game: &G,
     run: &Path,
@@ -438,7 +441,7 @@ fn load_buffers<G: Game>(
         .with_value_search_weight(cfg.value_search_weight as f32);
     let mut held = ReplayBuffer::new(game.clone(), cfg.held_out_positions);
     let mut files = Vec::new();
-    let mut positions = 0usize;
+    let (mut train_kept, mut held_kept) = (0usize, 0usize);
     for it in (1..=upto).rev() {
         let path = games_file(run, it);
         if !path.exists() {
@@ -446,9 +449,21 @@ fn load_buffers<G: Game>(
         }
         let (header, games) = read_records(&path)?;
         check_header(game, &header, &path)?;
-        positions += games.iter().map(|g| g.positions.len()).sum::<usize>();
+        for g in &games {
+            let kept = g.positions.iter().filter(|p| p.full_search).count();
+            if is_held_out(g.game_id, cfg) {
+                held_kept += kept;
+            } else {
+                train_kept += kept;
+            }
+        }
         files.push(games);
-        if positions >= cfg.replay_window + cfg.held_out_positions {
+        // The held-out set may fill slowly (a small share of games); stop
+        // waiting for it once twice the window has been read.
+        let train_full = train_kept >= cfg.replay_window;
+        if train_full
+            && (held_kept >= cfg.held_out_positions || train_kept >= 2 * cfg.replay_window)
+        {
             break;
         }
     }
@@ -1066,4 +1081,69 @@ fn arena_step<G: Game + Heuristic>(
     state.iteration = it;
     state.next = Step::SelfPlay;
     save_state(run, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::Connect4;
+    use crate::selfplay::records::PositionRecord;
+
+    /// A game of `n` positions, every other one a fast search (no target).
+    fn record(game_id: u64, n: usize) -> GameRecord {
+        let game = Connect4;
+        let mut s = game.initial();
+        let positions = (0..n)
+            .map(|i| {
+                let mut packed = vec![0; game.packed_words()];
+                game.pack(&s, &mut packed);
+                let action = i % 7;
+                game.apply(&mut s, action);
+                PositionRecord {
+                    packed,
+                    to_move: (i % 2) as u8,
+                    action: action as u16,
+                    value: 0.0,
+                    policy: vec![1.0 / 7.0; 7],
+                    full_search: i % 2 == 0,
+                }
+            })
+            .collect();
+        GameRecord {
+            game_id,
+            model_id: "test".into(),
+            outcome: 0,
+            positions,
+        }
+    }
+
+    /// Resuming fills the buffer to the window even when most positions are
+    /// fast searches, which the buffer skips (it used to count them and load
+    /// too few files).
+    #[test]
+    fn resumed_buffer_counts_only_kept_positions() {
+        let run = std::env::temp_dir().join(format!("wgzero-buffers-{}", std::process::id()));
+        std::fs::create_dir_all(run.join("games")).unwrap();
+        let game = Connect4;
+        let header = RecordsHeader {
+            game: game.name(),
+            words: game.packed_words(),
+            actions: game.num_actions(),
+        };
+        // 10 iterations of 20 games x 6 positions (3 full searches each).
+        for it in 1..=10u64 {
+            let games: Vec<_> = (0..20).map(|g| record(it * 100 + g, 6)).collect();
+            write_records(&games_file(&run, it), &header, &games).unwrap();
+        }
+        let cfg = RunConfig {
+            replay_window: 200,
+            held_out_share: 0.1,
+            held_out_positions: 10,
+            ..RunConfig::default()
+        };
+        let (train, held) = load_buffers(&game, &run, &cfg, 10).unwrap();
+        std::fs::remove_dir_all(&run).unwrap();
+        assert_eq!(train.len(), 200, "the window is full after resuming");
+        assert_eq!(held.len(), 10);
+    }
 }
