@@ -58,6 +58,10 @@ enum Command {
     /// Train a network: self-play -> replay buffer -> training -> arena, in
     /// iterations, in a run folder. Run the same command again to resume.
     Train(TrainArgs),
+    /// Deepen a run's network: append residual blocks that start as the
+    /// identity to its best and latest checkpoints (same play, more capacity),
+    /// keeping its games; `wgzero train` on the run then resumes with it.
+    Grow(GrowArgs),
     /// Measure a model: a match against a baseline or another model, or
     /// (Connect Four) the share of solver-judged wrong moves on test positions.
     Eval(EvalArgs),
@@ -97,6 +101,18 @@ struct TrainArgs {
     /// Inference precision in self-play and arena games.
     #[arg(long, value_enum, default_value = "auto")]
     precision: Precision,
+}
+
+#[derive(Args)]
+struct GrowArgs {
+    #[command(flatten)]
+    game: GameArgs,
+    /// The run folder (made by `wgzero train`).
+    #[arg(long)]
+    run: PathBuf,
+    /// Residual blocks of the grown network (more than it has).
+    #[arg(long)]
+    blocks: usize,
 }
 
 #[derive(Args)]
@@ -401,6 +417,7 @@ fn main() {
         Command::Bench(a) => with_game!(a.game, bench(&a)),
         Command::Perft(a) => with_game!(a.game, run_perft(a.depth)),
         Command::Train(a) => with_game!(a.game, train(&a)),
+        Command::Grow(a) => with_game!(a.game, grow(&a)),
         Command::Eval(a) => with_game!(a.game, eval(&a)),
         Command::GenPositions(a) => gen_positions(&a),
     };
@@ -807,6 +824,20 @@ fn new_model<G: Game>(game: G, args: &NewModelArgs) -> Result<()> {
     let net = Network::random(game, cfg, burn::tensor::Device::flex(), false, args.seed)?;
     net.save(&args.out)?;
     println!("wrote {} ({} parameters)", args.out.display(), params);
+    Ok(())
+}
+
+fn grow<G: Game>(game: G, args: &GrowArgs) -> Result<()> {
+    let selected = net::select(BackendChoice::Cpu)?;
+    let g = train_run::grow_run(&game, &args.run, args.blocks, &selected)
+        .with_context(|| format!("cannot grow the run in {}", args.run.display()))?;
+    println!(
+        "grew {} from {} to {} residual blocks: {} (the optimiser restarts; resume with wgzero train)",
+        args.run.display(),
+        g.from_blocks,
+        g.to_blocks,
+        g.checkpoints.join(", ")
+    );
     Ok(())
 }
 

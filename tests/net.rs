@@ -204,6 +204,30 @@ fn models_round_trip_and_bad_files_fail_clearly() {
     expect_model_error(&tempdir("empty"), "config.json");
 }
 
+/// `deepened` appends blocks that start as the identity: the grown network
+/// plays exactly like the original, saves with the new size and reloads.
+#[test]
+fn a_deepened_network_keeps_its_outputs() {
+    let game = Connect4;
+    let cfg = NetConfig::for_game(&game).with_size(2, 8);
+    let net = Network::random(game, cfg, Device::flex(), false, 5).unwrap();
+    let states = random_states(&game, 32, 29);
+    let before = net.forward(&states).unwrap();
+    let old_id = net.id().to_string();
+    let grown = net.deepened(3).unwrap();
+    assert_eq!(grown.config().blocks, 5);
+    assert_ne!(grown.id(), old_id, "new weights, new id");
+    assert_eq!(grown.forward(&states).unwrap(), before);
+    let dir = tempdir("deepened");
+    grown.save(&dir).unwrap();
+    let again = Network::load(game, &dir, Device::flex(), false).unwrap();
+    assert_eq!(again.config().blocks, 5);
+    assert_eq!(again.forward(&states).unwrap(), before);
+    // Too deep is a clear error, not a panic.
+    let e = again.deepened(100).err().expect("must fail");
+    assert!(e.to_string().contains("blocks"), "{e}");
+}
+
 #[test]
 fn a_model_can_be_embedded_in_the_binary() {
     const CONFIG: &str = include_str!("data/tiny_connect4/config.json");

@@ -259,6 +259,69 @@ fn bad_checkpoints_and_mismatches_are_clear_errors() {
     let _ = std::fs::remove_dir_all(&run);
 }
 
+/// Blocks of the network a run's state names as `key` (best or latest).
+fn run_blocks(run: &Path, key: &str) -> u64 {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let cfg = run.join(state[key].as_str().unwrap()).join("config.json");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap();
+    cfg["blocks"].as_u64().unwrap()
+}
+
+#[test]
+fn grow_deepens_a_run_which_then_resumes() {
+    let run = temp_dir("grow");
+    let run_s = run.to_str().unwrap();
+    assert!(train(&run, 1).status.success());
+    assert_eq!(run_blocks(&run, "latest"), 1, "the tiny config has 1 block");
+    // Not deeper than now, or not a run: clear errors, the run untouched.
+    for (args, needle) in [
+        (
+            vec!["grow", "--run", run_s, "--blocks", "1"],
+            "already has 1",
+        ),
+        (
+            vec!["grow", "--run", "/nonexistent/wgzero-run", "--blocks", "2"],
+            "state.json",
+        ),
+        (
+            vec![
+                "grow",
+                "--game",
+                "tictactoe",
+                "--run",
+                run_s,
+                "--blocks",
+                "2",
+            ],
+            "connect4",
+        ),
+    ] {
+        let o = wgzero(&args);
+        assert!(!o.status.success(), "{args:?}");
+        let t = text(&o);
+        assert!(
+            t.contains(needle) && !t.contains("panicked"),
+            "{args:?}: {t}"
+        );
+    }
+    assert_eq!(run_blocks(&run, "latest"), 1);
+    let o = wgzero(&["grow", "--run", run_s, "--blocks", "3"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("from 1 to 3"), "{}", text(&o));
+    assert_eq!(run_blocks(&run, "best"), 3);
+    assert_eq!(run_blocks(&run, "latest"), 3);
+    check_run_loads(&run);
+    // The same train command resumes with the deeper network.
+    let o = train(&run, 2);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(metrics_iterations(&run), vec![1, 2]);
+    assert_eq!(run_blocks(&run, "latest"), 3);
+    check_run_loads(&run);
+    let _ = std::fs::remove_dir_all(&run);
+}
+
 #[test]
 fn ctrl_c_stops_cleanly_and_the_run_resumes() {
     let run = temp_dir("sigint");

@@ -1,6 +1,6 @@
 //! The residual policy/value network (AlphaZero style) in burn.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{relu, tanh};
@@ -84,6 +84,21 @@ impl PolicyValueNet {
             value_fc1: LinearConfig::new(h * w, cfg.value_hidden).init(device),
             value_fc2: LinearConfig::new(cfg.value_hidden, 1).init(device),
         }
+    }
+
+    /// The same function with `extra` residual blocks appended: each new
+    /// block's last batch norm has zero scale and shift, so the block starts
+    /// as the identity (the input is already non-negative after a ReLU) and
+    /// training grows it from there (Net2Net-style deepening).
+    pub fn deepened(mut self, extra: usize, device: &Device) -> Self {
+        let ch = self.stem_bn.gamma.dims()[0];
+        for _ in 0..extra {
+            let mut b = ResBlock::new(ch, device);
+            b.bn2.gamma = Param::from_tensor(Tensor::zeros([ch], device));
+            b.bn2.beta = Param::from_tensor(Tensor::zeros([ch], device));
+            self.blocks.push(b);
+        }
+        self
     }
 
     /// `[N, C, H, W]` planes -> (policy logits `[N, A]`, value `[N, 1]` in `[-1, 1]`).

@@ -169,6 +169,27 @@ impl<G: Game> Network<G> {
         Ok(self)
     }
 
+    /// This network with `extra` residual blocks appended, each initialised
+    /// as the identity: the same outputs, more capacity to train (Net2Net-style
+    /// deepening). Fails if the result is not a valid size.
+    pub fn deepened(mut self, extra: usize) -> Result<Self> {
+        let mut config = self.config.clone();
+        config.blocks += extra;
+        config.validate()?;
+        let mut model = self.model.clone();
+        if self.f16 {
+            model = model.map(&mut CastTo(FloatDType::F32));
+        }
+        model = model.deepened(extra, &self.device);
+        if self.f16 {
+            model = model.map(&mut CastTo(FloatDType::F16));
+        }
+        self.model = model;
+        self.config = config;
+        self.id = model_id(&self.weights_bytes()?);
+        Ok(self)
+    }
+
     /// Whether inference runs in f16.
     pub fn is_f16(&self) -> bool {
         self.f16

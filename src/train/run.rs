@@ -668,6 +668,81 @@ pub fn train<G: Game + Heuristic>(
     })
 }
 
+/// What [`grow_run`] did.
+#[derive(Debug)]
+pub struct Grown {
+    /// Residual blocks before and after.
+    pub from_blocks: usize,
+    pub to_blocks: usize,
+    /// The new checkpoints (relative to the run folder) of the best and the
+    /// latest network (one when they are the same).
+    pub checkpoints: Vec<String>,
+}
+
+/// Deepens a run's network to `blocks` residual blocks, keeping what it has
+/// learnt: the best and the latest checkpoint each get identity-initialised
+/// blocks appended ([`Network::deepened`], the same outputs) and are saved as
+/// new checkpoints (`<name>-b<blocks>`, no optimiser state, so the optimiser
+/// restarts), then `state.json` points to them. Games, replay buffer, metrics
+/// and settings are kept; the next `wgzero train` on the run resumes with the
+/// deeper network. Written like every other step: new folders first, then the
+/// state file atomically, so an interruption leaves the run as it was.
+pub fn grow_run<G: Game>(
+    game: &G,
+    run: &Path,
+    blocks: usize,
+    selected: &Selected,
+) -> Result<Grown> {
+    let mut state = load_state(run)?;
+    if state.game != game.name() {
+        return Err(model_err(
+            &run.join(STATE_FILE),
+            format!("a run of {}, not {}", state.game, game.name()),
+        ));
+    }
+    let mut renamed: Vec<(String, String)> = Vec::new();
+    let mut from_blocks = 0;
+    for rel in [state.best.clone(), state.latest.clone()] {
+        if renamed.iter().any(|(old, _)| *old == rel) {
+            continue;
+        }
+        let dir = run.join(&rel);
+        let ck = read_checkpoint(game, &dir)?;
+        let net = ck.network(game, &dir, selected)?;
+        from_blocks = from_blocks.max(net.config().blocks);
+        let have = net.config().blocks;
+        if blocks <= have {
+            return Err(Error::Config(format!(
+                "{}: the network already has {have} residual blocks; --blocks must be more",
+                dir.display()
+            )));
+        }
+        let net = net.deepened(blocks - have)?;
+        let meta = CheckpointMeta {
+            model_id: crate::net::network::model_id(&net.weights_bytes()?),
+            ..ck.meta
+        };
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        let name = format!("{}-b{blocks}", name.split("-b").next().unwrap_or(name));
+        renamed.push((rel, save_checkpoint(run, &name, &net, None, &meta)?));
+    }
+    let lookup = |rel: &String| {
+        renamed
+            .iter()
+            .find(|(old, _)| old == rel)
+            .map(|(_, new)| new.clone())
+            .unwrap_or_else(|| rel.clone())
+    };
+    state.best = lookup(&state.best);
+    state.latest = lookup(&state.latest);
+    save_state(run, &state)?;
+    Ok(Grown {
+        from_blocks,
+        to_blocks: blocks,
+        checkpoints: renamed.into_iter().map(|(_, new)| new).collect(),
+    })
+}
+
 fn read_metrics(run: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run.join(METRICS_FILE))
         .unwrap_or_default()
