@@ -176,7 +176,7 @@ impl<G: Game> Network<G> {
         let mut config = self.config.clone();
         config.blocks += extra;
         config.validate()?;
-        let mut model = self.model.clone();
+        let mut model = self.model;
         if self.f16 {
             model = model.map(&mut CastTo(FloatDType::F32));
         }

@@ -70,6 +70,12 @@ impl GameRecord {
             -o
         }
     }
+
+    /// Positions searched in full: the ones a replay buffer keeps as
+    /// training targets.
+    pub fn full_searches(&self) -> usize {
+        self.positions.iter().filter(|p| p.full_search).count()
+    }
 }
 
 /// A record file's header fields.

@@ -450,11 +450,10 @@ fn load_buffers<G: Game>(
         let (header, games) = read_records(&path)?;
         check_header(game, &header, &path)?;
         for g in &games {
-            let kept = g.positions.iter().filter(|p| p.full_search).count();
             if is_held_out(g.game_id, cfg) {
-                held_kept += kept;
+                held_kept += g.full_searches();
             } else {
-                train_kept += kept;
+                train_kept += g.full_searches();
             }
         }
         files.push(games);
@@ -709,8 +708,8 @@ pub fn grow_run<G: Game>(
         let dir = run.join(&rel);
         let ck = read_checkpoint(game, &dir)?;
         let net = ck.network(game, &dir, selected)?;
-        from_blocks = from_blocks.max(net.config().blocks);
         let have = net.config().blocks;
+        from_blocks = from_blocks.max(have);
         if blocks <= have {
             return Err(Error::Config(format!(
                 "{}: the network already has {have} residual blocks; --blocks must be more",
@@ -719,7 +718,7 @@ pub fn grow_run<G: Game>(
         }
         let net = net.deepened(blocks - have)?;
         let meta = CheckpointMeta {
-            model_id: crate::net::network::model_id(&net.weights_bytes()?),
+            model_id: net.id().to_string(),
             ..ck.meta
         };
         let name = rel.rsplit('/').next().unwrap_or(&rel);
@@ -857,11 +856,7 @@ fn self_play_step<G: Game + Heuristic>(
     write_records(&games_file(run, it), &header, &games)?;
     let secs = t.elapsed().as_secs_f64();
     let positions: usize = games.iter().map(|g| g.positions.len()).sum();
-    let full: usize = games
-        .iter()
-        .flat_map(|g| &g.positions)
-        .filter(|p| p.full_search)
-        .count();
+    let full: usize = games.iter().map(GameRecord::full_searches).sum();
     let evaluations: u64 = reports.iter().map(|r| r.evaluations).sum();
     let batches: u64 = reports.iter().map(|r| r.batches).sum();
     let dup = duplicate_share(game, &games);
