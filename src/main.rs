@@ -990,13 +990,14 @@ fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
         eprintln!("{line}")
     })?;
     println!(
-        "{} after {} iteration(s) in {:.1} min; best network: {}",
+        "{} at iteration {} ({} completed by this command) in {:.1} min; best network: {}",
         if summary.interrupted {
             "stopped"
         } else {
             "done"
         },
-        summary.iterations,
+        summary.iteration,
+        summary.completed,
         t.elapsed().as_secs_f64() / 60.0,
         summary.best.display()
     );

@@ -128,6 +128,11 @@ fn train_runs_resumes_and_writes_everything() {
     let o = train(&run, 3);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("resuming"), "{}", text(&o));
+    assert!(
+        text(&o).contains("done at iteration 3 (1 completed by this command)"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(metrics_iterations(&run), vec![1, 2, 3]);
     check_run_loads(&run);
     // The best network plays: eval against random and against itself.

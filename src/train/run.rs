@@ -246,7 +246,10 @@ pub struct RunOptions<'a> {
 /// What a call to [`train`] did.
 #[derive(Debug)]
 pub struct RunSummary {
-    pub iterations: u64,
+    /// The run's last complete iteration.
+    pub iteration: u64,
+    /// Iterations completed by this call (a resumed run started later).
+    pub completed: u64,
     pub interrupted: bool,
     pub best: PathBuf,
 }
@@ -590,6 +593,7 @@ pub fn train<G: Game + Heuristic>(
         log(&format!("new run in {}", run.display()));
         create_run(game, run, &cfg, &opts.device)?
     };
+    let first_iteration = state.iteration;
     let mut metrics = read_metrics(run);
     let (mut buffer, mut held) = load_buffers(game, run, &cfg.run, state.iteration + 1)?;
     // The trainer continues from the latest checkpoint (weights + optimiser).
@@ -661,7 +665,8 @@ pub fn train<G: Game + Heuristic>(
         }
     }
     Ok(RunSummary {
-        iterations: state.iteration,
+        iteration: state.iteration,
+        completed: state.iteration - first_iteration,
         interrupted,
         best: run.join(&state.best),
     })
