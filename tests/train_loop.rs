@@ -350,7 +350,7 @@ fn ctrl_c_stops_cleanly_and_the_run_resumes() {
         .success());
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("stopped after"), "{}", text(&o));
+    assert!(text(&o).contains("stopped at iteration"), "{}", text(&o));
     check_run_loads(&run);
     let done = metrics_iterations(&run).len() as u32;
     let o = train(&run, done + 1);
