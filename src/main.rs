@@ -58,9 +58,10 @@ enum Command {
     /// Train a network: self-play -> replay buffer -> training -> arena, in
     /// iterations, in a run folder. Run the same command again to resume.
     Train(TrainArgs),
-    /// Deepen a run's network: append residual blocks that start as the
-    /// identity to its best and latest checkpoints (same play, more capacity),
-    /// keeping its games; `wgzero train` on the run then resumes with it.
+    /// Grow a run's network: append residual blocks that start as the
+    /// identity and/or widen its value head, in its best and latest
+    /// checkpoints (same play, more capacity), keeping its games; `wgzero
+    /// train` on the run then resumes with it.
     Grow(GrowArgs),
     /// Measure a model: a match against a baseline or another model, or
     /// (Connect Four) the share of solver-judged wrong moves on test positions.
@@ -111,8 +112,12 @@ struct GrowArgs {
     #[arg(long)]
     run: PathBuf,
     /// Residual blocks of the grown network (more than it has).
+    #[arg(long, required_unless_present = "value_channels")]
+    blocks: Option<usize>,
+    /// Channels of the grown network's value head (more than it has; a new
+    /// network has 1): more features per cell for the value to judge from.
     #[arg(long)]
-    blocks: usize,
+    value_channels: Option<usize>,
 }
 
 #[derive(Args)]
@@ -829,13 +834,29 @@ fn new_model<G: Game>(game: G, args: &NewModelArgs) -> Result<()> {
 
 fn grow<G: Game>(game: G, args: &GrowArgs) -> Result<()> {
     let selected = net::select(BackendChoice::Cpu)?;
-    let g = train_run::grow_run(&game, &args.run, args.blocks, &selected)
+    let to = train_run::GrowTo {
+        blocks: args.blocks,
+        value_channels: args.value_channels,
+    };
+    let g = train_run::grow_run(&game, &args.run, to, &selected)
         .with_context(|| format!("cannot grow the run in {}", args.run.display()))?;
+    let mut changes = Vec::new();
+    if g.to_blocks != g.from_blocks {
+        changes.push(format!(
+            "from {} to {} residual blocks",
+            g.from_blocks, g.to_blocks
+        ));
+    }
+    if g.to_value_channels != g.from_value_channels {
+        changes.push(format!(
+            "value head from {} to {} channels",
+            g.from_value_channels, g.to_value_channels
+        ));
+    }
     println!(
-        "grew {} from {} to {} residual blocks: {} (the optimiser restarts; resume with wgzero train)",
+        "grew {} {}: {} (the optimiser restarts; resume with wgzero train)",
         args.run.display(),
-        g.from_blocks,
-        g.to_blocks,
+        changes.join(", "),
         g.checkpoints.join(", ")
     );
     Ok(())

@@ -228,6 +228,47 @@ fn a_deepened_network_keeps_its_outputs() {
     assert!(e.to_string().contains("blocks"), "{e}");
 }
 
+/// `value_widened` gives the value head more channels whose features start
+/// at zero weight: same outputs, a new size that saves and reloads, and
+/// configs written before the field existed still load (as 1 channel).
+#[test]
+fn a_value_widened_network_keeps_its_outputs() {
+    let game = Connect4;
+    let cfg = NetConfig::for_game(&game).with_size(2, 8);
+    assert_eq!(cfg.value_channels, 1);
+    let json = serde_json::to_string(&cfg).unwrap();
+    assert!(!json.contains("value_channels"), "1 is left out: {json}");
+    let net = Network::random(game, cfg.clone(), Device::flex(), false, 6).unwrap();
+    let states = random_states(&game, 32, 31);
+    let before = net.forward(&states).unwrap();
+    let old_id = net.id().to_string();
+    let wide = net.value_widened(16).unwrap();
+    assert_eq!(wide.config().value_channels, 16);
+    assert_ne!(wide.id(), old_id, "new weights, new id");
+    assert_eq!(wide.forward(&states).unwrap(), before);
+    let mut expect = cfg;
+    expect.value_channels = 16;
+    assert_eq!(wide.config().num_params(), expect.num_params());
+    assert_eq!(
+        wide.config().num_params() - NetConfig::for_game(&game).with_size(2, 8).num_params(),
+        8 * 15 + 2 * 15 + 15 * 42 * 64,
+        "conv, batch norm and hidden-layer weights of 15 more channels"
+    );
+    let dir = tempdir("value-widened");
+    wide.save(&dir).unwrap();
+    let text = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    assert!(text.contains("\"value_channels\": 16"), "{text}");
+    let again = Network::load(game, &dir, Device::flex(), false).unwrap();
+    assert_eq!(again.config().value_channels, 16);
+    assert_eq!(again.forward(&states).unwrap(), before);
+    // Not wider than now, or absurdly wide: clear errors, not panics.
+    let e = again.value_widened(16).err().expect("must fail");
+    assert!(e.to_string().contains("already has 16"), "{e}");
+    let again = Network::load(game, &dir, Device::flex(), false).unwrap();
+    let e = again.value_widened(100_000).err().expect("must fail");
+    assert!(e.to_string().contains("value channels"), "{e}");
+}
+
 #[test]
 fn a_model_can_be_embedded_in_the_binary() {
     const CONFIG: &str = include_str!("data/tiny_connect4/config.json");

@@ -264,14 +264,24 @@ fn bad_checkpoints_and_mismatches_are_clear_errors() {
     let _ = std::fs::remove_dir_all(&run);
 }
 
-/// Blocks of the network a run's state names as `key` (best or latest).
-fn run_blocks(run: &Path, key: &str) -> u64 {
+/// The model config of the network a run's state names as `key` (best or latest).
+fn run_net_config(run: &Path, key: &str) -> serde_json::Value {
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
     let cfg = run.join(state[key].as_str().unwrap()).join("config.json");
-    let cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap();
-    cfg["blocks"].as_u64().unwrap()
+    serde_json::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap()
+}
+
+/// Blocks of the network a run's state names as `key` (best or latest).
+fn run_blocks(run: &Path, key: &str) -> u64 {
+    run_net_config(run, key)["blocks"].as_u64().unwrap()
+}
+
+/// Value-head channels of the network a run's state names as `key`.
+fn run_value_channels(run: &Path, key: &str) -> u64 {
+    run_net_config(run, key)["value_channels"]
+        .as_u64()
+        .unwrap_or(1)
 }
 
 #[test]
@@ -323,6 +333,34 @@ fn grow_deepens_a_run_which_then_resumes() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(metrics_iterations(&run), vec![1, 2]);
     assert_eq!(run_blocks(&run, "latest"), 3);
+    check_run_loads(&run);
+    // The value head widens the same way, alone; not narrower, not nothing.
+    for (args, needle) in [
+        (
+            vec!["grow", "--run", run_s, "--value-channels", "1"],
+            "already has 1 channels",
+        ),
+        (vec!["grow", "--run", run_s], "--blocks"),
+    ] {
+        let o = wgzero(&args);
+        assert!(!o.status.success(), "{args:?}");
+        let t = text(&o);
+        assert!(
+            t.contains(needle) && !t.contains("panicked"),
+            "{args:?}: {t}"
+        );
+    }
+    assert_eq!(run_value_channels(&run, "latest"), 1);
+    let o = wgzero(&["grow", "--run", run_s, "--value-channels", "4"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("from 1 to 4 channels"), "{}", text(&o));
+    assert_eq!(run_value_channels(&run, "best"), 4);
+    assert_eq!(run_value_channels(&run, "latest"), 4);
+    assert_eq!(run_blocks(&run, "latest"), 3, "blocks kept");
+    let o = train(&run, 3);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(metrics_iterations(&run), vec![1, 2, 3]);
+    assert_eq!(run_value_channels(&run, "latest"), 4);
     check_run_loads(&run);
     let _ = std::fs::remove_dir_all(&run);
 }

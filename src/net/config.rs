@@ -26,6 +26,19 @@ pub struct NetConfig {
     pub channels: usize,
     /// Hidden units of the value head.
     pub value_hidden: usize,
+    /// Channels of the value head's 1x1 convolution, the features its hidden
+    /// layer sees per board cell (default 1, AlphaZero's; omitted from the
+    /// JSON when 1, so files written before this field existed load as is).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub value_channels: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl NetConfig {
@@ -47,6 +60,7 @@ impl NetConfig {
             blocks,
             channels,
             value_hidden: 64,
+            value_channels: 1,
         }
     }
 
@@ -94,10 +108,11 @@ impl NetConfig {
         if !(1..=1024).contains(&self.channels)
             || self.blocks > 64
             || !(1..=4096).contains(&self.value_hidden)
+            || !(1..=256).contains(&self.value_channels)
         {
             return Err(Error::Model(format!(
-                "unreasonable size: {} blocks, {} channels, {} value units",
-                self.blocks, self.channels, self.value_hidden
+                "unreasonable size: {} blocks, {} channels, {} value units, {} value channels",
+                self.blocks, self.channels, self.value_hidden, self.value_channels
             )));
         }
         Ok(())
@@ -111,8 +126,9 @@ impl NetConfig {
         let stem = c * ch * 9 + bn(ch);
         let blocks = self.blocks * 2 * (ch * ch * 9 + bn(ch));
         let policy = ch * 2 + bn(2) + 2 * cells * self.actions + self.actions;
-        let value =
-            ch + bn(1) + cells * self.value_hidden + self.value_hidden + self.value_hidden + 1;
+        let vc = self.value_channels;
+        let hidden = self.value_hidden;
+        let value = ch * vc + bn(vc) + vc * cells * hidden + hidden + hidden + 1;
         stem + blocks + policy + value
     }
 }

@@ -1,6 +1,6 @@
 //! The residual policy/value network (AlphaZero style) in burn.
 
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{relu, tanh};
@@ -79,9 +79,9 @@ impl PolicyValueNet {
             policy_conv: conv(ch, 2, 1, device),
             policy_bn: bn(2, device),
             policy_fc: LinearConfig::new(2 * h * w, cfg.actions).init(device),
-            value_conv: conv(ch, 1, 1, device),
-            value_bn: bn(1, device),
-            value_fc1: LinearConfig::new(h * w, cfg.value_hidden).init(device),
+            value_conv: conv(ch, cfg.value_channels, 1, device),
+            value_bn: bn(cfg.value_channels, device),
+            value_fc1: LinearConfig::new(cfg.value_channels * h * w, cfg.value_hidden).init(device),
             value_fc2: LinearConfig::new(cfg.value_hidden, 1).init(device),
         }
     }
@@ -98,6 +98,46 @@ impl PolicyValueNet {
             b.bn2.beta = Param::from_tensor(Tensor::zeros([ch], device));
             self.blocks.push(b);
         }
+        self
+    }
+
+    /// The same function with a value head `channels` wide (its 1x1
+    /// convolution's outputs; no change when it has that many already): the
+    /// old channels keep their weights, the new ones start random and reach
+    /// the hidden layer through zero weights, so the outputs are unchanged
+    /// and training grows the new features from there (Net2Net-style
+    /// widening).
+    pub fn value_widened(mut self, channels: usize, device: &Device) -> Self {
+        let [old, ch, _, _] = self.value_conv.weight.dims();
+        if channels <= old {
+            return self;
+        }
+        let [features, hidden] = self.value_fc1.weight.dims();
+        let cells = features / old;
+        let mut value_conv = conv(ch, channels, 1, device);
+        value_conv.weight = Param::from_tensor(
+            value_conv
+                .weight
+                .val()
+                .slice_assign([0..old, 0..ch, 0..1, 0..1], self.value_conv.weight.val()),
+        );
+        let mut value_bn = bn(channels, device);
+        let keep = |new: Tensor<1>, old_t: Tensor<1>| new.slice_assign(0..old, old_t);
+        value_bn.gamma = Param::from_tensor(keep(value_bn.gamma.val(), self.value_bn.gamma.val()));
+        value_bn.beta = Param::from_tensor(keep(value_bn.beta.val(), self.value_bn.beta.val()));
+        value_bn.running_mean = RunningState::new(keep(
+            value_bn.running_mean.value(),
+            self.value_bn.running_mean.value_sync(),
+        ));
+        value_bn.running_var = RunningState::new(keep(
+            value_bn.running_var.value(),
+            self.value_bn.running_var.value_sync(),
+        ));
+        let fc1 = Tensor::zeros([channels * cells, hidden], device)
+            .slice_assign([0..features, 0..hidden], self.value_fc1.weight.val());
+        self.value_fc1.weight = Param::from_tensor(fc1);
+        self.value_conv = value_conv;
+        self.value_bn = value_bn;
         self
     }
 

@@ -172,15 +172,42 @@ impl<G: Game> Network<G> {
     /// This network with `extra` residual blocks appended, each initialised
     /// as the identity: the same outputs, more capacity to train (Net2Net-style
     /// deepening). Fails if the result is not a valid size.
-    pub fn deepened(mut self, extra: usize) -> Result<Self> {
+    pub fn deepened(self, extra: usize) -> Result<Self> {
         let mut config = self.config.clone();
         config.blocks += extra;
+        self.reshaped(config, |model, device| model.deepened(extra, device))
+    }
+
+    /// This network with a value head `channels` wide (its 1x1 convolution's
+    /// outputs), the new channels reaching the value through zero weights:
+    /// the same outputs, more value features to train (Net2Net-style
+    /// widening). Fails unless `channels` is more than it has and valid.
+    pub fn value_widened(self, channels: usize) -> Result<Self> {
+        let have = self.config.value_channels;
+        if channels <= have {
+            return Err(Error::Config(format!(
+                "the value head already has {have} channels; the new width must be more"
+            )));
+        }
+        let mut config = self.config.clone();
+        config.value_channels = channels;
+        self.reshaped(config, |model, device| {
+            model.value_widened(channels, device)
+        })
+    }
+
+    /// Applies a function-preserving change of shape to the f32 model.
+    fn reshaped(
+        mut self,
+        config: NetConfig,
+        change: impl FnOnce(PolicyValueNet, &Device) -> PolicyValueNet,
+    ) -> Result<Self> {
         config.validate()?;
         let mut model = self.model;
         if self.f16 {
             model = model.map(&mut CastTo(FloatDType::F32));
         }
-        model = model.deepened(extra, &self.device);
+        model = change(model, &self.device);
         if self.f16 {
             model = model.map(&mut CastTo(FloatDType::F16));
         }

@@ -672,31 +672,45 @@ pub fn train<G: Game + Heuristic>(
     })
 }
 
+/// The shape [`grow_run`] grows a run's network to; `None` keeps that part.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GrowTo {
+    /// Residual blocks (more than it has).
+    pub blocks: Option<usize>,
+    /// Value-head channels (more than it has).
+    pub value_channels: Option<usize>,
+}
+
 /// What [`grow_run`] did.
 #[derive(Debug)]
 pub struct Grown {
     /// Residual blocks before and after.
     pub from_blocks: usize,
     pub to_blocks: usize,
+    /// Value-head channels before and after.
+    pub from_value_channels: usize,
+    pub to_value_channels: usize,
     /// The new checkpoints (relative to the run folder) of the best and the
     /// latest network (one when they are the same).
     pub checkpoints: Vec<String>,
 }
 
-/// Deepens a run's network to `blocks` residual blocks, keeping what it has
-/// learnt: the best and the latest checkpoint each get identity-initialised
-/// blocks appended ([`Network::deepened`], the same outputs) and are saved as
-/// new checkpoints (`<name>-b<blocks>`, no optimiser state, so the optimiser
-/// restarts), then `state.json` points to them. Games, replay buffer, metrics
-/// and settings are kept; the next `wgzero train` on the run resumes with the
-/// deeper network. Written like every other step: new folders first, then the
+/// Grows a run's network, keeping what it has learnt: the best and the
+/// latest checkpoint each get identity-initialised residual blocks appended
+/// ([`Network::deepened`]) and/or a wider value head
+/// ([`Network::value_widened`]), both with the same outputs, and are saved
+/// as new checkpoints (`<name>-b<blocks>`, `-v<channels>` added for a value
+/// head wider than 1; no optimiser state, so the optimiser restarts), then
+/// `state.json` points to them. Games, replay buffer, metrics and settings
+/// are kept; the next `wgzero train` on the run resumes with the grown
+/// network. Written like every other step: new folders first, then the
 /// state file atomically, so an interruption leaves the run as it was.
-pub fn grow_run<G: Game>(
-    game: &G,
-    run: &Path,
-    blocks: usize,
-    selected: &Selected,
-) -> Result<Grown> {
+pub fn grow_run<G: Game>(game: &G, run: &Path, to: GrowTo, selected: &Selected) -> Result<Grown> {
+    if to.blocks.is_none() && to.value_channels.is_none() {
+        return Err(Error::Config(
+            "nothing to grow: give more residual blocks, value channels, or both".into(),
+        ));
+    }
     let mut state = load_state(run)?;
     if state.game != game.name() {
         return Err(model_err(
@@ -705,29 +719,45 @@ pub fn grow_run<G: Game>(
         ));
     }
     let mut renamed: Vec<(String, String)> = Vec::new();
-    let mut from_blocks = 0;
+    let (mut from_blocks, mut from_value_channels) = (0, 0);
+    let (mut to_blocks, mut to_value_channels) = (0, 0);
     for rel in [state.best.clone(), state.latest.clone()] {
         if renamed.iter().any(|(old, _)| *old == rel) {
             continue;
         }
         let dir = run.join(&rel);
         let ck = read_checkpoint(game, &dir)?;
-        let net = ck.network(game, &dir, selected)?;
-        let have = net.config().blocks;
-        from_blocks = from_blocks.max(have);
-        if blocks <= have {
-            return Err(Error::Config(format!(
-                "{}: the network already has {have} residual blocks; --blocks must be more",
-                dir.display()
-            )));
+        let mut net = ck.network(game, &dir, selected)?;
+        let (blocks, channels) = (net.config().blocks, net.config().value_channels);
+        from_blocks = from_blocks.max(blocks);
+        from_value_channels = from_value_channels.max(channels);
+        if let Some(want) = to.blocks {
+            if want <= blocks {
+                return Err(Error::Config(format!(
+                    "{}: the network already has {blocks} residual blocks; --blocks must be more",
+                    dir.display()
+                )));
+            }
+            net = net.deepened(want - blocks)?;
         }
-        let net = net.deepened(blocks - have)?;
+        if let Some(want) = to.value_channels {
+            net = net
+                .value_widened(want)
+                .map_err(|e| Error::Config(format!("{}: {e}", dir.display())))?;
+        }
+        to_blocks = net.config().blocks;
+        to_value_channels = net.config().value_channels;
         let meta = CheckpointMeta {
             model_id: net.id().to_string(),
             ..ck.meta
         };
         let name = rel.rsplit('/').next().unwrap_or(&rel);
-        let name = format!("{}-b{blocks}", name.split("-b").next().unwrap_or(name));
+        let base = name.split("-b").next().unwrap_or(name);
+        let name = if to_value_channels > 1 {
+            format!("{base}-b{to_blocks}-v{to_value_channels}")
+        } else {
+            format!("{base}-b{to_blocks}")
+        };
         renamed.push((rel, save_checkpoint(run, &name, &net, None, &meta)?));
     }
     let lookup = |rel: &String| {
@@ -742,7 +772,9 @@ pub fn grow_run<G: Game>(
     save_state(run, &state)?;
     Ok(Grown {
         from_blocks,
-        to_blocks: blocks,
+        to_blocks,
+        from_value_channels,
+        to_value_channels,
         checkpoints: renamed.into_iter().map(|(_, new)| new).collect(),
     })
 }
