@@ -365,6 +365,36 @@ fn grow_deepens_a_run_which_then_resumes() {
     let _ = std::fs::remove_dir_all(&run);
 }
 
+/// `net_value_channels` in `[run]` gives a new run's network a wider value
+/// head, which trains, saves and reloads like any other.
+#[test]
+fn a_new_run_can_have_a_wider_value_head() {
+    let run = temp_dir("value-channels");
+    let cfg = run.with_extension("toml");
+    let tiny = std::fs::read_to_string(TINY).unwrap();
+    assert!(
+        tiny.trim_end().ends_with("net_channels = 8"),
+        "[run] comes last"
+    );
+    std::fs::write(&cfg, format!("{tiny}net_value_channels = 3\n")).unwrap();
+    let o = wgzero(&[
+        "train",
+        "--run",
+        run.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--iterations",
+        "1",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(run_value_channels(&run, "latest"), 3);
+    check_run_loads(&run);
+    let _ = std::fs::remove_dir_all(&run);
+    let _ = std::fs::remove_file(&cfg);
+}
+
 #[test]
 fn ctrl_c_stops_cleanly_and_the_run_resumes() {
     let run = temp_dir("sigint");

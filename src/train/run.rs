@@ -93,6 +93,9 @@ pub struct RunConfig {
     /// Network shape; `None`: the game's default.
     pub net_blocks: Option<usize>,
     pub net_channels: Option<usize>,
+    /// Value-head channels of a new network ([`NetConfig::value_channels`]);
+    /// `None`: 1. `wgzero grow --value-channels` widens an existing run's.
+    pub net_value_channels: Option<usize>,
     /// Seed of the initial weights and of the games. Default: 0.
     pub seed: u64,
 }
@@ -120,6 +123,7 @@ impl Default for RunConfig {
             baseline_every: 2,
             net_blocks: None,
             net_channels: None,
+            net_value_channels: None,
             seed: 0,
         }
     }
@@ -397,6 +401,7 @@ fn create_run<G: Game>(
         cfg.run.net_blocks.unwrap_or(net_cfg.blocks),
         cfg.run.net_channels.unwrap_or(net_cfg.channels),
     );
+    net_cfg.value_channels = cfg.run.net_value_channels.unwrap_or(1);
     let net = Network::random(
         game.clone(),
         net_cfg,
