@@ -81,6 +81,12 @@ struct TrainArgs {
     /// settings are saved in the run folder as config.toml.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Start a new run from a trained network instead of random weights: a
+    /// model folder, a run folder (its best network), or `shipped` (the
+    /// game's shipped model). The first games are its own (no rollout
+    /// bootstrap) and the optimiser starts fresh.
+    #[arg(long, value_name = "MODEL")]
+    init_model: Option<String>,
     /// Stop once the run has this many iterations.
     #[arg(long)]
     iterations: Option<u64>,
@@ -998,7 +1004,12 @@ fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
         "device: {} ({})",
         selected.report.chosen, selected.report.reason
     );
+    let init = match &args.init_model {
+        Some(m) => Some(init_model(&game, m)?),
+        None => None,
+    };
     let opts = train_run::RunOptions {
+        init,
         iterations: args.iterations,
         minutes: args.minutes,
         interrupt: interrupt_flag(),
@@ -1026,6 +1037,38 @@ fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
         println!("resume with the same command");
     }
     Ok(())
+}
+
+/// The network `train --init-model` starts from: a model folder, a run
+/// folder's best checkpoint, or `shipped`.
+fn init_model<G: Game>(game: &G, model: &str) -> Result<train_run::InitModel> {
+    if model == "shipped" {
+        let Some((json, weights)) = wgzero::models::shipped(&game.name()) else {
+            bail!(
+                "--init-model shipped: there is no shipped model for {}",
+                game.name()
+            );
+        };
+        return Ok(train_run::InitModel {
+            label: format!("the shipped {} model", game.name()),
+            config_json: json.to_string(),
+            weights: weights.to_vec(),
+        });
+    }
+    let path = std::path::Path::new(model);
+    if !path.is_dir() {
+        bail!("--init-model {model}: not a folder (give a model or run folder, or `shipped`)");
+    }
+    let dir = model_dir(path)?;
+    let cfg_path = dir.join(net::network::CONFIG_FILE);
+    let w_path = dir.join(net::network::WEIGHTS_FILE);
+    Ok(train_run::InitModel {
+        label: dir.display().to_string(),
+        config_json: std::fs::read_to_string(&cfg_path)
+            .with_context(|| format!("--init-model: reading {}", cfg_path.display()))?,
+        weights: std::fs::read(&w_path)
+            .with_context(|| format!("--init-model: reading {}", w_path.display()))?,
+    })
 }
 
 /// A model folder: `path` itself, or a run folder's best checkpoint.

@@ -395,6 +395,121 @@ fn a_new_run_can_have_a_wider_value_head() {
     let _ = std::fs::remove_file(&cfg);
 }
 
+/// The `meta.json` of the checkpoint a run's state names as `key`.
+fn run_meta(run: &Path, key: &str) -> serde_json::Value {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let meta = run.join(state[key].as_str().unwrap()).join("meta.json");
+    serde_json::from_str(&std::fs::read_to_string(meta).unwrap()).unwrap()
+}
+
+#[test]
+fn a_new_run_can_start_from_a_trained_model() {
+    let from = temp_dir("init-from");
+    assert!(train(&from, 1).status.success());
+    let from_id = run_meta(&from, "best")["model_id"].clone();
+    let run = temp_dir("init");
+    let o = train_command(&run, 1)
+        .args(["--init-model", from.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    assert!(
+        state["init_model"]["label"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(from.to_str().unwrap())),
+        "state.json names the model it started from: {state}"
+    );
+    assert_eq!(state["init_model"]["model_id"], from_id);
+    // Its iteration-0 network is the given one, and its first games are that
+    // network's own, not rollout games.
+    let start: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("checkpoints/iter-000000/meta.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(start["model_id"], from_id);
+    let line = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(m["iteration"], 1);
+    assert_eq!(m["selfplay"]["bootstrap_games"], 0, "{m}");
+    assert_eq!(m["selfplay"]["games"], 8, "{m}");
+    check_run_loads(&run);
+    // The same command resumes it, as does one without --init-model; another
+    // model is an error.
+    let o = train_command(&run, 2)
+        .args(["--init-model", from.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(train(&run, 3).status.success());
+    assert_eq!(metrics_iterations(&run), [1, 2, 3]);
+    let o = train_command(&run, 4)
+        .args(["--init-model", "shipped"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("did not start from"), "{}", text(&o));
+    assert_eq!(metrics_iterations(&run), [1, 2, 3]);
+    // Bad models are clear errors that leave no run folder behind.
+    let fresh = temp_dir("init-bad");
+    let fresh_s = fresh.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec![
+                "--config",
+                TINY,
+                "--init-model",
+                "/nonexistent/wgzero-model",
+            ],
+            "not a folder",
+        ),
+        // The tiny config's 1 x 8 network against the shipped 6 x 64 one.
+        (
+            vec!["--config", TINY, "--init-model", "shipped"],
+            "net_blocks",
+        ),
+        (
+            vec![
+                "--game",
+                "tictactoe",
+                "--init-model",
+                from.to_str().unwrap(),
+            ],
+            "connect4",
+        ),
+        (
+            vec!["--game", "tictactoe", "--init-model", "shipped"],
+            "no shipped model",
+        ),
+    ] {
+        let mut all = vec![
+            "train",
+            "--run",
+            fresh_s,
+            "--backend",
+            "cpu",
+            "--iterations",
+            "1",
+        ];
+        all.extend(args);
+        let o = wgzero(&all);
+        let t = text(&o);
+        assert!(!o.status.success(), "{all:?}: {t}");
+        assert!(
+            t.contains(needle) && !t.contains("panicked"),
+            "{all:?}: {t}"
+        );
+        assert!(!fresh.exists(), "{all:?} left a run folder behind");
+    }
+    let _ = std::fs::remove_dir_all(&run);
+    let _ = std::fs::remove_dir_all(&from);
+}
+
 #[test]
 fn ctrl_c_stops_cleanly_and_the_run_resumes() {
     let run = temp_dir("sigint");

@@ -47,7 +47,8 @@ use crate::selfplay::{self as sp, SelfPlayReport};
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
     /// Share of the first iteration's games played by rollout MCTS instead of
-    /// the random network (their targets are better). Default: 1.0.
+    /// the random network (their targets are better); none in a run started
+    /// from a trained model (`--init-model`). Default: 1.0.
     pub bootstrap_share: f64,
     /// Simulations per move of the bootstrap games. Default: 200.
     pub bootstrap_simulations: u32,
@@ -215,6 +216,20 @@ pub struct RunState {
     /// Metrics of the unfinished iteration's completed steps.
     #[serde(default)]
     pub pending: serde_json::Map<String, serde_json::Value>,
+    /// The model the run started from (`wgzero train --init-model`); absent
+    /// for a run that started from random weights. Such a run has no
+    /// rollout bootstrap: its first games are the model's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_model: Option<InitFrom>,
+}
+
+/// Where a run started from `--init-model` came from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InitFrom {
+    /// The model as given (folder, or the shipped model).
+    pub label: String,
+    /// Its [`crate::net::network::model_id`].
+    pub model_id: String,
 }
 
 /// `meta.json` of a checkpoint.
@@ -245,6 +260,26 @@ pub struct RunOptions<'a> {
     pub precision: Precision,
     /// Show progress bars.
     pub progress: bool,
+    /// Start a new run from this network instead of random weights. On an
+    /// existing run it must be the network that run started from (the same
+    /// command resumes); any other is an error.
+    pub init: Option<InitModel>,
+}
+
+/// A trained network to start a new run from: its `config.json` and
+/// `model.bpk`, and a label for logs and `state.json`.
+#[derive(Clone, Debug)]
+pub struct InitModel {
+    pub label: String,
+    pub config_json: String,
+    pub weights: Vec<u8>,
+}
+
+impl InitModel {
+    /// The id of its weights, as in checkpoint metadata.
+    pub fn model_id(&self) -> String {
+        crate::net::network::model_id(&self.weights)
+    }
 }
 
 /// What a call to [`train`] did.
@@ -386,29 +421,48 @@ fn settle_config(run: &Path, requested: &ConfigFile, explicit: bool) -> Result<C
     Ok(saved)
 }
 
-/// Creates a fresh run: settings, the random initial network, state.
+/// Creates a fresh run: settings, the initial network (random, or `init`),
+/// state. The network is checked before anything is written, so a bad
+/// `init` leaves no half-made run behind.
 fn create_run<G: Game>(
     game: &G,
     run: &Path,
     cfg: &ConfigFile,
     selected: &Selected,
+    init: Option<&InitModel>,
 ) -> Result<RunState> {
-    std::fs::create_dir_all(run.join("checkpoints"))?;
-    std::fs::create_dir_all(run.join("games"))?;
-    write_atomic(&run.join(CONFIG_FILE), cfg.to_toml().as_bytes())?;
     let mut net_cfg = NetConfig::for_game(game);
     net_cfg = net_cfg.clone().with_size(
         cfg.run.net_blocks.unwrap_or(net_cfg.blocks),
         cfg.run.net_channels.unwrap_or(net_cfg.channels),
     );
     net_cfg.value_channels = cfg.run.net_value_channels.unwrap_or(1);
-    let net = Network::random(
-        game.clone(),
-        net_cfg,
-        selected.device.clone(),
-        selected.is_wgpu,
-        cfg.run.seed,
-    )?;
+    let net = match init {
+        Some(m) => Network::from_parts(
+            game.clone(),
+            &m.config_json,
+            m.weights.clone(),
+            selected.device.clone(),
+            selected.is_wgpu,
+        )
+        .map_err(|e| match e {
+            Error::Model(msg) => Error::Model(format!("{}: {msg}", m.label)),
+            other => other,
+        })?,
+        None => Network::random(
+            game.clone(),
+            net_cfg,
+            selected.device.clone(),
+            selected.is_wgpu,
+            cfg.run.seed,
+        )?,
+    };
+    if init.is_some() {
+        check_init_shape(net.config(), &cfg.run)?;
+    }
+    std::fs::create_dir_all(run.join("checkpoints"))?;
+    std::fs::create_dir_all(run.join("games"))?;
+    write_atomic(&run.join(CONFIG_FILE), cfg.to_toml().as_bytes())?;
     let meta = CheckpointMeta {
         game: game.name(),
         iteration: 0,
@@ -426,9 +480,38 @@ fn create_run<G: Game>(
         train_steps: 0,
         promotions: 0,
         pending: Default::default(),
+        init_model: init.map(|m| InitFrom {
+            label: m.label.clone(),
+            model_id: m.model_id(),
+        }),
     };
     save_state(run, &state)?;
     Ok(state)
+}
+
+/// With `--init-model` the model gives the network's shape: `[run] net_*`
+/// settings may restate it but not contradict it.
+fn check_init_shape(net: &NetConfig, cfg: &RunConfig) -> Result<()> {
+    let given = [
+        ("net_blocks", cfg.net_blocks, net.blocks),
+        ("net_channels", cfg.net_channels, net.channels),
+        (
+            "net_value_channels",
+            cfg.net_value_channels,
+            net.value_channels,
+        ),
+    ];
+    for (name, want, has) in given {
+        if let Some(want) = want {
+            if want != has {
+                return Err(Error::Config(format!(
+                    "run.{name} = {want}, but the --init-model network has {has}; leave \
+                     run.{name} out (the model gives the shape)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn games_file(run: &Path, iteration: u64) -> PathBuf {
@@ -581,6 +664,17 @@ pub fn train<G: Game + Heuristic>(
     };
     let mut state = if run.join(STATE_FILE).exists() {
         let s = load_state(run)?;
+        // The command that started a run resumes it; another model is an error.
+        if let Some(m) = &opts.init {
+            if s.init_model.as_ref().map(|f| &f.model_id) != Some(&m.model_id()) {
+                return Err(Error::Config(format!(
+                    "{} already holds a run that did not start from {}; --init-model only \
+                     starts a new run (resume without it, or give a new --run folder)",
+                    run.display(),
+                    m.label
+                )));
+            }
+        }
         if s.game != game.name() {
             return Err(model_err(
                 &run.join(STATE_FILE),
@@ -595,8 +689,12 @@ pub fn train<G: Game + Heuristic>(
         ));
         s
     } else {
-        log(&format!("new run in {}", run.display()));
-        create_run(game, run, &cfg, &opts.device)?
+        let s = create_run(game, run, &cfg, &opts.device, opts.init.as_ref())?;
+        match &opts.init {
+            Some(m) => log(&format!("new run in {} from {}", run.display(), m.label)),
+            None => log(&format!("new run in {}", run.display())),
+        }
+        s
     };
     let first_iteration = state.iteration;
     let mut metrics = read_metrics(run);
@@ -828,7 +926,9 @@ fn self_play_step<G: Game + Heuristic>(
     let mut sp_cfg = cfg.selfplay.clone();
     sp_cfg.seed = mix64(cfg.run.seed ^ it);
     let total = sp_cfg.games;
-    let bootstrap = if it == 1 {
+    // Rollout games bootstrap a random network's first iteration only; a
+    // run started from a trained model plays its own games from the start.
+    let bootstrap = if it == 1 && state.init_model.is_none() {
         (total as f64 * cfg.run.bootstrap_share).round() as usize
     } else {
         0
