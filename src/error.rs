@@ -60,4 +60,13 @@ impl Error {
     pub(crate) fn config(reason: impl Into<String>) -> Self {
         Error::Config(reason.into())
     }
+
+    /// A [`Error::Model`] prefixed with the model it is about (a folder, a
+    /// file, "the shipped model"); other errors unchanged.
+    pub fn in_model(self, label: impl std::fmt::Display) -> Self {
+        match self {
+            Error::Model(m) => Error::Model(format!("{label}: {m}")),
+            other => other,
+        }
+    }
 }

@@ -1060,15 +1060,23 @@ fn init_model<G: Game>(game: &G, model: &str) -> Result<train_run::InitModel> {
         bail!("--init-model {model}: not a folder (give a model or run folder, or `shipped`)");
     }
     let dir = model_dir(path)?;
-    let cfg_path = dir.join(net::network::CONFIG_FILE);
-    let w_path = dir.join(net::network::WEIGHTS_FILE);
+    let (config_json, weights) = read_model_folder(&dir).context("--init-model")?;
     Ok(train_run::InitModel {
         label: dir.display().to_string(),
-        config_json: std::fs::read_to_string(&cfg_path)
-            .with_context(|| format!("--init-model: reading {}", cfg_path.display()))?,
-        weights: std::fs::read(&w_path)
-            .with_context(|| format!("--init-model: reading {}", w_path.display()))?,
+        config_json,
+        weights,
     })
+}
+
+/// A model folder's `config.json` text and `model.bpk` bytes.
+fn read_model_folder(dir: &std::path::Path) -> Result<(String, Vec<u8>)> {
+    let cfg_path = dir.join(net::network::CONFIG_FILE);
+    let w_path = dir.join(net::network::WEIGHTS_FILE);
+    Ok((
+        std::fs::read_to_string(&cfg_path)
+            .with_context(|| format!("reading {}", cfg_path.display()))?,
+        std::fs::read(&w_path).with_context(|| format!("reading {}", w_path.display()))?,
+    ))
 }
 
 /// A model folder: `path` itself, or a run folder's best checkpoint.
@@ -1090,14 +1098,8 @@ fn model_evaluator<G: Game>(
     let (json, weights, name) = match model {
         Some(p) => {
             let dir = model_dir(p)?;
-            let cfg_path = dir.join(net::network::CONFIG_FILE);
-            let w_path = dir.join(net::network::WEIGHTS_FILE);
-            (
-                std::fs::read_to_string(&cfg_path)
-                    .with_context(|| format!("reading {}", cfg_path.display()))?,
-                std::fs::read(&w_path).with_context(|| format!("reading {}", w_path.display()))?,
-                dir.display().to_string(),
-            )
+            let (json, weights) = read_model_folder(&dir)?;
+            (json, weights, dir.display().to_string())
         }
         None => match wgzero::models::shipped(&game.name()) {
             Some((json, weights)) => (json.to_string(), weights.to_vec(), "shipped model".into()),
@@ -1116,10 +1118,7 @@ fn model_evaluator<G: Game>(
     let label = name.clone();
     let eval = NetEvaluator::spawn(move || {
         Network::from_parts(g, &json, weights, device, gpu)
-            .map_err(|e| match e {
-                wgzero::Error::Model(m) => wgzero::Error::Model(format!("{label}: {m}")),
-                other => other,
-            })?
+            .map_err(|e| e.in_model(&label))?
             .with_precision(Precision::Auto, real)
     })?;
     let eval = SymmetryAverage::new(game.clone(), eval, symmetries).context("--symmetries")?;

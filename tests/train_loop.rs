@@ -67,10 +67,24 @@ fn metrics_iterations(run: &Path) -> Vec<u64> {
         .collect()
 }
 
+/// A run's `state.json`.
+fn run_state(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap()
+}
+
+/// `wgzero train` of the tiny config starting from (or resuming with)
+/// `--init-model model`.
+fn train_from(run: &Path, iterations: u32, model: &str) -> Output {
+    train_command(run, iterations)
+        .args(["--init-model", model])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// Every checkpoint the state names loads, and every game file reads.
 fn check_run_loads(run: &Path) {
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let state = run_state(run);
     for key in ["best", "latest"] {
         let dir = run.join(state[key].as_str().unwrap());
         Network::load(Connect4, &dir, burn::tensor::Device::flex(), false)
@@ -245,8 +259,7 @@ fn bad_checkpoints_and_mismatches_are_clear_errors() {
     assert!(!o.status.success());
     assert!(text(&o).contains("config.toml"), "{}", text(&o));
     // A truncated checkpoint.
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let state = run_state(&run);
     let weights = run
         .join(state["latest"].as_str().unwrap())
         .join("model.bpk");
@@ -266,8 +279,7 @@ fn bad_checkpoints_and_mismatches_are_clear_errors() {
 
 /// The model config of the network a run's state names as `key` (best or latest).
 fn run_net_config(run: &Path, key: &str) -> serde_json::Value {
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let state = run_state(run);
     let cfg = run.join(state[key].as_str().unwrap()).join("config.json");
     serde_json::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap()
 }
@@ -397,8 +409,7 @@ fn a_new_run_can_have_a_wider_value_head() {
 
 /// The `meta.json` of the checkpoint a run's state names as `key`.
 fn run_meta(run: &Path, key: &str) -> serde_json::Value {
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let state = run_state(run);
     let meta = run.join(state[key].as_str().unwrap()).join("meta.json");
     serde_json::from_str(&std::fs::read_to_string(meta).unwrap()).unwrap()
 }
@@ -409,14 +420,9 @@ fn a_new_run_can_start_from_a_trained_model() {
     assert!(train(&from, 1).status.success());
     let from_id = run_meta(&from, "best")["model_id"].clone();
     let run = temp_dir("init");
-    let o = train_command(&run, 1)
-        .args(["--init-model", from.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let o = train_from(&run, 1, from.to_str().unwrap());
     assert!(o.status.success(), "{}", text(&o));
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let state = run_state(&run);
     assert!(
         state["init_model"]["label"]
             .as_str()
@@ -439,19 +445,11 @@ fn a_new_run_can_start_from_a_trained_model() {
     check_run_loads(&run);
     // The same command resumes it, as does one without --init-model; another
     // model is an error.
-    let o = train_command(&run, 2)
-        .args(["--init-model", from.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let o = train_from(&run, 2, from.to_str().unwrap());
     assert!(o.status.success(), "{}", text(&o));
     assert!(train(&run, 3).status.success());
     assert_eq!(metrics_iterations(&run), [1, 2, 3]);
-    let o = train_command(&run, 4)
-        .args(["--init-model", "shipped"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let o = train_from(&run, 4, "shipped");
     assert!(!o.status.success());
     assert!(text(&o).contains("did not start from"), "{}", text(&o));
     assert_eq!(metrics_iterations(&run), [1, 2, 3]);

@@ -382,10 +382,7 @@ impl Checkpoint {
             selected.device.clone(),
             selected.is_wgpu,
         )
-        .map_err(|e| match e {
-            Error::Model(m) => model_err(dir, m),
-            other => other,
-        })
+        .map_err(|e| e.in_model(dir.display()))
     }
 
     /// An evaluator running this checkpoint on a worker thread.
@@ -431,35 +428,35 @@ fn create_run<G: Game>(
     selected: &Selected,
     init: Option<&InitModel>,
 ) -> Result<RunState> {
-    let mut net_cfg = NetConfig::for_game(game);
-    net_cfg = net_cfg.clone().with_size(
-        cfg.run.net_blocks.unwrap_or(net_cfg.blocks),
-        cfg.run.net_channels.unwrap_or(net_cfg.channels),
-    );
-    net_cfg.value_channels = cfg.run.net_value_channels.unwrap_or(1);
     let net = match init {
-        Some(m) => Network::from_parts(
-            game.clone(),
-            &m.config_json,
-            m.weights.clone(),
-            selected.device.clone(),
-            selected.is_wgpu,
-        )
-        .map_err(|e| match e {
-            Error::Model(msg) => Error::Model(format!("{}: {msg}", m.label)),
-            other => other,
-        })?,
-        None => Network::random(
-            game.clone(),
-            net_cfg,
-            selected.device.clone(),
-            selected.is_wgpu,
-            cfg.run.seed,
-        )?,
+        Some(m) => {
+            let net = Network::from_parts(
+                game.clone(),
+                &m.config_json,
+                m.weights.clone(),
+                selected.device.clone(),
+                selected.is_wgpu,
+            )
+            .map_err(|e| e.in_model(&m.label))?;
+            check_init_shape(net.config(), &cfg.run)?;
+            net
+        }
+        None => {
+            let mut net_cfg = NetConfig::for_game(game);
+            net_cfg = net_cfg.clone().with_size(
+                cfg.run.net_blocks.unwrap_or(net_cfg.blocks),
+                cfg.run.net_channels.unwrap_or(net_cfg.channels),
+            );
+            net_cfg.value_channels = cfg.run.net_value_channels.unwrap_or(1);
+            Network::random(
+                game.clone(),
+                net_cfg,
+                selected.device.clone(),
+                selected.is_wgpu,
+                cfg.run.seed,
+            )?
+        }
     };
-    if init.is_some() {
-        check_init_shape(net.config(), &cfg.run)?;
-    }
     std::fs::create_dir_all(run.join("checkpoints"))?;
     std::fs::create_dir_all(run.join("games"))?;
     write_atomic(&run.join(CONFIG_FILE), cfg.to_toml().as_bytes())?;
@@ -482,7 +479,7 @@ fn create_run<G: Game>(
         pending: Default::default(),
         init_model: init.map(|m| InitFrom {
             label: m.label.clone(),
-            model_id: m.model_id(),
+            model_id: net.id().to_string(),
         }),
     };
     save_state(run, &state)?;
@@ -707,10 +704,9 @@ pub fn train<G: Game + Heuristic>(
         cfg.train.clone(),
     );
     if let Some(bytes) = latest.optimizer.clone() {
-        trainer.load_optimizer(bytes).map_err(|e| match e {
-            Error::Model(m) => model_err(&latest_dir.join(OPTIMIZER_FILE), m),
-            other => other,
-        })?;
+        trainer
+            .load_optimizer(bytes)
+            .map_err(|e| e.in_model(latest_dir.join(OPTIMIZER_FILE).display()))?;
     }
     trainer.set_steps(state.train_steps);
     let mut rng = ChaCha8Rng::seed_from_u64(mix64(cfg.run.seed ^ state.train_steps));
