@@ -12,7 +12,7 @@ use wgzero::net::{self, encode, BackendChoice, NetConfig, NetEvaluator, Network}
 use wgzero::selfplay::{self, SelfPlayConfig};
 
 fn positions(n: usize) -> Vec<u32> {
-    selfplay::random_batch(&Connect4, n, 1).states
+    wgzero::bench::forward::random_batch(&Connect4, n, 1).states
 }
 
 fn encoding(c: &mut Criterion) {

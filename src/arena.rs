@@ -273,6 +273,70 @@ pub fn random_opening<G: Game>(game: &G, moves: usize, seed: u64) -> G::State {
     s
 }
 
+/// What a contestant's per-game agent is built from: a search, or a baseline player.
+type Recipe = std::result::Result<SearchConfig, PlayerSpec>;
+
+/// The settings every table of a match shares.
+struct TableRecipe<'a, G: Game> {
+    game: &'a G,
+    cfg: &'a MatchConfig,
+    recipes: [Recipe; 2],
+    leaves: [usize; 2],
+    sims: [u32; 2],
+}
+
+impl<'a, G: Game + Heuristic> TableRecipe<'a, G> {
+    fn new(game: &'a G, cfg: &'a MatchConfig, a: &Contestant<'_>, b: &Contestant<'_>) -> Self {
+        let recipe = |c: &Contestant<'_>| match c {
+            Contestant::Search { search, .. } => Ok(search.clone()),
+            Contestant::Baseline(spec) => Err(*spec),
+        };
+        let recipes: [Recipe; 2] = [recipe(a), recipe(b)];
+        let leaves = recipes
+            .clone()
+            .map(|r| r.map_or(1, |s| s.leaves_per_gather.max(1)));
+        let sims = recipes.clone().map(|r| r.map_or(0, |s| s.simulations));
+        TableRecipe {
+            game,
+            cfg,
+            recipes,
+            leaves,
+            sims,
+        }
+    }
+
+    /// Game `i` of the match: its opening (shared by each pair of games)
+    /// and both agents, A moving first in even games.
+    fn table(&self, i: usize) -> Result<Table<G>> {
+        let (game, cfg) = (self.game, self.cfg);
+        let seed = mix64(cfg.seed ^ mix64(i as u64 + 1));
+        let opening = random_opening(game, cfg.opening_moves, mix64(cfg.seed ^ (i / 2) as u64));
+        let agent = |c: &Recipe, k: u64| -> Result<Agent<G>> {
+            Ok(match c {
+                Ok(search) => {
+                    let mut s = Search::new(game.clone(), search.clone(), seed ^ k)?;
+                    s.reset(opening.clone());
+                    Agent::Search {
+                        search: Box::new(s),
+                        begun: false,
+                    }
+                }
+                Err(spec) => Agent::Player(spec.build(game.clone(), seed ^ k)?),
+            })
+        };
+        Ok(Table {
+            game: game.clone(),
+            state: opening.clone(),
+            agents: [agent(&self.recipes[0], 1)?, agent(&self.recipes[1], 2)?],
+            a_first: i.is_multiple_of(2),
+            local: Batch::new(game, self.leaves[0].max(self.leaves[1])),
+            waiting: None,
+            result: None,
+            simulations: self.sims,
+        })
+    }
+}
+
 /// Plays `cfg.games` games between `a` and `b` and returns A's results.
 /// `progress` is called with (games finished, games in all).
 pub fn play_match<'e, G: Game + Heuristic>(
@@ -283,44 +347,7 @@ pub fn play_match<'e, G: Game + Heuristic>(
     progress: &mut dyn FnMut(usize, usize),
     stop: &dyn Fn() -> bool,
 ) -> Result<MatchResult> {
-    // What each side's per-game agent is built from.
-    let recipe = |c: &Contestant<'_>| match c {
-        Contestant::Search { search, .. } => Ok(search.clone()),
-        Contestant::Baseline(spec) => Err(*spec),
-    };
-    let recipes: [std::result::Result<SearchConfig, PlayerSpec>; 2] = [recipe(&a), recipe(&b)];
-    let leaves = recipes
-        .clone()
-        .map(|r| r.map_or(1, |s| s.leaves_per_gather.max(1)));
-    let sims = recipes.clone().map(|r| r.map_or(0, |s| s.simulations));
-    let new_table = |i: usize| -> Result<Table<G>> {
-        let seed = mix64(cfg.seed ^ mix64(i as u64 + 1));
-        let opening = random_opening(game, cfg.opening_moves, mix64(cfg.seed ^ (i / 2) as u64));
-        let agent =
-            |c: &std::result::Result<SearchConfig, PlayerSpec>, k: u64| -> Result<Agent<G>> {
-                Ok(match c {
-                    Ok(search) => Agent::Search {
-                        search: {
-                            let mut s = Search::new(game.clone(), search.clone(), seed ^ k)?;
-                            s.reset(opening.clone());
-                            Box::new(s)
-                        },
-                        begun: false,
-                    },
-                    Err(spec) => Agent::Player(spec.build(game.clone(), seed ^ k)?),
-                })
-            };
-        Ok(Table {
-            game: game.clone(),
-            state: opening.clone(),
-            agents: [agent(&recipes[0], 1)?, agent(&recipes[1], 2)?],
-            a_first: i.is_multiple_of(2),
-            local: Batch::new(game, leaves[0].max(leaves[1])),
-            waiting: None,
-            result: None,
-            simulations: sims,
-        })
-    };
+    let recipe = TableRecipe::new(game, cfg, &a, &b);
     let mut result = MatchResult::default();
     let mut next = 0usize;
     let mut tables: Vec<Table<G>> = Vec::new();
@@ -330,47 +357,16 @@ pub fn play_match<'e, G: Game + Heuristic>(
             return Err(Error::Interrupted);
         }
         while tables.len() < cfg.concurrency.max(1) && next < cfg.games {
-            tables.push(new_table(next)?);
+            tables.push(recipe.table(next)?);
             next += 1;
         }
-        tables.par_iter_mut().try_for_each(|t| t.advance(leaves))?;
-        // Finished games out.
-        let mut i = 0;
-        while i < tables.len() {
-            if let Some(r) = tables[i].result {
-                result.add(tables[i].a_first, r);
-                tables.swap_remove(i);
-                progress(result.games, cfg.games);
-            } else {
-                i += 1;
-            }
-        }
-        // One batch per searching contestant, both in flight at once.
-        let mut offsets = vec![0usize; tables.len()];
-        for (side, batch) in batches.iter_mut().enumerate() {
-            batch.clear();
-            for (t, off) in tables.iter().zip(offsets.iter_mut()) {
-                if t.waiting == Some(side) {
-                    *off = batch.append(&t.local);
-                }
-            }
-        }
-        let mut submitted = [false; 2];
-        for (side, c) in [&mut a, &mut b].into_iter().enumerate() {
-            if let Contestant::Search { eval, .. } = c {
-                if !batches[side].is_empty() {
-                    eval.submit(std::mem::replace(&mut batches[side], Batch::new(game, 0)))?;
-                    submitted[side] = true;
-                }
-            }
-        }
-        for (side, c) in [&mut a, &mut b].into_iter().enumerate() {
-            if let Contestant::Search { eval, .. } = c {
-                if submitted[side] {
-                    batches[side] = eval.collect()?;
-                }
-            }
-        }
+        tables
+            .par_iter_mut()
+            .try_for_each(|t| t.advance(recipe.leaves))?;
+        remove_finished(&mut tables, &mut result, &mut |done| {
+            progress(done, cfg.games)
+        });
+        let offsets = evaluate_round(game, [&mut a, &mut b], &tables, &mut batches)?;
         tables
             .par_iter_mut()
             .zip(&offsets)
@@ -380,6 +376,63 @@ pub fn play_match<'e, G: Game + Heuristic>(
             })?;
     }
     Ok(result)
+}
+
+/// Counts the finished games into `result` and drops their tables.
+fn remove_finished<G: Game>(
+    tables: &mut Vec<Table<G>>,
+    result: &mut MatchResult,
+    progress: &mut dyn FnMut(usize),
+) {
+    let mut i = 0;
+    while i < tables.len() {
+        if let Some(r) = tables[i].result {
+            result.add(tables[i].a_first, r);
+            tables.swap_remove(i);
+            progress(result.games);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// One batch per searching contestant, both in flight at once: the tables'
+/// waiting leaves go out and the evaluated batches come back into
+/// `batches`. Returns each table's offset in its side's batch.
+fn evaluate_round<G: Game>(
+    game: &G,
+    contestants: [&mut Contestant<'_>; 2],
+    tables: &[Table<G>],
+    batches: &mut [Batch; 2],
+) -> Result<Vec<usize>> {
+    let mut offsets = vec![0usize; tables.len()];
+    for (side, batch) in batches.iter_mut().enumerate() {
+        batch.clear();
+        for (t, off) in tables.iter().zip(offsets.iter_mut()) {
+            if t.waiting == Some(side) {
+                *off = batch.append(&t.local);
+            }
+        }
+    }
+    let mut submitted = [false; 2];
+    let mut evals: Vec<(usize, &mut dyn Evaluator)> = Vec::new();
+    for (side, c) in contestants.into_iter().enumerate() {
+        if let Contestant::Search { eval, .. } = c {
+            evals.push((side, &mut **eval));
+        }
+    }
+    for (side, eval) in evals.iter_mut() {
+        if !batches[*side].is_empty() {
+            eval.submit(std::mem::replace(&mut batches[*side], Batch::new(game, 0)))?;
+            submitted[*side] = true;
+        }
+    }
+    for (side, eval) in evals.iter_mut() {
+        if submitted[*side] {
+            batches[*side] = eval.collect()?;
+        }
+    }
+    Ok(offsets)
 }
 
 /// Searches every position of `states` (none terminal) with `cfg`, all at

@@ -1,5 +1,7 @@
 //! The settings file (`--config FILE`, TOML) shared by `selfplay`, `train`
-//! and the tuned settings that `wgzero bench` writes.
+//! and the tuned settings that `wgzero bench` writes, the training loop's own
+//! settings ([`RunConfig`]) and the defaults `wgzero train` starts from
+//! ([`training_defaults`]).
 //!
 //! ```toml
 //! [selfplay]
@@ -21,9 +23,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::mcts::Algorithm;
 use crate::net::trainer::TrainConfig;
+use crate::players::PlayerSpec;
 use crate::selfplay::SelfPlayConfig;
-use crate::train::run::RunConfig;
 
 /// Everything a settings file can hold.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -64,6 +67,158 @@ impl ConfigFile {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("settings serialise")
     }
+}
+
+/// Settings of the loop itself (self-play and optimiser settings live in
+/// [`crate::selfplay::SelfPlayConfig`] and [`crate::net::trainer::TrainConfig`]; in a run,
+/// `selfplay.games` is the number of games per iteration).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Share of the first iteration's games played by rollout MCTS instead of
+    /// the random network (their targets are better); none in a run started
+    /// from a trained model (`--init-model`). Default: 1.0.
+    pub bootstrap_share: f64,
+    /// Simulations per move of the bootstrap games. Default: 200.
+    pub bootstrap_simulations: u32,
+    /// Replay window: the most recent positions trained on. Default: 60,000.
+    pub replay_window: usize,
+    /// Training steps per iteration: new positions x this / batch size.
+    /// Default: 6.0.
+    pub samples_per_position: f64,
+    /// Bounds on the training steps of one iteration. Defaults: 10 and 400.
+    pub min_steps: usize,
+    pub max_steps: usize,
+    /// Random board symmetries on training positions. Default: true.
+    pub augment: bool,
+    /// Learning rate by training step: `[[step, rate], ...]`, each rate used
+    /// from its step on. Default: `[[0, 0.002], [4000, 0.001], [12000, 0.0003]]`.
+    pub lr_schedule: Vec<(u64, f64)>,
+    /// Value target = (1 - w) x the game's result + w x the search's root
+    /// value, both for the side to move: the root value is a lower-variance
+    /// target where the game's later moves were exploratory or weak. 0
+    /// trains on game results alone (AlphaZero). Held-out value MSE is always
+    /// against game results. Default: 0.
+    pub value_search_weight: f64,
+    /// Share of games held out of training, for held-out loss. Default: 0.05.
+    pub held_out_share: f64,
+    /// Held-out positions kept (most recent). Default: 4,096.
+    pub held_out_positions: usize,
+    /// Arena games, candidate against best, half with each colour. Default: 32.
+    pub arena_games: usize,
+    /// Simulations per move in the arena and against baselines (PUCT, no
+    /// noise). Default: 32.
+    pub arena_simulations: u32,
+    /// Random moves opening each pair of arena games. Default: 2.
+    pub arena_opening_moves: usize,
+    /// The candidate is promoted when it scores above this. Default: 0.55.
+    pub promote_threshold: f64,
+    /// Baselines the best network plays after each iteration (strength curve).
+    /// Default: `["random", "minimax:4"]`.
+    pub baselines: Vec<String>,
+    /// Games against each baseline. Default: 20.
+    pub baseline_games: usize,
+    /// Play the baselines every this many iterations (0: never). Default: 2.
+    pub baseline_every: usize,
+    /// Network shape; `None`: the game's default.
+    pub net_blocks: Option<usize>,
+    pub net_channels: Option<usize>,
+    /// Value-head channels of a new network ([`crate::net::NetConfig::value_channels`]);
+    /// `None`: 1. `wgzero grow --value-channels` widens an existing run's.
+    pub net_value_channels: Option<usize>,
+    /// Seed of the initial weights and of the games. Default: 0.
+    pub seed: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            bootstrap_share: 1.0,
+            bootstrap_simulations: 200,
+            replay_window: 60_000,
+            samples_per_position: 6.0,
+            min_steps: 10,
+            max_steps: 400,
+            augment: true,
+            lr_schedule: vec![(0, 0.002), (4000, 0.001), (12000, 0.0003)],
+            value_search_weight: 0.0,
+            held_out_share: 0.05,
+            held_out_positions: 4096,
+            arena_games: 32,
+            arena_simulations: 32,
+            arena_opening_moves: 2,
+            promote_threshold: 0.55,
+            baselines: vec!["random".into(), "minimax:4".into()],
+            baseline_games: 20,
+            baseline_every: 2,
+            net_blocks: None,
+            net_channels: None,
+            net_value_channels: None,
+            seed: 0,
+        }
+    }
+}
+
+impl RunConfig {
+    /// The learning rate at training step `step`.
+    pub fn learning_rate(&self, step: u64) -> f64 {
+        self.lr_schedule
+            .iter()
+            .take_while(|(s, _)| *s <= step)
+            .last()
+            .or(self.lr_schedule.first())
+            .map_or(1e-3, |&(_, lr)| lr)
+    }
+
+    /// Checks every value against its documented range.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: &str| Err(Error::Config(m.to_string()));
+        if !(0.0..=1.0).contains(&self.bootstrap_share) {
+            return fail("run.bootstrap_share must be in [0, 1]");
+        }
+        if !(0.0..=1.0).contains(&self.value_search_weight) {
+            return fail("run.value_search_weight must be in [0, 1]");
+        }
+        if !(0.0..1.0).contains(&self.held_out_share) {
+            return fail("run.held_out_share must be in [0, 1)");
+        }
+        if self.replay_window == 0 || self.min_steps > self.max_steps || self.max_steps == 0 {
+            return fail(
+                "run.replay_window and run.max_steps must be positive, min_steps <= max_steps",
+            );
+        }
+        if self.lr_schedule.is_empty()
+            || self
+                .lr_schedule
+                .iter()
+                .any(|&(_, lr)| !(lr.is_finite() && lr > 0.0))
+        {
+            return fail("run.lr_schedule needs at least one [step, rate] with a positive rate");
+        }
+        if self.arena_games == 0 || self.arena_simulations == 0 {
+            return fail("run.arena_games and run.arena_simulations must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.promote_threshold) {
+            return fail("run.promote_threshold must be in [0, 1]");
+        }
+        for b in &self.baselines {
+            b.parse::<PlayerSpec>()?;
+        }
+        Ok(())
+    }
+}
+
+/// The settings `wgzero train` starts from: Gumbel self-play with
+/// playout-cap randomisation, 128 games per iteration.
+pub fn training_defaults() -> ConfigFile {
+    let mut cfg = ConfigFile::default();
+    cfg.selfplay.games = 128;
+    cfg.selfplay.simulations = 64;
+    cfg.selfplay.full_search_prob = 0.4;
+    cfg.selfplay.fast_simulations = 16;
+    cfg.selfplay.batch = 128;
+    cfg.selfplay.search.algorithm = Algorithm::Gumbel;
+    cfg
 }
 
 /// Recursively overlays `over` onto `base` (tables merge, other values replace).

@@ -15,7 +15,14 @@
 //!   training steps: the only module that sees burn and wgpu;
 //! - [`train`]: the replay buffer and the closed training loop (`wgzero train`);
 //! - [`bench`]: the portable benchmark (`wgzero bench`);
+//! - [`positions`]: Connect Four test positions judged by the solver;
+//! - [`config`]: the settings file and the training loop's settings;
+//! - [`files`]: atomic writes and file helpers;
 //! - [`models`]: models shipped in the binary.
+//!
+//! Layers, each importing only those before it: game < eval < mcts <
+//! players / selfplay < arena < train < bench < the binary's `cli`; `net`
+//! sits beside `eval` (it implements the evaluator and the training step).
 //!
 //! Game rules, search and players know nothing of the network's backend: they
 //! only see [`eval::Evaluator`].
@@ -25,11 +32,13 @@ pub mod bench;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod files;
 pub mod game;
 pub mod mcts;
 pub mod models;
 pub mod net;
 pub mod players;
+pub mod positions;
 pub mod selfplay;
 pub mod solver;
 pub mod train;

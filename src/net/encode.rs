@@ -133,3 +133,36 @@ pub fn encode_wgpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Result
     };
     Ok(Tensor::from_primitive::<Wgpu>(out))
 }
+
+/// Which encoding [`encode_checksum`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncodePath {
+    /// The CPU reference encoding, uploaded as f32 planes.
+    Cpu,
+    /// The game's WGSL kernel on packed states (wgpu devices only).
+    Kernel,
+}
+
+/// Encodes `states` on `selected`'s device by `path` and reads the sum of
+/// the planes back, so the device has finished when it returns: what
+/// `wgzero bench` times and checks.
+pub fn encode_checksum<G: Game>(
+    game: &G,
+    states: &[u32],
+    selected: &super::Selected,
+    path: EncodePath,
+) -> Result<f32> {
+    let planes = match path {
+        EncodePath::Cpu => encode_cpu(game, states, &selected.device),
+        EncodePath::Kernel => encode_wgpu(game, states, &selected.device)?,
+    };
+    Ok(planes.sum().into_scalar())
+}
+
+/// The sum of the CPU reference planes of `states`, computed on burn's CPU
+/// backend: the expected [`encode_checksum`].
+pub fn reference_checksum<G: Game>(game: &G, states: &[u32]) -> f32 {
+    encode_cpu(game, states, &Device::flex())
+        .sum()
+        .into_scalar()
+}

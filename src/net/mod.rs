@@ -3,9 +3,12 @@
 //! - [`config`]: the network's shape, saved as JSON beside the weights;
 //! - [`model`]: the residual policy/value network in burn;
 //! - [`network`]: a network for one game on one device, model files;
+//! - [`source`]: where a network comes from (folder, shipped, bytes, random)
+//!   and the one way to open it on a device;
 //! - [`encode`]: WGSL input encoding on the GPU (`shaders/`), CPU encoding otherwise;
 //! - [`device`]: choosing a GPU through wgpu or burn's CPU backend (`flex`);
-//! - [`evaluator`]: the [`crate::eval::Evaluator`] that runs the network on a worker thread.
+//! - [`evaluator`]: the [`crate::eval::Evaluator`] that runs the network on a worker thread;
+//! - [`trainer`]: the optimisation step (burn autodiff, AdamW).
 
 pub mod config;
 pub mod device;
@@ -13,9 +16,11 @@ pub mod encode;
 pub mod evaluator;
 pub mod model;
 pub mod network;
+pub mod source;
 pub mod trainer;
 
 pub use config::NetConfig;
 pub use device::{select, BackendChoice, DeviceReport, Selected};
 pub use evaluator::NetEvaluator;
 pub use network::{Network, Precision};
+pub use source::{ModelBytes, ModelSource, Opened};

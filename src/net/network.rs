@@ -5,7 +5,7 @@
 //! (burn's burnpack format). Loading checks the game, the config and the
 //! weights' shapes and fails with an error naming the file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
@@ -15,6 +15,7 @@ use super::config::NetConfig;
 use super::encode;
 use super::model::PolicyValueNet;
 use crate::error::{Error, Result};
+use crate::files::write_atomic;
 use crate::game::Game;
 
 /// File names inside a model folder.
@@ -22,7 +23,7 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.bpk";
 
 /// Floating-point precision of inference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// f16 where the device is a real GPU that supports it, else f32.
@@ -105,16 +106,10 @@ impl<G: Game> Network<G> {
 
     /// Loads the model folder `dir` (see the module docs).
     pub fn load(game: G, dir: &Path, device: Device, gpu_encode: bool) -> Result<Self> {
-        let config_path = dir.join(CONFIG_FILE);
-        let weights_path = dir.join(WEIGHTS_FILE);
-        let text = std::fs::read_to_string(&config_path)
-            .map_err(|e| Error::Model(format!("{}: {e}", config_path.display())))?;
-        let weights = std::fs::read(&weights_path)
-            .map_err(|e| Error::Model(format!("{}: {e}", weights_path.display())))?;
-        Self::from_parts(game, &text, weights, device, gpu_encode).map_err(|e| match e {
-            Error::Model(m) => Error::Model(format!("{}: {m}", dir.display())),
-            other => other,
-        })
+        let text = crate::files::read_model_text(&dir.join(CONFIG_FILE))?;
+        let weights = crate::files::read_model_bytes(&dir.join(WEIGHTS_FILE))?;
+        Self::from_parts(game, &text, weights, device, gpu_encode)
+            .map_err(|e| e.in_model(dir.display()))
     }
 
     /// A model from its config JSON and burnpack bytes (e.g. from `include_bytes!`).
@@ -320,29 +315,6 @@ impl<G: Game> Network<G> {
         debug_assert_eq!(values.len(), n);
         Ok((logits, values))
     }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut tmp = PathBuf::from(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    tmp.set_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(parent) = path.parent() {
-        if let Ok(d) = std::fs::File::open(parent) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
 }
 
 /// Softmax of `logits` over the actions whose `mask` is non-zero; 0 elsewhere.

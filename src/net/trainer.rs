@@ -12,7 +12,23 @@ use super::model::PolicyValueNet;
 use super::network::Network;
 use crate::error::{Error, Result};
 use crate::game::Game;
-use crate::train::TrainBatch;
+
+/// A batch of training positions, shapes `[n, W]`, `[n, A]`, `[n]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrainBatch {
+    pub packed: Vec<u32>,
+    pub policy: Vec<f32>,
+    pub value: Vec<f32>,
+}
+
+impl TrainBatch {
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
 
 /// Optimiser settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

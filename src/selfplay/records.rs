@@ -28,10 +28,11 @@
 //! Files are written whole and atomically (temporary file, fsync, rename), so
 //! a reader never sees a partial file.
 
-use std::io::{Read, Write};
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::game::Game;
 
 /// Format version written by this build.
 pub const RECORDS_VERSION: u32 = 2;
@@ -86,6 +87,29 @@ pub struct RecordsHeader {
     pub actions: usize,
 }
 
+impl RecordsHeader {
+    /// The header of `game`'s records.
+    pub fn of<G: Game>(game: &G) -> Self {
+        RecordsHeader {
+            game: game.name(),
+            words: game.packed_words(),
+            actions: game.num_actions(),
+        }
+    }
+
+    /// Checks that the records of `path` (with this header) are `game`'s.
+    pub fn check<G: Game>(&self, game: &G, path: &Path) -> Result<()> {
+        if *self != Self::of(game) {
+            return Err(Error::Parse {
+                what: "game records",
+                input: path.display().to_string(),
+                reason: format!("records of {}, not {}", self.game, game.name()),
+            });
+        }
+        Ok(())
+    }
+}
+
 fn put_str(out: &mut Vec<u8>, s: &str) {
     let b = &s.as_bytes()[..s.len().min(u16::MAX as usize)];
     out.extend_from_slice(&(b.len() as u16).to_le_bytes());
@@ -126,18 +150,7 @@ pub fn encode_records(header: &RecordsHeader, games: &[GameRecord]) -> Vec<u8> {
 
 /// Writes a record file atomically.
 pub fn write_records(path: &Path, header: &RecordsHeader, games: &[GameRecord]) -> Result<()> {
-    let bytes = encode_records(header, games);
-    let tmp = path.with_extension("wgzr.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    crate::files::write_atomic(path, &encode_records(header, games))
 }
 
 struct Cursor<'a> {
@@ -266,4 +279,56 @@ pub fn read_records(path: &Path) -> Result<(RecordsHeader, Vec<GameRecord>)> {
         },
         other => other,
     })
+}
+
+/// Writes games to a folder in chunks of [`RecordChunks::GAMES_PER_FILE`]
+/// games (`games-NNNNNN.wgzr`, numbered after the files already there), each
+/// file written atomically, so an interrupted run keeps every full chunk.
+pub struct RecordChunks {
+    dir: PathBuf,
+    header: RecordsHeader,
+    first: usize,
+    written: usize,
+    pending: Vec<GameRecord>,
+}
+
+impl RecordChunks {
+    pub const GAMES_PER_FILE: usize = 64;
+
+    /// A writer into `dir` (created if needed) for `game`'s records.
+    pub fn new<G: Game>(game: &G, dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(RecordChunks {
+            first: crate::files::next_numbered(dir, "games-", ".wgzr")?,
+            dir: dir.to_path_buf(),
+            header: RecordsHeader::of(game),
+            written: 0,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Adds a game; a full chunk is written out.
+    pub fn push(&mut self, record: GameRecord) -> Result<()> {
+        self.pending.push(record);
+        if self.pending.len() >= Self::GAMES_PER_FILE {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the games not yet written (a last, shorter chunk).
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            let name = format!("games-{:06}.wgzr", self.first + self.written);
+            write_records(&self.dir.join(name), &self.header, &self.pending)?;
+            self.pending.clear();
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// Files written so far.
+    pub fn files_written(&self) -> usize {
+        self.written
+    }
 }

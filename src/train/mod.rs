@@ -1,11 +1,23 @@
 //! Training: the replay buffer of self-play positions and their targets, and
-//! the closed loop ([`run`]: self-play, training, arena, checkpoints) with its
-//! plots. The optimisation step itself lives with the network, in
+//! the closed loop. The optimisation step itself lives with the network, in
 //! [`crate::net::trainer`], the only place that sees burn; the loop drives it
 //! through the `net` module's types.
+//!
+//! - [`run`]: the loop (a few lines per iteration), create or resume;
+//! - [`steps`]: self-play, training and arena steps with typed outcomes;
+//! - [`store`]: the run folder (state, checkpoints, game files, metrics);
+//! - [`buffers`]: the replay buffer and held-out positions from game files;
+//! - [`metrics`]: what each step measured;
+//! - [`grow`]: more capacity for a run's network (`wgzero grow`);
+//! - [`plot`]: SVG plots of the metrics.
 
+pub mod buffers;
+pub mod grow;
+pub mod metrics;
 pub mod plot;
 pub mod run;
+pub mod steps;
+pub mod store;
 
 use std::collections::VecDeque;
 
@@ -14,6 +26,8 @@ use rand::Rng;
 use crate::error::{Error, Result};
 use crate::game::Game;
 use crate::selfplay::records::GameRecord;
+
+pub use crate::net::trainer::TrainBatch;
 
 /// One training position.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,23 +38,6 @@ pub struct Sample {
     pub policy: Vec<f32>,
     /// Game result for the side to move.
     pub value: f32,
-}
-
-/// A batch of training positions, shapes `[n, W]`, `[n, A]`, `[n]`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TrainBatch {
-    pub packed: Vec<u32>,
-    pub policy: Vec<f32>,
-    pub value: Vec<f32>,
-}
-
-impl TrainBatch {
-    pub fn len(&self) -> usize {
-        self.value.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.value.is_empty()
-    }
 }
 
 /// The most recent `capacity` positions of self-play.

@@ -1,0 +1,245 @@
+//! `wgzero bench`: a portable benchmark suite that measures this machine and
+//! picks self-play settings for it (as KataGo's `benchmark` and lc0's
+//! `backendbench` do).
+//!
+//! Every timing waits for the device (results are read back before the clock
+//! stops) and every step checks its own results. One file per step:
+//! [`forward`], [`encoding`], [`search`], [`selfplay`], [`training`], [`tune`].
+
+pub mod encoding;
+pub mod forward;
+pub mod search;
+pub mod selfplay;
+pub mod training;
+pub mod tune;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::game::Game;
+use crate::net::{self, BackendChoice, DeviceReport, NetConfig, Precision};
+use crate::selfplay::{SelfPlayConfig, SelfPlayReport};
+
+pub use search::search_scaling;
+
+/// Version of the JSON report's layout.
+pub const BENCH_SCHEMA_VERSION: u32 = 2;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// The short suite (under 2 minutes on a 2-core CPU).
+    pub quick: bool,
+    pub backend: BackendChoice,
+    /// Where to write the tuned settings (TOML).
+    pub tune_out: PathBuf,
+    pub seed: u64,
+    /// The command line, recorded in the report.
+    pub command_line: String,
+}
+
+/// Network forward at one batch size.
+#[derive(Clone, Debug, Serialize)]
+pub struct ForwardPoint {
+    pub precision: &'static str,
+    pub batch: usize,
+    pub evaluations_per_second: f64,
+    pub ms_per_batch: f64,
+}
+
+/// Input encoding, GPU kernel against CPU encoding + upload.
+#[derive(Clone, Debug, Serialize)]
+pub struct EncodingReport {
+    pub positions: usize,
+    /// Positions/s with the WGSL kernel (packed upload); `None` without wgpu.
+    pub kernel_positions_per_second: Option<f64>,
+    pub kernel_bytes_per_position: usize,
+    /// Positions/s encoding on the CPU and uploading f32 planes.
+    pub cpu_positions_per_second: f64,
+    pub cpu_bytes_per_position: usize,
+    pub note: String,
+}
+
+/// Search overhead with `threads` threads (best of interleaved rounds).
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchPoint {
+    pub threads: usize,
+    pub simulations_per_second: f64,
+    /// Over the 1-thread rate.
+    pub speedup: f64,
+    /// The machine's ceiling: a pure-compute loop's speedup over 1 thread,
+    /// measured in the same rounds.
+    pub ceiling_speedup: f64,
+}
+
+/// Self-play and its efficiency against the network alone.
+#[derive(Clone, Debug, Serialize)]
+pub struct SelfPlayBench {
+    pub config: SelfPlayConfig,
+    pub report: SelfPlayReport,
+    /// Forward evaluations/s at `config.batch` from the forward sweep.
+    pub forward_evaluations_per_second: f64,
+    /// Steady-state self-play evaluations/s over that.
+    pub pipeline_efficiency: f64,
+}
+
+/// One training step at the default batch size.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainingBench {
+    pub batch_size: usize,
+    pub steps: u64,
+    pub samples_per_second: f64,
+    pub ms_per_step: f64,
+}
+
+/// One auto-tune point.
+#[derive(Clone, Debug, Serialize)]
+pub struct TunePoint {
+    pub batch: usize,
+    pub leaves_per_game: usize,
+    pub concurrency: f64,
+    pub games_in_flight: usize,
+    pub evaluations_per_second: f64,
+    pub batch_mean: f64,
+}
+
+/// The whole report (`--json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub schema_version: u32,
+    pub command_line: String,
+    pub quick: bool,
+    pub game: String,
+    pub device: DeviceReport,
+    pub network: NetConfig,
+    pub forward: Vec<ForwardPoint>,
+    pub encoding: EncodingReport,
+    pub search: Vec<SearchPoint>,
+    pub selfplay: SelfPlayBench,
+    pub training: TrainingBench,
+    pub tune: Vec<TunePoint>,
+    pub tuned: SelfPlayConfig,
+    pub tuned_file: PathBuf,
+    pub seconds: f64,
+}
+
+/// How long each step runs: the quick suite or the full one.
+struct Plan {
+    quick: bool,
+    /// Self-play's batch (also in the forward sweep).
+    selfplay_batch: usize,
+    forward_sizes: Vec<usize>,
+    /// Seconds per measured point of steps 1 and 2.
+    secs: f64,
+    warm_up_secs: f64,
+    encode_positions: usize,
+    scaling_secs: f64,
+    train_steps: u64,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        let selfplay_batch = if quick { 64 } else { 128 };
+        let mut forward_sizes: Vec<usize> = if quick {
+            vec![1, 16, 64, 128]
+        } else {
+            (0..=10).map(|k| 1 << k).collect()
+        };
+        if !forward_sizes.contains(&selfplay_batch) {
+            forward_sizes.push(selfplay_batch);
+            forward_sizes.sort();
+        }
+        Plan {
+            quick,
+            selfplay_batch,
+            forward_sizes,
+            secs: if quick { 0.8 } else { 2.0 },
+            warm_up_secs: if quick { 5.0 } else { 10.0 },
+            encode_positions: if quick { 1024 } else { 4096 },
+            scaling_secs: if quick { 2.0 } else { 5.0 },
+            train_steps: if quick { 3 } else { 10 },
+        }
+    }
+}
+
+/// Runs the suite for `game`.
+pub fn run<G: Game>(
+    game: &G,
+    opts: &BenchOptions,
+    log: &mut dyn FnMut(&str),
+) -> Result<BenchReport> {
+    let start = Instant::now();
+    let plan = Plan::new(opts.quick);
+    let sel = net::select(opts.backend)?;
+    log(&format!(
+        "device: {} ({})",
+        sel.report.chosen, sel.report.reason
+    ));
+    log("1/6 network forward");
+    let mut f32_eval = forward::random_network(game, &sel, Precision::F32, opts.seed)?;
+    let forward = forward_step(game, &sel, &mut f32_eval, &plan, opts.seed)?;
+    log("2/6 input encoding");
+    let encoding = encoding::encoding(game, &sel, plan.encode_positions, plan.secs)?;
+    log("3/6 search overhead");
+    let search = search_scaling(game, plan.scaling_secs)?;
+    log("4/6 self-play");
+    let (selfplay, records) = selfplay::selfplay(
+        game,
+        &mut f32_eval,
+        &forward,
+        plan.quick,
+        plan.selfplay_batch,
+        opts.seed,
+    )?;
+    log("5/6 training step");
+    let training = training::training(game, &sel, &records, plan.train_steps, opts.seed)?;
+    log("6/6 auto-tune");
+    let (tune, tuned) = tune::tune(game, &mut f32_eval, plan.quick, opts.seed, log)?;
+    tune::write_tuned(&opts.tune_out, game, &sel.report.chosen, &tuned)?;
+    Ok(BenchReport {
+        schema_version: BENCH_SCHEMA_VERSION,
+        command_line: opts.command_line.clone(),
+        quick: plan.quick,
+        game: game.name(),
+        network: NetConfig::for_game(game),
+        device: sel.report,
+        forward,
+        encoding,
+        search,
+        selfplay,
+        training,
+        tune,
+        tuned,
+        tuned_file: opts.tune_out.clone(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Step 1: the f32 sweep after a warm-up (flex on a CPU gets about 15%
+/// faster over its first seconds), and the f16 sweep where the device has f16.
+fn forward_step<G: Game>(
+    game: &G,
+    sel: &net::Selected,
+    f32_eval: &mut net::NetEvaluator,
+    plan: &Plan,
+    seed: u64,
+) -> Result<Vec<ForwardPoint>> {
+    forward::forward_rate(game, f32_eval, plan.selfplay_batch, plan.warm_up_secs, seed)?;
+    let sizes = &plan.forward_sizes;
+    let mut points = forward::forward_sweep(game, f32_eval, "f32", sizes, plan.secs, seed)?;
+    if sel.report.f16 {
+        let mut f16_eval = forward::random_network(game, sel, Precision::F16, seed)?;
+        points.extend(forward::forward_sweep(
+            game,
+            &mut f16_eval,
+            "f16",
+            sizes,
+            plan.secs,
+            seed,
+        )?);
+    }
+    Ok(points)
+}

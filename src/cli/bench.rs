@@ -1,0 +1,136 @@
+//! `wgzero bench`: the portable benchmark of this machine.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::{BackendArg, GameArgs};
+use wgzero::bench::{BenchOptions, BenchReport};
+use wgzero::game::Game;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub game: GameArgs,
+    /// The short suite (under 2 minutes on a 2-core CPU; the full one under 15).
+    #[arg(long)]
+    quick: bool,
+    /// Also write every figure as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Where to write the tuned settings (TOML).
+    #[arg(long, default_value = "wgzero-tuned.toml")]
+    tune_out: PathBuf,
+    /// Seed of the random weights and games.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn bench<G: Game>(game: G, args: &BenchArgs) -> Result<()> {
+    let opts = BenchOptions {
+        quick: args.quick,
+        backend: args.backend.into(),
+        tune_out: args.tune_out.clone(),
+        seed: args.seed,
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let r = wgzero::bench::run(&game, &opts, &mut |line| eprintln!("{line}"))?;
+    print_network_steps(&r);
+    print_loop_steps(&r);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&r)?)?;
+        println!("report: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Steps 1-3: the network, the encoding and the search.
+fn print_network_steps(r: &BenchReport) {
+    println!(
+        "\nwgzero bench{} — {} — {}",
+        if r.quick { " --quick" } else { "" },
+        r.game,
+        r.device.chosen
+    );
+    println!(
+        "network: {} blocks x {} channels, {} parameters",
+        r.network.blocks,
+        r.network.channels,
+        r.network.num_params()
+    );
+    println!("\n1. network forward (two batches in flight; best of interleaved rounds)");
+    println!(
+        "   {:>9} {:>6} {:>14} {:>12}",
+        "precision", "batch", "evals/s", "ms/batch"
+    );
+    for p in &r.forward {
+        println!(
+            "   {:>9} {:>6} {:>14.0} {:>12.2}",
+            p.precision, p.batch, p.evaluations_per_second, p.ms_per_batch
+        );
+    }
+    let e = &r.encoding;
+    println!("\n2. input encoding ({} positions)", e.positions);
+    match e.kernel_positions_per_second {
+        Some(k) => println!(
+            "   WGSL kernel:        {k:>12.0} positions/s, {} bytes uploaded per position",
+            e.kernel_bytes_per_position
+        ),
+        None => println!("   WGSL kernel:        not run ({})", e.note),
+    }
+    println!(
+        "   CPU + f32 upload:   {:>12.0} positions/s, {} bytes uploaded per position",
+        e.cpu_positions_per_second, e.cpu_bytes_per_position
+    );
+    println!("\n3. search overhead (uniform evaluator; best of interleaved rounds)");
+    for p in &r.search {
+        println!(
+            "   {} thread(s): {:>12.0} simulations/s  ({:.2}x; this machine's ceiling {:.2}x)",
+            p.threads, p.simulations_per_second, p.speedup, p.ceiling_speedup
+        );
+    }
+}
+
+/// Steps 4-6: self-play, training and the tuned settings.
+fn print_loop_steps(r: &BenchReport) {
+    let s = &r.selfplay;
+    println!(
+        "\n4. self-play ({} games, {} simulations, batch {}, {} leaves per game)",
+        s.config.games, s.config.simulations, s.config.batch, s.config.leaves_per_game
+    );
+    println!(
+        "   {:.2} games/s, {:.0} evaluations/s ({:.0} steady), {:.0} simulations/s",
+        s.report.games_per_second,
+        s.report.evaluations_per_second,
+        s.report.steady_evaluations_per_second,
+        s.report.simulations_per_second
+    );
+    println!(
+        "   batch mean {:.1} (steady {:.1}), device busy {:.0}%, network {:.1} ms/batch",
+        s.report.batch_mean,
+        s.report.batch_mean_steady,
+        100.0 * s.report.device_busy_fraction,
+        s.report.network_ms_per_batch
+    );
+    println!(
+        "   pipeline efficiency {:.3} (steady self-play {:.0} / forward {:.0} evaluations/s at batch {})",
+        s.pipeline_efficiency, s.report.steady_evaluations_per_second, s.forward_evaluations_per_second, s.config.batch
+    );
+    let t = &r.training;
+    println!(
+        "\n5. training: {:.0} samples/s ({:.1} ms per step of {})",
+        t.samples_per_second, t.ms_per_step, t.batch_size
+    );
+    println!(
+        "\n6. auto-tune: best batch {}, {} leaves per game, concurrency {:.1} -> {}",
+        r.tuned.batch,
+        r.tuned.leaves_per_game,
+        r.tuned.concurrency,
+        r.tuned_file.display()
+    );
+    println!("\ntotal {:.0} s", r.seconds);
+}

@@ -1,0 +1,279 @@
+//! `wgzero eval`: a model against a baseline or another model, or its
+//! solver-judged wrong moves on Connect Four test positions.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use super::{counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, BackendArg, GameArgs};
+use wgzero::arena::{play_match, search_many, Contestant, MatchConfig, MatchResult};
+use wgzero::eval::{Evaluator, SymmetryAverage};
+use wgzero::game::{Connect4, Game};
+use wgzero::mcts::SearchConfig;
+use wgzero::net::{self, ModelSource, NetEvaluator, Precision, Selected};
+use wgzero::players::{Heuristic, PlayerSpec};
+use wgzero::positions::{judge_moves, read_positions, score_moves, ErrorRate, PositionResult};
+use wgzero::train::store::model_folder;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub game: GameArgs,
+    /// The model folder (config.json + model.bpk) or a run folder (its best
+    /// checkpoint); default: the shipped model of the game.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The opponent: random, mcts:N, minimax:D, or a model / run folder.
+    #[arg(long)]
+    against: Option<String>,
+    /// Games (half with each colour).
+    #[arg(long, default_value_t = 100)]
+    games: usize,
+    /// Connect Four test positions (one per line: column digits, then
+    /// anything); each move is judged by the solver.
+    #[arg(long, conflicts_with = "against")]
+    positions: Option<PathBuf>,
+    /// Simulations per move of the model's search.
+    #[arg(long, default_value_t = 400)]
+    sims: u32,
+    /// Leaves one search hands out at a time (virtual loss between them);
+    /// fewer plays stronger per simulation, more fills a batch from fewer
+    /// games.
+    #[arg(long, default_value_t = 8)]
+    leaves: usize,
+    /// The model's root search.
+    #[arg(long, value_enum, default_value = "puct")]
+    algorithm: AlgorithmArg,
+    /// PUCT's exploration constant.
+    #[arg(long, default_value_t = 1.5)]
+    c_puct: f32,
+    #[command(flatten)]
+    averaging: AveragingArgs,
+    /// Random moves opening each pair of games.
+    #[arg(long, default_value_t = 0)]
+    opening_moves: usize,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Print JSON (per-position results with --positions).
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl EvalArgs {
+    /// The model's search.
+    fn search(&self) -> Result<SearchConfig> {
+        if self.sims == 0 {
+            bail!("--sims must be at least 1");
+        }
+        if self.leaves == 0 {
+            bail!("--leaves must be at least 1");
+        }
+        Ok(SearchConfig {
+            simulations: self.sims,
+            leaves_per_gather: self.leaves,
+            algorithm: self.algorithm.into(),
+            c_puct: self.c_puct,
+            ..SearchConfig::default()
+        })
+    }
+}
+
+/// A model's evaluator with symmetry averaging, and its name.
+type Averaged<G> = (SymmetryAverage<G, NetEvaluator>, String);
+
+/// An evaluator for `model` (a model or run folder), or the game's shipped model.
+fn model_evaluator<G: Game>(
+    game: &G,
+    model: Option<&Path>,
+    selected: &Selected,
+    symmetries: usize,
+) -> Result<Averaged<G>> {
+    let source = match model {
+        Some(p) => model_folder(p)?,
+        None if wgzero::models::shipped(&game.name()).is_some() => ModelSource::Shipped,
+        None => bail!(
+            "there is no shipped model for {}: give --model",
+            game.name()
+        ),
+    };
+    let opened = source.evaluator(game, selected, Precision::Auto)?;
+    let eval =
+        SymmetryAverage::new(game.clone(), opened.eval, symmetries).context("--symmetries")?;
+    Ok((eval, source.label()))
+}
+
+pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
+    if args.sims == 0 {
+        bail!("--sims must be at least 1");
+    }
+    let selected = net::select(args.backend.into())?;
+    let symmetries = args.averaging.symmetries;
+    let (mut model, name) = model_evaluator(&game, args.model.as_deref(), &selected, symmetries)?;
+    let search = args.search()?;
+    search.validate(game.num_actions())?;
+    if let Some(file) = &args.positions {
+        return eval_positions(&game, file, &search, &mut model, &name, args);
+    }
+    let Some(against) = &args.against else {
+        bail!("give --against OPPONENT (random, mcts:N, minimax:D or a model folder) or --positions FILE");
+    };
+    if args.games == 0 {
+        bail!("--games must be at least 1");
+    }
+    let mut other;
+    let b = match against.parse::<PlayerSpec>() {
+        Ok(spec) => Contestant::Baseline(spec),
+        Err(spec_err) => {
+            let path = Path::new(against);
+            if !path.exists() {
+                bail!("--against {against:?}: neither a player ({spec_err}) nor a model folder");
+            }
+            let (e, name) = model_evaluator(&game, Some(path), &selected, symmetries)?;
+            other = e;
+            Contestant::Search {
+                name,
+                search: search.clone(),
+                eval: &mut other,
+            }
+        }
+    };
+    let a = Contestant::Search {
+        name,
+        search,
+        eval: &mut model,
+    };
+    run_match(&game, a, b, args)
+}
+
+/// Plays the match and prints the result (text or JSON).
+fn run_match<'e, G: Game + Heuristic>(
+    game: &G,
+    a: Contestant<'e>,
+    b: Contestant<'e>,
+    args: &EvalArgs,
+) -> Result<()> {
+    let (a_name, b_name) = (a.name(), b.name());
+    let cfg = MatchConfig {
+        games: args.games,
+        opening_moves: args.opening_moves,
+        concurrency: args.games.min(256),
+        seed: args.seed,
+    };
+    let bar = indicatif::ProgressBar::new(args.games as u64);
+    let t = Instant::now();
+    let interrupt = interrupt_flag();
+    let r = play_match(
+        game,
+        a,
+        b,
+        &cfg,
+        &mut |done, _| bar.set_position(done as u64),
+        &|| interrupt.load(Ordering::SeqCst),
+    )?;
+    bar.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    if args.json {
+        let elo = r.elo();
+        let json = serde_json::json!({ "model": a_name, "against": b_name, "symmetries": args.averaging.symmetries, "result": r, "score": r.score(),
+            "elo": elo.elo, "elo_low": elo.low, "elo_high": elo.high, "seconds": secs });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        print_match(&a_name, &b_name, &r, secs);
+    }
+    Ok(())
+}
+
+fn print_match(a_name: &str, b_name: &str, r: &MatchResult, secs: f64) {
+    println!("{a_name} against {b_name}: {} games", r.games);
+    println!(
+        "  wins {} draws {} losses {}, score {:.3}",
+        r.wins,
+        r.draws,
+        r.losses,
+        r.score()
+    );
+    println!(
+        "  moving first: {}-{}-{}; moving second: {}-{}-{}",
+        r.first[0], r.first[1], r.first[2], r.second[0], r.second[1], r.second[2]
+    );
+    println!("  {}", r.elo());
+    println!("  ({secs:.1} s)");
+}
+
+/// Searches every position of `file`, has the solver judge each move, and
+/// prints the error rate (text or JSON).
+fn eval_positions<G: Game>(
+    game: &G,
+    file: &Path,
+    search: &SearchConfig,
+    eval: &mut dyn Evaluator,
+    name: &str,
+    args: &EvalArgs,
+) -> Result<()> {
+    if game.name() != Connect4.name() {
+        bail!("--positions needs --game connect4 (the solver judges the moves)");
+    }
+    let positions = read_positions(file).with_context(|| format!("reading {}", file.display()))?;
+    let (lines, states): (Vec<String>, Vec<_>) = positions.into_iter().unzip();
+    let t = Instant::now();
+    let bar = counting_bar(states.len(), "positions searched");
+    let moves: Vec<usize> =
+        search_many(&Connect4, &states, search, eval, args.seed, &mut |done| {
+            bar.set_position(done as u64)
+        })?
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    bar.finish_and_clear();
+    let search_secs = t.elapsed().as_secs_f64();
+    let bar = counting_bar(states.len(), "moves judged by the solver");
+    let verdicts = judge_moves(&states, &moves, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let (rows, rate) = score_moves(&lines, &moves, &verdicts);
+    if args.json {
+        let json = serde_json::json!({ "model": name, "simulations": search.simulations, "symmetries": args.averaging.symmetries, "positions": rate.positions,
+            "wrong": rate.wrong, "error_rate": rate.error_rate, "error_rate_low": rate.error_rate_low, "error_rate_high": rate.error_rate_high,
+            "search_seconds": search_secs, "results": rows });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        print_positions(&rows, &rate, name, search.simulations, args, search_secs);
+    }
+    Ok(())
+}
+
+fn print_positions(
+    rows: &[PositionResult],
+    rate: &ErrorRate,
+    name: &str,
+    simulations: u32,
+    args: &EvalArgs,
+    search_secs: f64,
+) {
+    for r in rows {
+        println!(
+            "{:<16} move {}  best {:<4} after move {:<4} {}",
+            r.position,
+            r.mv,
+            r.best,
+            r.after_move,
+            if r.correct { "ok" } else { "WRONG" }
+        );
+    }
+    println!(
+        "{name}, {simulations} simulations, {} symmetries averaged: {} wrong of {} positions, \
+         error rate {:.1}% (95% CI {:.1}% to {:.1}%; {:.1} s of search)",
+        args.averaging.symmetries,
+        rate.wrong,
+        rate.positions,
+        100.0 * rate.error_rate,
+        100.0 * rate.error_rate_low,
+        100.0 * rate.error_rate_high,
+        search_secs
+    );
+}

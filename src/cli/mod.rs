@@ -1,0 +1,216 @@
+//! The binary's command layer: one file per command, each its argument
+//! struct and one function that builds the library's config structs and
+//! calls the library. Shared argument groups and clap wrappers live here.
+
+mod bench;
+mod eval;
+mod gen_positions;
+mod grow;
+mod info;
+mod new_model;
+mod perft;
+mod play;
+mod selfplay;
+mod solve;
+mod train;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use wgzero::mcts::Algorithm;
+use wgzero::net::{BackendChoice, Precision};
+
+/// AlphaZero-style self-play engine for any vendor's GPU (wgpu) or a plain CPU.
+#[derive(Parser)]
+#[command(name = "wgzero", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Play a game against the engine in the terminal.
+    ///
+    /// Type moves in the game's notation: a column 1-7 for Connect Four, a cell
+    /// such as h8 for Gomoku, a cell 1-9 for tic-tac-toe. `help` lists the
+    /// commands, `quit` ends the game.
+    Play(play::PlayArgs),
+    /// Solve a Connect Four position exactly and print the score of every move.
+    ///
+    /// Scores: 0 draw; positive, the side to move wins and will have
+    /// 22 - score stones on the board when it wins; negative, the opponent does.
+    Solve(solve::SolveArgs),
+    /// Count the move sequences of a given length (checks move generation).
+    Perft(perft::PerftArgs),
+    /// Self-play with the network: many games at once, leaves batched across
+    /// games, two batches in flight; writes game records to --out.
+    Selfplay(selfplay::SelfplayArgs),
+    /// Show every GPU adapter wgpu sees, the device wgzero would use and why.
+    Info(info::InfoArgs),
+    /// Write a randomly initialised model folder (config.json + model.bpk).
+    NewModel(new_model::NewModelArgs),
+    /// Benchmark this machine (network forward, encoding, search, self-play,
+    /// training) and write tuned self-play settings for `--config`.
+    Bench(bench::BenchArgs),
+    /// Train a network: self-play -> replay buffer -> training -> arena, in
+    /// iterations, in a run folder. Run the same command again to resume.
+    Train(train::TrainArgs),
+    /// Grow a run's network: append residual blocks that start as the
+    /// identity and/or widen its value head, in its best and latest
+    /// checkpoints (same play, more capacity), keeping its games; `wgzero
+    /// train` on the run then resumes with it.
+    Grow(grow::GrowArgs),
+    /// Measure a model: a match against a baseline or another model, or
+    /// (Connect Four) the share of solver-judged wrong moves on test positions.
+    Eval(eval::EvalArgs),
+    /// Write Connect Four test positions for `eval --positions`, judged by the solver.
+    GenPositions(gen_positions::GenPositionsArgs),
+}
+
+/// Calls the generic `$run(game, args...)` with the game `$g` (a [`GameArgs`]) names.
+macro_rules! with_game {
+    ($g:expr, $($run:ident)::+($($arg:expr),*)) => {{
+        use wgzero::game::{Connect4, Gomoku, TicTacToe};
+        match $g.game {
+            GameName::Connect4 => $($run)::+(Connect4, $($arg),*),
+            GameName::Gomoku => Gomoku::new($g.size)
+                .map_err(Into::into)
+                .and_then(|g| $($run)::+(g, $($arg),*)),
+            GameName::Tictactoe => $($run)::+(TicTacToe, $($arg),*),
+        }
+    }};
+}
+
+impl Command {
+    /// Runs the command.
+    pub fn run(self) -> Result<()> {
+        match self {
+            Command::Play(a) => with_game!(a.game, play::play(&a)),
+            Command::Solve(a) => solve::solve(&a),
+            Command::Selfplay(a) => with_game!(a.game, selfplay::selfplay(&a)),
+            Command::Info(a) => info::info(&a),
+            Command::NewModel(a) => with_game!(a.game, new_model::new_model(&a)),
+            Command::Bench(a) => with_game!(a.game, bench::bench(&a)),
+            Command::Perft(a) => with_game!(a.game, perft::perft(&a)),
+            Command::Train(a) => with_game!(a.game, train::train(&a)),
+            Command::Grow(a) => with_game!(a.game, grow::grow(&a)),
+            Command::Eval(a) => with_game!(a.game, eval::eval(&a)),
+            Command::GenPositions(a) => gen_positions::gen_positions(&a),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum GameName {
+    Connect4,
+    Gomoku,
+    Tictactoe,
+}
+
+#[derive(Args)]
+pub struct GameArgs {
+    /// The game.
+    #[arg(long, value_enum, default_value = "connect4")]
+    pub game: GameName,
+    /// Board size for Gomoku (5-19).
+    #[arg(long, default_value_t = 15)]
+    pub size: usize,
+}
+
+/// How a network's outputs are averaged over board symmetries (`play`, `eval`).
+#[derive(Args)]
+pub struct AveragingArgs {
+    /// Evaluate each position in its first K symmetric images and average
+    /// the network's outputs (1 = off; Connect Four has 2: the position and
+    /// its mirror image; Gomoku and tic-tac-toe 8).
+    #[arg(long, default_value_t = 2)]
+    pub symmetries: usize,
+}
+
+/// A root search algorithm (`--algorithm`).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AlgorithmArg {
+    Puct,
+    Gumbel,
+}
+
+impl From<AlgorithmArg> for Algorithm {
+    fn from(a: AlgorithmArg) -> Self {
+        match a {
+            AlgorithmArg::Puct => Algorithm::Puct,
+            AlgorithmArg::Gumbel => Algorithm::Gumbel,
+        }
+    }
+}
+
+/// Where the network runs (`--backend`).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// A real GPU through wgpu if there is one, else the CPU backend.
+    Auto,
+    /// wgpu, even on a software (CPU) adapter such as Mesa lavapipe.
+    Gpu,
+    /// burn's CPU backend (flex).
+    Cpu,
+}
+
+impl From<BackendArg> for BackendChoice {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Gpu => BackendChoice::Gpu,
+            BackendArg::Cpu => BackendChoice::Cpu,
+        }
+    }
+}
+
+/// Floating-point precision of inference (`--precision`).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PrecisionArg {
+    /// f16 where the device is a real GPU that supports it, else f32.
+    Auto,
+    F32,
+    F16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::Auto => Precision::Auto,
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F16 => Precision::F16,
+        }
+    }
+}
+
+/// The interrupt flag set by Ctrl-C (a second Ctrl-C exits at once).
+pub fn interrupt_flag() -> &'static AtomicBool {
+    static FLAG: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if FLAG.swap(true, Ordering::SeqCst) {
+                eprintln!("\ninterrupted again: exiting now");
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupted: abandoning the current step (Ctrl-C again to exit now)");
+        });
+    });
+    &FLAG
+}
+
+/// A progress bar over `len` items on stderr (drawn only on a terminal),
+/// followed by the bar's message.
+pub fn counting_bar(len: usize, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:30}} {{pos}}/{{len}} {what} {{msg}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}

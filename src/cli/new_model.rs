@@ -1,0 +1,45 @@
+//! `wgzero new-model`: a randomly initialised model folder.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::GameArgs;
+use wgzero::game::Game;
+use wgzero::net::{self, BackendChoice, ModelSource, NetConfig};
+
+#[derive(Args)]
+pub struct NewModelArgs {
+    #[command(flatten)]
+    pub game: GameArgs,
+    /// Folder to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Residual blocks (default: the game's default network).
+    #[arg(long)]
+    blocks: Option<usize>,
+    /// Channels (default: the game's default network).
+    #[arg(long)]
+    channels: Option<usize>,
+    /// Seed of the weights.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn new_model<G: Game>(game: G, args: &NewModelArgs) -> Result<()> {
+    let default = NetConfig::for_game(&game);
+    let cfg = default.clone().with_size(
+        args.blocks.unwrap_or(default.blocks),
+        args.channels.unwrap_or(default.channels),
+    );
+    let params = cfg.num_params();
+    let source = ModelSource::Random {
+        config: Some(cfg),
+        seed: args.seed,
+    };
+    let net = source.open(game, &net::select(BackendChoice::Cpu)?)?;
+    net.save(&args.out)?;
+    println!("wrote {} ({} parameters)", args.out.display(), params);
+    Ok(())
+}

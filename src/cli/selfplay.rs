@@ -1,0 +1,214 @@
+//! `wgzero selfplay`: self-play with a network, game records to a folder.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::{counting_bar, AlgorithmArg, BackendArg, GameArgs, PrecisionArg};
+use wgzero::bench::forward::forward_rate;
+use wgzero::config::ConfigFile;
+use wgzero::game::Game;
+use wgzero::net::{self, DeviceReport, ModelSource, NetEvaluator};
+use wgzero::selfplay::records::RecordChunks;
+use wgzero::selfplay::{self as sp, SelfPlayConfig, SelfPlayReport};
+
+#[derive(Args)]
+pub struct SelfplayArgs {
+    #[command(flatten)]
+    pub game: GameArgs,
+    /// Folder for game records (created if needed).
+    #[arg(long)]
+    out: PathBuf,
+    /// Settings file (TOML, e.g. written by `wgzero bench`); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Games to play [default: 256].
+    #[arg(long)]
+    games: Option<usize>,
+    /// Simulations per move [default: 64].
+    #[arg(long)]
+    sims: Option<u32>,
+    /// Leaves one game adds to a batch at most [default: 8].
+    #[arg(long)]
+    leaves_per_game: Option<usize>,
+    /// Positions per network batch at most [default: 256].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Games per group as a multiple of batch / leaves-per-game [default: 2].
+    #[arg(long)]
+    concurrency: Option<f64>,
+    /// Threads for the tree search, 0 for all cores [default: 0].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Root search [default: puct].
+    #[arg(long, value_enum)]
+    algorithm: Option<AlgorithmArg>,
+    /// Seed of the games (and of random weights) [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Inference precision: auto is f16 on a real GPU that supports it.
+    #[arg(long, value_enum, default_value = "auto")]
+    precision: PrecisionArg,
+    /// Model folder (config.json + model.bpk); random weights if absent.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Also write the final report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// After self-play, measure the network alone at the steady-state batch
+    /// size and report the pipeline efficiency (self-play evaluations/s over
+    /// pure network evaluations/s).
+    #[arg(long)]
+    efficiency: bool,
+}
+
+impl SelfplayArgs {
+    /// The settings file (or defaults) with the flags given applied.
+    fn selfplay_config(&self) -> Result<SelfPlayConfig> {
+        let mut cfg = match &self.config {
+            Some(path) => ConfigFile::load(path)?.selfplay,
+            None => SelfPlayConfig::default(),
+        };
+        cfg.games = self.games.unwrap_or(cfg.games);
+        cfg.simulations = self.sims.unwrap_or(cfg.simulations);
+        cfg.leaves_per_game = self.leaves_per_game.unwrap_or(cfg.leaves_per_game);
+        cfg.batch = self.batch.unwrap_or(cfg.batch);
+        cfg.concurrency = self.concurrency.unwrap_or(cfg.concurrency);
+        cfg.threads = self.threads.unwrap_or(cfg.threads);
+        cfg.seed = self.seed.unwrap_or(cfg.seed);
+        if let Some(a) = self.algorithm {
+            cfg.search.algorithm = a.into();
+        }
+        Ok(cfg)
+    }
+
+    /// `--model`, or random weights seeded by the games' seed.
+    fn source(&self, seed: u64) -> ModelSource {
+        match &self.model {
+            Some(dir) => ModelSource::Folder(dir.clone()),
+            None => ModelSource::Random { config: None, seed },
+        }
+    }
+}
+
+pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let cfg = args.selfplay_config()?;
+    let selected = net::select(args.backend.into())?;
+    let mut opened = args
+        .source(cfg.seed)
+        .evaluator(&game, &selected, args.precision.into())?;
+    let mut device = selected.report.clone();
+    device.chosen = format!(
+        "{} [{}]",
+        device.chosen,
+        if opened.f16 { "f16" } else { "f32" }
+    );
+    eprintln!("device: {} ({})", device.chosen, device.reason);
+    let mut chunks = RecordChunks::new(&game, &args.out)?;
+    let bar = counting_bar(cfg.games, "games");
+    let report = sp::run(
+        &game,
+        &mut opened.eval,
+        &opened.model_id,
+        &cfg,
+        &mut |record| chunks.push(record),
+        &mut |p| {
+            bar.set_position(p.games_done as u64);
+            bar.set_message(format!(
+                "{:.1} games/s, {:.0} evals/s, avg batch {:.1}",
+                p.games_done as f64 / p.elapsed.max(1e-9),
+                p.evaluations as f64 / p.elapsed.max(1e-9),
+                p.evaluations as f64 / p.batches.max(1) as f64
+            ));
+        },
+    )?;
+    chunks.flush()?;
+    bar.finish_and_clear();
+    print_report(&game, &report, &device);
+    println!(
+        "  records: {} file(s) in {}",
+        chunks.files_written(),
+        args.out.display()
+    );
+    let efficiency = match args.efficiency {
+        true => pipeline_efficiency(&game, &mut opened.eval, &report, cfg.seed)?,
+        false => serde_json::Value::Null,
+    };
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({ "report": report, "device": device, "config": cfg, "pipeline": efficiency });
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+    }
+    Ok(())
+}
+
+fn print_report<G: Game>(game: &G, report: &SelfPlayReport, device: &DeviceReport) {
+    let (packed, planes) = net::encode::upload_bytes(game);
+    println!(
+        "self-play: {} games, {} positions on {}",
+        report.games, report.positions, device.chosen
+    );
+    println!(
+        "  batch: mean {:.1}, steady state {:.1} over {} batches, min {} max {} target {}",
+        report.batch_mean,
+        report.batch_mean_steady,
+        report.steady_batches,
+        report.batch_min,
+        report.batch_max,
+        report.batch_target
+    );
+    println!(
+        "  {:.2} games/s, {:.0} evaluations/s, {:.0} simulations/s, {:.1} s wall",
+        report.games_per_second,
+        report.evaluations_per_second,
+        report.simulations_per_second,
+        report.wall_seconds
+    );
+    println!(
+        "  network {:.1} ms/batch, device busy {:.0}% of wall time",
+        report.network_ms_per_batch,
+        100.0 * report.device_busy_fraction
+    );
+    println!(
+        "  search CPU: select {:.2} s, absorb {:.2} s; each leaf evaluated once: {}",
+        report.cpu_select_seconds, report.cpu_absorb_seconds, report.evaluated_exactly_once
+    );
+    println!(
+        "  upload per position: {packed} bytes packed{}, vs {planes} bytes of f32 planes",
+        if device.chosen.starts_with("wgpu") {
+            " (encoded on the GPU)"
+        } else {
+            " (CPU backend: planes built on the CPU)"
+        }
+    );
+}
+
+/// Measures the network alone at the steady-state batch size and prints the
+/// pipeline efficiency: steady-state self-play against the same batch size
+/// (the whole run, ramp-up and tail included, beside it).
+fn pipeline_efficiency<G: Game>(
+    game: &G,
+    eval: &mut NetEvaluator,
+    report: &SelfPlayReport,
+    seed: u64,
+) -> Result<serde_json::Value> {
+    let n = report.batch_mean_steady.round().max(1.0) as usize;
+    let rate = forward_rate(game, eval, n, 5.0, seed)?;
+    let ratio = report.steady_evaluations_per_second / rate;
+    println!(
+        "  pipeline efficiency: {:.3} = {:.0} steady-state self-play evaluations/s / {:.0} network evaluations/s at batch {n} (whole run: {:.3})",
+        ratio,
+        report.steady_evaluations_per_second,
+        rate,
+        report.evaluations_per_second / rate
+    );
+    Ok(
+        serde_json::json!({ "batch": n, "network_evaluations_per_second": rate, "efficiency": ratio,
+        "efficiency_whole_run": report.evaluations_per_second / rate }),
+    )
+}

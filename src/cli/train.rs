@@ -1,0 +1,164 @@
+//! `wgzero train`: the training loop in a run folder (created or resumed).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use super::{interrupt_flag, AlgorithmArg, BackendArg, GameArgs, PrecisionArg};
+use wgzero::config::{training_defaults, ConfigFile};
+use wgzero::game::Game;
+use wgzero::net::{self, ModelBytes, ModelSource};
+use wgzero::players::Heuristic;
+use wgzero::train::run::{self as train_run, RunOptions, RunSummary};
+use wgzero::train::store::model_folder;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub game: GameArgs,
+    /// The run folder (created, or resumed when it holds a run).
+    #[arg(long)]
+    run: PathBuf,
+    /// Settings file (TOML: [selfplay], [train], [run]); the effective
+    /// settings are saved in the run folder as config.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Start a new run from a trained network instead of random weights: a
+    /// model folder, a run folder (its best network), or `shipped` (the
+    /// game's shipped model). The first games are its own (no rollout
+    /// bootstrap) and the optimiser starts fresh.
+    #[arg(long, value_name = "MODEL")]
+    init_model: Option<String>,
+    /// Stop once the run has this many iterations.
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Stop after this many minutes (the unfinished step is abandoned).
+    #[arg(long)]
+    minutes: Option<f64>,
+    /// Self-play games per iteration [default: 128].
+    #[arg(long)]
+    games: Option<usize>,
+    /// Simulations of a full self-play search [default: 64].
+    #[arg(long)]
+    sims: Option<u32>,
+    /// Self-play root search [default: gumbel].
+    #[arg(long, value_enum)]
+    algorithm: Option<AlgorithmArg>,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Inference precision in self-play and arena games.
+    #[arg(long, value_enum, default_value = "auto")]
+    precision: PrecisionArg,
+}
+
+impl TrainArgs {
+    /// The training defaults, the settings file over them, the flags over that.
+    fn settings(&self) -> Result<ConfigFile> {
+        let base = training_defaults();
+        let mut cfg = match &self.config {
+            Some(path) => ConfigFile::load_over(path, &base)?,
+            None => base,
+        };
+        cfg.selfplay.games = self.games.unwrap_or(cfg.selfplay.games);
+        cfg.selfplay.simulations = self.sims.unwrap_or(cfg.selfplay.simulations);
+        if let Some(a) = self.algorithm {
+            cfg.selfplay.search.algorithm = a.into();
+        }
+        Ok(cfg)
+    }
+
+    /// Whether the user gave any settings (they must match a resumed run's).
+    fn explicit(&self) -> bool {
+        self.config.is_some()
+            || self.games.is_some()
+            || self.sims.is_some()
+            || self.algorithm.is_some()
+    }
+}
+
+pub fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
+    let cfg = args.settings()?;
+    if let Some(m) = args.minutes {
+        if !(m.is_finite() && m > 0.0) {
+            bail!("--minutes must be a positive number");
+        }
+    }
+    let selected = net::select(args.backend.into())?;
+    eprintln!(
+        "device: {} ({})",
+        selected.report.chosen, selected.report.reason
+    );
+    let init = match &args.init_model {
+        Some(m) => Some(init_model(&game, m)?),
+        None => None,
+    };
+    let opts = RunOptions {
+        init,
+        iterations: args.iterations,
+        minutes: args.minutes,
+        interrupt: interrupt_flag(),
+        device: selected,
+        precision: args.precision.into(),
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let t = Instant::now();
+    let summary = train_run::train(
+        &game,
+        &args.run,
+        &cfg,
+        args.explicit(),
+        &opts,
+        &mut |line| eprintln!("{line}"),
+    )?;
+    print_summary(&summary, t.elapsed().as_secs_f64() / 60.0);
+    Ok(())
+}
+
+fn print_summary(summary: &RunSummary, minutes: f64) {
+    println!(
+        "{} at iteration {} ({} completed by this command) in {:.1} min; best network: {}",
+        if summary.interrupted {
+            "stopped"
+        } else {
+            "done"
+        },
+        summary.iteration,
+        summary.completed,
+        minutes,
+        summary.best.display()
+    );
+    if summary.interrupted {
+        println!("resume with the same command");
+    }
+}
+
+/// The network `train --init-model` starts from: a model folder, a run
+/// folder's best checkpoint, or `shipped`.
+fn init_model<G: Game>(game: &G, model: &str) -> Result<ModelBytes> {
+    let source = if model == "shipped" {
+        if wgzero::models::shipped(&game.name()).is_none() {
+            bail!(
+                "--init-model shipped: there is no shipped model for {}",
+                game.name()
+            );
+        }
+        ModelSource::Shipped
+    } else {
+        let path = Path::new(model);
+        if !path.is_dir() {
+            bail!("--init-model {model}: not a folder (give a model or run folder, or `shipped`)");
+        }
+        model_folder(path)?
+    };
+    let mut bytes = source
+        .read(game)
+        .context("--init-model")?
+        .context("--init-model: no weights")?;
+    if matches!(source, ModelSource::Shipped) {
+        bytes.label = format!("the shipped {} model", game.name());
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,62 @@
+//! File helpers shared by every layer that writes to disk: atomic writes
+//! (a temporary file beside the target, fsync, rename), so that a process
+//! killed at any moment leaves either the old file or the new one.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut tmp = PathBuf::from(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tmp.set_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    sync_dir(path.parent());
+    Ok(())
+}
+
+/// Flushes a folder's entries (new names, renames) to disk, best effort.
+pub fn sync_dir(dir: Option<&Path>) {
+    if let Some(dir) = dir {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// A file's text; a missing or unreadable file is an [`Error::Model`] naming it.
+pub fn read_model_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Model(format!("{}: {e}", path.display())))
+}
+
+/// A file's bytes; a missing or unreadable file is an [`Error::Model`] naming it.
+pub fn read_model_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Model(format!("{}: {e}", path.display())))
+}
+
+/// The number after the highest `PREFIX` + number + `SUFFIX` file name in
+/// `dir` (0 when there is none), e.g. the next `games-NNNNNN.wgzr` chunk.
+pub fn next_numbered(dir: &Path, prefix: &str, suffix: &str) -> Result<usize> {
+    let mut next = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let number = name
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_suffix(suffix))
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(n) = number {
+            next = next.max(n + 1);
+        }
+    }
+    Ok(next)
+}

@@ -1,0 +1,143 @@
+//! Where a network comes from, and the one way to open it on a device:
+//! `train`, `eval`, `play`, `selfplay`, `bench` and `new-model` all go
+//! through [`ModelSource`].
+
+use std::path::PathBuf;
+
+use super::config::NetConfig;
+use super::device::Selected;
+use super::evaluator::NetEvaluator;
+use super::network::{model_id, Network, Precision, CONFIG_FILE, WEIGHTS_FILE};
+use crate::error::{Error, Result};
+use crate::files::{read_model_bytes, read_model_text};
+use crate::game::Game;
+
+/// A network's origin.
+#[derive(Clone, Debug)]
+pub enum ModelSource {
+    /// A model folder: `config.json` + `model.bpk`.
+    Folder(PathBuf),
+    /// The game's model shipped in the binary ([`crate::models::shipped`]).
+    Shipped,
+    /// A model already read into memory (a checkpoint, an `--init-model`).
+    Bytes(ModelBytes),
+    /// Random weights, seeded; `config: None` is the game's default shape.
+    Random {
+        config: Option<NetConfig>,
+        seed: u64,
+    },
+}
+
+/// A model's `config.json` text and `model.bpk` bytes, and a label naming
+/// it in errors and logs.
+#[derive(Clone, Debug)]
+pub struct ModelBytes {
+    pub label: String,
+    pub config_json: String,
+    pub weights: Vec<u8>,
+}
+
+impl ModelBytes {
+    /// The id of its weights, as in checkpoint metadata.
+    pub fn model_id(&self) -> String {
+        model_id(&self.weights)
+    }
+}
+
+/// A network running on its worker thread, and what it is.
+pub struct Opened {
+    pub eval: NetEvaluator,
+    /// The id of its weights (`random-SEED` for random weights).
+    pub model_id: String,
+    /// Whether inference runs in f16.
+    pub f16: bool,
+}
+
+impl ModelSource {
+    /// How errors and logs name the model.
+    pub fn label(&self) -> String {
+        match self {
+            ModelSource::Folder(dir) => dir.display().to_string(),
+            ModelSource::Shipped => "shipped model".into(),
+            ModelSource::Bytes(m) => m.label.clone(),
+            ModelSource::Random { seed, .. } => format!("random weights (seed {seed})"),
+        }
+    }
+
+    /// The model's files, read (`None` for random weights). A missing file
+    /// or a game without a shipped model is an [`Error::Model`].
+    pub fn read<G: Game>(&self, game: &G) -> Result<Option<ModelBytes>> {
+        match self {
+            ModelSource::Folder(dir) => Ok(Some(ModelBytes {
+                label: dir.display().to_string(),
+                config_json: read_model_text(&dir.join(CONFIG_FILE))?,
+                weights: read_model_bytes(&dir.join(WEIGHTS_FILE))?,
+            })),
+            ModelSource::Shipped => match crate::models::shipped(&game.name()) {
+                Some((json, weights)) => Ok(Some(ModelBytes {
+                    label: self.label(),
+                    config_json: json.to_string(),
+                    weights: weights.to_vec(),
+                })),
+                None => Err(Error::Model(format!(
+                    "there is no shipped model for {}",
+                    game.name()
+                ))),
+            },
+            ModelSource::Bytes(m) => Ok(Some(m.clone())),
+            ModelSource::Random { .. } => Ok(None),
+        }
+    }
+
+    /// The network on `selected`'s device (config, shapes and weights
+    /// checked; errors name the model).
+    pub fn open<G: Game>(&self, game: G, selected: &Selected) -> Result<Network<G>> {
+        let bytes = self.read(&game)?;
+        build(game, self, bytes, selected)
+    }
+
+    /// The network on a worker thread of its own, inferring in `precision`.
+    /// The files are read here, so their errors come back at once.
+    pub fn evaluator<G: Game>(
+        &self,
+        game: &G,
+        selected: &Selected,
+        precision: Precision,
+    ) -> Result<Opened> {
+        let bytes = self.read(game)?;
+        let (game, source, selected) = (game.clone(), self.clone(), selected.clone());
+        let (id_tx, id_rx) = std::sync::mpsc::channel();
+        let eval = NetEvaluator::spawn(move || {
+            let real_gpu = selected.real_gpu;
+            let network =
+                build(game, &source, bytes, &selected)?.with_precision(precision, real_gpu)?;
+            let _ = id_tx.send((network.id().to_string(), network.is_f16()));
+            Ok(network)
+        })?;
+        let (model_id, f16) = id_rx.recv().unwrap_or_default();
+        Ok(Opened {
+            eval,
+            model_id,
+            f16,
+        })
+    }
+}
+
+/// The network of `source` from its read `bytes` (or random weights).
+fn build<G: Game>(
+    game: G,
+    source: &ModelSource,
+    bytes: Option<ModelBytes>,
+    selected: &Selected,
+) -> Result<Network<G>> {
+    let (device, gpu) = (selected.device.clone(), selected.is_wgpu);
+    match (bytes, source) {
+        (Some(m), _) => Network::from_parts(game, &m.config_json, m.weights, device, gpu)
+            .map_err(|e| e.in_model(&m.label)),
+        (None, ModelSource::Random { config, seed }) => {
+            let config = config.clone().unwrap_or_else(|| NetConfig::for_game(&game));
+            Network::random(game, config, device, gpu, *seed)
+        }
+        (None, _) => Err(Error::Model(format!("{}: no weights", source.label()))),
+    }
+}
