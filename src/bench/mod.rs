@@ -26,7 +26,7 @@ use crate::selfplay::{SelfPlayConfig, SelfPlayReport};
 pub use search::search_scaling;
 
 /// Version of the JSON report's layout.
-pub const BENCH_SCHEMA_VERSION: u32 = 2;
+pub const BENCH_SCHEMA_VERSION: u32 = 3;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -106,11 +106,65 @@ pub struct TunePoint {
     pub batch_mean: f64,
 }
 
+/// The machine the report is about.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostReport {
+    /// `model name` of `/proc/cpuinfo` (Linux), else the architecture.
+    pub cpu_model: String,
+    pub logical_cores: usize,
+    /// The SIMD features the CPU has (run-time detection).
+    pub simd: Vec<&'static str>,
+}
+
+impl HostReport {
+    pub fn detect() -> Self {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|m| m.trim().to_string())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+        HostReport {
+            cpu_model,
+            logical_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            simd: simd_features(),
+        }
+    }
+}
+
+fn simd_features() -> Vec<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut f = Vec::new();
+        macro_rules! probe {
+            ($($name:tt),*) => {$(
+                if std::arch::is_x86_feature_detected!($name) {
+                    f.push($name);
+                }
+            )*};
+        }
+        probe!("sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl");
+        f
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        vec!["neon"]
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        Vec::new()
+    }
+}
+
 /// The whole report (`--json`).
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
     pub schema_version: u32,
     pub command_line: String,
+    pub host: HostReport,
     pub quick: bool,
     pub game: String,
     pub device: DeviceReport,
@@ -202,6 +256,7 @@ pub fn run<G: Game>(
     Ok(BenchReport {
         schema_version: BENCH_SCHEMA_VERSION,
         command_line: opts.command_line.clone(),
+        host: HostReport::detect(),
         quick: plan.quick,
         game: game.name(),
         network: NetConfig::for_game(game),

@@ -57,6 +57,13 @@ fn print_network_steps(r: &BenchReport) {
         r.device.chosen
     );
     println!(
+        "host: {}, {} logical cores, SIMD {}",
+        r.host.cpu_model,
+        r.host.logical_cores,
+        r.host.simd.join(" ")
+    );
+    println!("CPU inference: {}", r.device.cpu_backend);
+    println!(
         "network: {} blocks x {} channels, {} parameters",
         r.network.blocks,
         r.network.channels,

@@ -47,8 +47,9 @@ pub struct DeviceReport {
     pub reason: String,
     /// Whether the chosen device runs f16.
     pub f16: bool,
-    /// The CPU backend of this build.
-    pub cpu_backend: &'static str,
+    /// How the CPU backend runs inference: wgzero's gemm path with the SIMD
+    /// level its kernels use, or burn's `flex` (`WGZERO_CPU_PATH=flex`).
+    pub cpu_backend: String,
 }
 
 /// The device the network runs on.
@@ -179,7 +180,7 @@ fn flex(adapters: Vec<AdapterReport>, reason: String) -> Selected {
             chosen: "cpu: flex".into(),
             reason,
             f16: false,
-            cpu_backend: "flex",
+            cpu_backend: super::network::CpuPath::from_env().describe(),
         },
     }
 }
@@ -236,7 +237,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
             chosen: format!("wgpu: {} ({:?}, {:?})", a.name, a.kind, a.backend),
             reason,
             f16,
-            cpu_backend: "flex",
+            cpu_backend: super::network::CpuPath::from_env().describe(),
             adapters,
         },
         device,

@@ -11,6 +11,7 @@
 //! - [`trainer`]: the optimisation step (burn autodiff, AdamW).
 
 pub mod config;
+pub mod cpu;
 pub mod device;
 pub mod encode;
 pub mod evaluator;

@@ -7,6 +7,7 @@ use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::config::NetConfig;
+use super::cpu::{BatchNormParams, Conv, CpuNet, Dense};
 
 fn conv(cin: usize, cout: usize, k: usize, device: &Device) -> Conv2d {
     let padding = if k == 1 {
@@ -153,5 +154,61 @@ impl PolicyValueNet {
         let v = relu(self.value_fc1.forward(v.flatten(1, 3)));
         let value = tanh(self.value_fc2.forward(v));
         (logits, value)
+    }
+}
+
+/// A tensor's values as f32.
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("converted to f32")
+}
+
+fn bn_params(bn: &BatchNorm) -> BatchNormParams {
+    BatchNormParams {
+        gamma: values(bn.gamma.val()),
+        beta: values(bn.beta.val()),
+        mean: values(bn.running_mean.value_sync()),
+        var: values(bn.running_var.value_sync()),
+        epsilon: bn.epsilon,
+    }
+}
+
+fn folded(conv: &Conv2d, bn: &BatchNorm) -> Conv {
+    let [cout, cin, k, _] = conv.weight.dims();
+    Conv::folded(&values(conv.weight.val()), cout, cin, k, &bn_params(bn))
+}
+
+fn dense(l: &Linear) -> Dense {
+    let [_, out] = l.weight.dims();
+    let bias = match &l.bias {
+        Some(b) => values(b.val()),
+        None => vec![0.0; out],
+    };
+    Dense::new(values(l.weight.val()), bias)
+}
+
+impl PolicyValueNet {
+    /// The same network as plain arrays for the CPU inference path (batch
+    /// norm folded into the convolutions; inference statistics).
+    pub fn cpu_net(&self, cfg: &NetConfig) -> CpuNet {
+        let [planes, height, width] = cfg.input;
+        CpuNet {
+            height,
+            width,
+            planes,
+            stem: folded(&self.stem, &self.stem_bn),
+            blocks: self
+                .blocks
+                .iter()
+                .map(|b| [folded(&b.conv1, &b.bn1), folded(&b.conv2, &b.bn2)])
+                .collect(),
+            policy_conv: folded(&self.policy_conv, &self.policy_bn),
+            policy_fc: dense(&self.policy_fc),
+            value_conv: folded(&self.value_conv, &self.value_bn),
+            value_fc1: dense(&self.value_fc1),
+            value_fc2: dense(&self.value_fc2),
+        }
     }
 }

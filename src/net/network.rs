@@ -12,6 +12,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Device, FloatDType, Tensor, Transaction};
 
 use super::config::NetConfig;
+use super::cpu::CpuNet;
 use super::encode;
 use super::model::PolicyValueNet;
 use crate::error::{Error, Result};
@@ -42,6 +43,38 @@ impl ModuleMapper for CastTo {
     }
 }
 
+/// How a network on the CPU backend runs inference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuPath {
+    /// wgzero's own path ([`super::cpu`]: folded batch norm, im2col + gemm).
+    Gemm,
+    /// burn's graph on the `flex` backend (as training runs).
+    Flex,
+}
+
+impl CpuPath {
+    /// The default: `Gemm`, unless the environment variable
+    /// `WGZERO_CPU_PATH=flex` asks for burn's graph.
+    pub fn from_env() -> Self {
+        match std::env::var("WGZERO_CPU_PATH").as_deref() {
+            Ok("flex") => CpuPath::Flex,
+            _ => CpuPath::Gemm,
+        }
+    }
+
+    /// What `wgzero info` and `bench` report.
+    pub fn describe(self) -> String {
+        match self {
+            CpuPath::Gemm => format!(
+                "wgzero gemm path ({}; training on flex)",
+                super::cpu::simd_level()
+            ),
+            CpuPath::Flex => "flex".into(),
+        }
+    }
+}
+
 /// A network ready to evaluate positions of `G`.
 pub struct Network<G: Game> {
     game: G,
@@ -51,6 +84,9 @@ pub struct Network<G: Game> {
     gpu_encode: bool,
     id: String,
     f16: bool,
+    cpu_path: CpuPath,
+    /// The CPU path's arrays, built at the first forward pass.
+    cpu_net: std::sync::OnceLock<CpuNet>,
 }
 
 /// The id of a model's weights: 64-bit FNV-1a of its burnpack bytes, in hex.
@@ -101,6 +137,8 @@ impl<G: Game> Network<G> {
             gpu_encode,
             id,
             f16: false,
+            cpu_path: CpuPath::from_env(),
+            cpu_net: std::sync::OnceLock::new(),
         }
     }
 
@@ -160,6 +198,7 @@ impl<G: Game> Network<G> {
             };
             self.model = self.model.map(&mut CastTo(dtype));
             self.f16 = f16;
+            self.cpu_net = std::sync::OnceLock::new();
         }
         Ok(self)
     }
@@ -208,6 +247,7 @@ impl<G: Game> Network<G> {
         }
         self.model = model;
         self.config = config;
+        self.cpu_net = std::sync::OnceLock::new();
         self.id = model_id(&self.weights_bytes()?);
         Ok(self)
     }
@@ -260,6 +300,16 @@ impl<G: Game> Network<G> {
     pub fn set_model(&mut self, model: PolicyValueNet, id: String) {
         self.model = model;
         self.id = id;
+        self.cpu_net = std::sync::OnceLock::new();
+    }
+    /// Chooses the CPU backend's inference path (default: [`CpuPath::from_env`]).
+    pub fn with_cpu_path(mut self, path: CpuPath) -> Self {
+        self.cpu_path = path;
+        self
+    }
+    /// The inference path in use: `Some` on the CPU backend.
+    pub fn cpu_path(&self) -> Option<CpuPath> {
+        (!self.gpu_encode).then_some(self.cpu_path)
     }
     /// Whether inputs are encoded by the WGSL kernels.
     pub fn gpu_encode(&self) -> bool {
@@ -281,6 +331,9 @@ impl<G: Game> Network<G> {
             )));
         }
         let n = states.len() / words;
+        if !self.gpu_encode && !self.f16 && self.cpu_path == CpuPath::Gemm {
+            return Ok(self.forward_gemm(states, n));
+        }
         let planes = if self.gpu_encode {
             encode::encode_wgpu(&self.game, states, &self.device)?
         } else {
@@ -314,6 +367,20 @@ impl<G: Game> Network<G> {
         debug_assert_eq!(logits.len(), n * self.config.actions);
         debug_assert_eq!(values.len(), n);
         Ok((logits, values))
+    }
+
+    /// [`Network::forward`] on the CPU path: the game's CPU encoding, then
+    /// [`CpuNet::forward`].
+    fn forward_gemm(&self, states: &[u32], n: usize) -> (Vec<f32>, Vec<f32>) {
+        let net = self
+            .cpu_net
+            .get_or_init(|| self.model.cpu_net(&self.config));
+        let (words, len) = (self.game.packed_words(), self.game.planes_len());
+        let mut planes = vec![0f32; n * len];
+        for (s, out) in states.chunks_exact(words).zip(planes.chunks_exact_mut(len)) {
+            self.game.encode_packed(s, out);
+        }
+        net.forward(&planes)
     }
 }
 

@@ -1,0 +1,102 @@
+//! The CPU inference path (folded batch norm, im2col + gemm) against burn's
+//! graph on the `flex` backend: same weights, same inputs, every game's
+//! default network, outputs within 1e-4 (relative to 1 + |x|).
+
+mod common;
+
+use burn::tensor::Device;
+use common::{random_position, rng};
+use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
+use wgzero::net::network::CpuPath;
+use wgzero::net::trainer::{TrainBatch, TrainConfig, Trainer};
+use wgzero::net::{NetConfig, Network};
+
+const TOLERANCE: f32 = 1e-4;
+
+fn random_states<G: Game>(game: &G, n: usize, seed: u64) -> Vec<u32> {
+    let mut r = rng(seed);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let s = random_position(game, i % 6, &mut r);
+        let mut w = vec![0; game.packed_words()];
+        game.pack(&s, &mut w);
+        out.extend(w);
+    }
+    out
+}
+
+fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / (1.0 + x.abs().max(y.abs())))
+        .fold(0.0, f32::max)
+}
+
+/// A few training steps, so that batch norm's running statistics (folded
+/// into the convolutions by the CPU path) are not the initial 0 and 1.
+fn trained<G: Game>(net: Network<G>, game: &G) -> Network<G> {
+    let n = 64;
+    let states = random_states(game, n, 9);
+    let a = game.num_actions();
+    let batch = TrainBatch {
+        packed: states,
+        policy: vec![1.0 / a as f32; n * a],
+        value: (0..n).map(|i| (i % 3) as f32 - 1.0).collect(),
+    };
+    let mut trainer = Trainer::new(&net, TrainConfig::default());
+    for _ in 0..3 {
+        trainer.step(&batch).unwrap();
+    }
+    let mut net = net;
+    net.set_model(trainer.model(), "trained".into());
+    net
+}
+
+fn check<G: Game>(game: G, n: usize) {
+    let cfg = NetConfig::for_game(&game);
+    let net = Network::random(game.clone(), cfg, Device::flex(), false, 3).unwrap();
+    let net = trained(net, &game);
+    let states = random_states(&game, n, 21);
+    let gemm = net.forward(&states).unwrap();
+    let net = net.with_cpu_path(CpuPath::Flex);
+    let flex = net.forward(&states).unwrap();
+    let (dl, dv) = (
+        max_rel_diff(&gemm.0, &flex.0),
+        max_rel_diff(&gemm.1, &flex.1),
+    );
+    assert!(
+        dl < TOLERANCE && dv < TOLERANCE,
+        "{}: logits differ by {dl}, values by {dv}",
+        game.name()
+    );
+    assert!(gemm.0.iter().chain(&gemm.1).all(|x| x.is_finite()));
+}
+
+#[test]
+fn the_gemm_path_matches_burn_for_every_game() {
+    assert_eq!(CpuPath::from_env(), CpuPath::Gemm, "the default path");
+    // Odd sizes: uneven chunks across threads, and a single position.
+    check(Connect4, 37);
+    check(Connect4, 1);
+    check(TicTacToe, 19);
+    check(Gomoku::new(15).unwrap(), 9);
+    check(Gomoku::new(9).unwrap(), 5);
+}
+
+#[test]
+fn the_gemm_path_matches_burn_on_the_shipped_model() {
+    let (json, weights) = wgzero::models::shipped("connect4").unwrap();
+    let net = Network::from_parts(Connect4, json, weights.to_vec(), Device::flex(), false).unwrap();
+    let states = random_states(&Connect4, 64, 5);
+    let gemm = net.forward(&states).unwrap();
+    let flex = net.with_cpu_path(CpuPath::Flex).forward(&states).unwrap();
+    let (dl, dv) = (
+        max_rel_diff(&gemm.0, &flex.0),
+        max_rel_diff(&gemm.1, &flex.1),
+    );
+    assert!(
+        dl < TOLERANCE && dv < TOLERANCE,
+        "logits differ by {dl}, values by {dv}"
+    );
+}
