@@ -1,8 +1,8 @@
 //! A CPU inference path for the policy/value network, used on the CPU
 //! backend instead of running the burn graph: batch norm folded into the
 //! convolutions, each 3x3 convolution as im2col + one matrix product with
-//! the `gemm` crate (its kernels pick AVX2/FMA or NEON at run time; see
-//! [`simd_level`]),
+//! the `gemm` crate (its kernels pick AVX-512, AVX2/FMA or NEON at run
+//! time; see [`simd_level`]),
 //! bias + residual + ReLU fused in one pass, positions split across the
 //! rayon threads. Training stays in burn; this path is built from the same
 //! weights ([`super::model::PolicyValueNet::cpu_net`]) and checked against
@@ -323,13 +323,15 @@ fn to_channel_major(x: &[f32], n: usize, cells: usize, c: usize) -> Vec<f32> {
     out
 }
 
-/// The SIMD level the `gemm` kernels use on this CPU (chosen at run time).
-/// This build's `gemm` has its AVX2/FMA (x86-64-v3) and NEON kernels; its
-/// AVX-512 kernels need gemm's `x86-v4` feature, which would rebuild burn, so
-/// an AVX-512 CPU runs the AVX2/FMA kernels.
+/// The SIMD level the `gemm` kernels use on this CPU: gemm detects the
+/// CPU's features at run time and takes its AVX-512 (x86-64-v4, the `x86-v4`
+/// feature this build turns on), AVX2/FMA (x86-64-v3) or NEON kernels.
 pub fn simd_level() -> &'static str {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "avx512f";
+        }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             return "avx2+fma";
