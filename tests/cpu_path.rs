@@ -5,33 +5,13 @@
 mod common;
 
 use burn::tensor::Device;
-use common::{random_position, rng};
+use common::{max_rel_diff, random_states};
 use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
 use wgzero::net::network::CpuPath;
 use wgzero::net::trainer::{TrainBatch, TrainConfig, Trainer};
 use wgzero::net::{NetConfig, Network};
 
 const TOLERANCE: f32 = 1e-4;
-
-fn random_states<G: Game>(game: &G, n: usize, seed: u64) -> Vec<u32> {
-    let mut r = rng(seed);
-    let mut out = Vec::new();
-    for i in 0..n {
-        let s = random_position(game, i % 6, &mut r);
-        let mut w = vec![0; game.packed_words()];
-        game.pack(&s, &mut w);
-        out.extend(w);
-    }
-    out
-}
-
-fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs() / (1.0 + x.abs().max(y.abs())))
-        .fold(0.0, f32::max)
-}
 
 /// A few training steps, so that batch norm's running statistics (folded
 /// into the convolutions by the CPU path) are not the initial 0 and 1.

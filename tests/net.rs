@@ -7,7 +7,7 @@
 mod common;
 
 use burn::tensor::{Device, Tensor};
-use common::{random_position, rng};
+use common::{max_rel_diff, random_states};
 use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
 use wgzero::net::network::CpuPath;
 use wgzero::net::{self, encode, BackendChoice, NetConfig, Network};
@@ -29,19 +29,6 @@ fn wgpu_device(test: &str) -> Option<Device> {
             None
         }
     }
-}
-
-fn random_states<G: Game>(game: &G, n: usize, seed: u64) -> Vec<u32> {
-    let mut r = rng(seed);
-    let mut words = vec![0u32; game.packed_words()];
-    let mut out = Vec::new();
-    let max_moves = (game.num_actions() - 1).min(40);
-    for i in 0..n {
-        let s = random_position(game, i % max_moves, &mut r);
-        game.pack(&s, &mut words);
-        out.extend_from_slice(&words);
-    }
-    out
 }
 
 fn cpu_planes<G: Game>(game: &G, states: &[u32]) -> Vec<f32> {
@@ -91,13 +78,6 @@ fn wgsl_encoding_matches_the_cpu_reference_for_every_game() {
     check_parity(&Gomoku::new(9).unwrap(), &device, 200);
     check_parity(&Gomoku::new(19).unwrap(), &device, 50);
     check_parity(&Connect4, &device, 1);
-}
-
-fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs() / (1.0 + x.abs().max(y.abs())))
-        .fold(0.0, f32::max)
 }
 
 #[test]

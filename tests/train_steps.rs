@@ -12,7 +12,7 @@ use wgzero::game::Connect4;
 use wgzero::net::{self, BackendChoice, Precision, Selected};
 use wgzero::train::buffers::load_buffers;
 use wgzero::train::run::open_trainer;
-use wgzero::train::steps::{arena_step, self_play_step, train_step, StepContext};
+use wgzero::train::steps::{arena_step, self_play_step, train_step, StepContext, TrainOutcome};
 use wgzero::train::store::{self, create_run, games_file, RunState, Step};
 
 const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_train.toml");
@@ -51,6 +51,15 @@ fn run_after_self_play(run: &Path, ctx: &StepContext<'_, Connect4>) -> RunState 
     state
 }
 
+/// The train step on the run's buffers, as the loop runs it after self-play.
+fn train_once(ctx: &StepContext<'_, Connect4>, state: &mut RunState) -> TrainOutcome {
+    let buffers = load_buffers(&Connect4, ctx.run, &ctx.cfg.run, 1).unwrap();
+    assert!(!buffers.train.is_empty());
+    let mut trainer = open_trainer(ctx, state).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    train_step(ctx, state, &mut trainer, &buffers, &mut rng, &mut |_| {}).unwrap()
+}
+
 #[test]
 fn the_self_play_step_writes_its_games_and_moves_to_training() {
     let run = temp_run("selfplay");
@@ -85,19 +94,7 @@ fn the_train_step_saves_a_checkpoint_and_moves_to_the_arena() {
     let never = || false;
     let ctx = context(&run, &cfg, &device, &never);
     let mut state = run_after_self_play(&run, &ctx);
-    let buffers = load_buffers(&Connect4, &run, &cfg.run, 1).unwrap();
-    assert!(!buffers.train.is_empty());
-    let mut trainer = open_trainer(&ctx, &state).unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let out = train_step(
-        &ctx,
-        &mut state,
-        &mut trainer,
-        &buffers,
-        &mut rng,
-        &mut |_| {},
-    )
-    .unwrap();
+    let out = train_once(&ctx, &mut state);
     // Between min_steps (2) and max_steps (4) of the tiny config.
     assert!(
         (2..=4).contains(&out.metrics.steps),
@@ -126,18 +123,7 @@ fn the_arena_step_ends_the_iteration_with_a_metrics_line() {
     let never = || false;
     let ctx = context(&run, &cfg, &device, &never);
     let mut state = run_after_self_play(&run, &ctx);
-    let buffers = load_buffers(&Connect4, &run, &cfg.run, 1).unwrap();
-    let mut trainer = open_trainer(&ctx, &state).unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    train_step(
-        &ctx,
-        &mut state,
-        &mut trainer,
-        &buffers,
-        &mut rng,
-        &mut |_| {},
-    )
-    .unwrap();
+    train_once(&ctx, &mut state);
     let mut metrics = Vec::new();
     let out = arena_step(&ctx, &mut state, &mut metrics, &mut |_| {}).unwrap();
     let line = &out.metrics;

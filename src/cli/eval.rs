@@ -8,12 +8,15 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::{counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, BackendArg, GameArgs};
+use super::{
+    averaged_evaluator, counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, BackendArg,
+    GameArgs,
+};
 use wgzero::arena::{play_match, search_many, Contestant, MatchConfig, MatchResult};
 use wgzero::eval::{Evaluator, SymmetryAverage};
 use wgzero::game::{Connect4, Game};
 use wgzero::mcts::SearchConfig;
-use wgzero::net::{self, ModelSource, NetEvaluator, Precision, Selected};
+use wgzero::net::{self, ModelSource, NetEvaluator, Selected};
 use wgzero::players::{Heuristic, PlayerSpec};
 use wgzero::positions::{judge_moves, read_positions, score_moves, ErrorRate, PositionResult};
 use wgzero::train::store::model_folder;
@@ -102,20 +105,15 @@ fn model_evaluator<G: Game>(
             game.name()
         ),
     };
-    let opened = source.evaluator(game, selected, Precision::Auto)?;
-    let eval =
-        SymmetryAverage::new(game.clone(), opened.eval, symmetries).context("--symmetries")?;
+    let eval = averaged_evaluator(game, &source, selected, symmetries)?;
     Ok((eval, source.label()))
 }
 
 pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
-    if args.sims == 0 {
-        bail!("--sims must be at least 1");
-    }
+    let search = args.search()?;
     let selected = net::select(args.backend.into())?;
     let symmetries = args.averaging.symmetries;
     let (mut model, name) = model_evaluator(&game, args.model.as_deref(), &selected, symmetries)?;
-    let search = args.search()?;
     search.validate(game.num_actions())?;
     if let Some(file) = &args.positions {
         return eval_positions(&game, file, &search, &mut model, &name, args);

@@ -16,11 +16,13 @@ mod train;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use wgzero::eval::SymmetryAverage;
+use wgzero::game::Game;
 use wgzero::mcts::Algorithm;
-use wgzero::net::{BackendChoice, Precision};
+use wgzero::net::{BackendChoice, ModelSource, NetEvaluator, Precision, Selected};
 
 /// AlphaZero-style self-play engine for any vendor's GPU (wgpu) or a plain CPU.
 #[derive(Parser)]
@@ -128,6 +130,18 @@ pub struct AveragingArgs {
     /// its mirror image; Gomoku and tic-tac-toe 8).
     #[arg(long, default_value_t = 2)]
     pub symmetries: usize,
+}
+
+/// `source`'s network on `selected`'s device (precision `auto`), its outputs
+/// averaged over the first `symmetries` board symmetries (`play`, `eval`).
+pub fn averaged_evaluator<G: Game>(
+    game: &G,
+    source: &ModelSource,
+    selected: &Selected,
+    symmetries: usize,
+) -> Result<SymmetryAverage<G, NetEvaluator>> {
+    let opened = source.evaluator(game, selected, Precision::Auto)?;
+    SymmetryAverage::new(game.clone(), opened.eval, symmetries).context("--symmetries")
 }
 
 /// A root search algorithm (`--algorithm`).

@@ -7,11 +7,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
-use super::{AveragingArgs, BackendArg, GameArgs};
-use wgzero::eval::SymmetryAverage;
+use super::{averaged_evaluator, AveragingArgs, BackendArg, GameArgs};
 use wgzero::game::Game;
 use wgzero::mcts::SearchConfig;
-use wgzero::net::{self, ModelSource, Precision};
+use wgzero::net::{self, ModelSource};
 use wgzero::players::{Heuristic, Player, PlayerSpec, SearchPlayer};
 use wgzero::train::store::model_folder;
 
@@ -116,9 +115,7 @@ fn build_opponent<G: Game + Heuristic>(game: &G, args: &PlayArgs) -> Result<Box<
         );
     }
     let selected = net::select(args.backend.into())?;
-    let opened = source.evaluator(game, &selected, Precision::Auto)?;
-    let eval = SymmetryAverage::new(game.clone(), opened.eval, args.averaging.symmetries)
-        .context("--symmetries")?;
+    let eval = averaged_evaluator(game, &source, &selected, args.averaging.symmetries)?;
     let cfg = SearchConfig {
         simulations: args.sims,
         ..SearchConfig::default()

@@ -74,16 +74,25 @@ pub fn upload_bytes<G: Game>(game: &G) -> (usize, usize) {
     (4 * game.packed_words(), 4 * game.planes_len())
 }
 
-/// Planes `[n, C, H, W]` on `device` from the CPU reference encoding of `states` (`[n, W]`).
-pub fn encode_cpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Tensor<4> {
+/// The CPU reference encoding of `states` (`[n, W]` packed words) as f32
+/// planes `[n, C, H, W]` on the host.
+pub fn cpu_planes<G: Game>(game: &G, states: &[u32]) -> Vec<f32> {
     let (words, len) = (game.packed_words(), game.planes_len());
-    let n = states.len() / words;
-    let mut planes = vec![0f32; n * len];
+    let mut planes = vec![0f32; states.len() / words * len];
     for (s, out) in states.chunks_exact(words).zip(planes.chunks_exact_mut(len)) {
         game.encode_packed(s, out);
     }
+    planes
+}
+
+/// Planes `[n, C, H, W]` on `device` from the CPU reference encoding of `states` (`[n, W]`).
+pub fn encode_cpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Tensor<4> {
+    let n = states.len() / game.packed_words();
     let [c, h, w] = game.planes_shape();
-    Tensor::from_data(TensorData::new(planes, [n, c, h, w]), device)
+    Tensor::from_data(
+        TensorData::new(cpu_planes(game, states), [n, c, h, w]),
+        device,
+    )
 }
 
 /// Planes `[n, C, H, W]` computed on a wgpu `device` by the game's WGSL kernel

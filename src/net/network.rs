@@ -307,10 +307,6 @@ impl<G: Game> Network<G> {
         self.cpu_path = path;
         self
     }
-    /// The inference path in use: `Some` on the CPU backend.
-    pub fn cpu_path(&self) -> Option<CpuPath> {
-        (!self.gpu_encode).then_some(self.cpu_path)
-    }
     /// Whether inputs are encoded by the WGSL kernels.
     pub fn gpu_encode(&self) -> bool {
         self.gpu_encode
@@ -332,7 +328,7 @@ impl<G: Game> Network<G> {
         }
         let n = states.len() / words;
         if !self.gpu_encode && !self.f16 && self.cpu_path == CpuPath::Gemm {
-            return Ok(self.forward_gemm(states, n));
+            return Ok(self.forward_gemm(states));
         }
         let planes = if self.gpu_encode {
             encode::encode_wgpu(&self.game, states, &self.device)?
@@ -371,16 +367,11 @@ impl<G: Game> Network<G> {
 
     /// [`Network::forward`] on the CPU path: the game's CPU encoding, then
     /// [`CpuNet::forward`].
-    fn forward_gemm(&self, states: &[u32], n: usize) -> (Vec<f32>, Vec<f32>) {
+    fn forward_gemm(&self, states: &[u32]) -> (Vec<f32>, Vec<f32>) {
         let net = self
             .cpu_net
             .get_or_init(|| self.model.cpu_net(&self.config));
-        let (words, len) = (self.game.packed_words(), self.game.planes_len());
-        let mut planes = vec![0f32; n * len];
-        for (s, out) in states.chunks_exact(words).zip(planes.chunks_exact_mut(len)) {
-            self.game.encode_packed(s, out);
-        }
-        net.forward(&planes)
+        net.forward(&encode::cpu_planes(&self.game, states))
     }
 }
 

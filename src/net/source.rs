@@ -67,33 +67,46 @@ impl ModelSource {
     /// The model's files, read (`None` for random weights). A missing file
     /// or a game without a shipped model is an [`Error::Model`].
     pub fn read<G: Game>(&self, game: &G) -> Result<Option<ModelBytes>> {
-        match self {
-            ModelSource::Folder(dir) => Ok(Some(ModelBytes {
+        Ok(match self.resolve(game)? {
+            Weights::Bytes(m) => Some(m),
+            Weights::Random { .. } => None,
+        })
+    }
+
+    /// The weights to build the network from: read (the files' errors
+    /// come from here), or the recipe of random ones.
+    fn resolve<G: Game>(&self, game: &G) -> Result<Weights> {
+        Ok(match self {
+            ModelSource::Folder(dir) => Weights::Bytes(ModelBytes {
                 label: dir.display().to_string(),
                 config_json: read_model_text(&dir.join(CONFIG_FILE))?,
                 weights: read_model_bytes(&dir.join(WEIGHTS_FILE))?,
-            })),
+            }),
             ModelSource::Shipped => match crate::models::shipped(&game.name()) {
-                Some((json, weights)) => Ok(Some(ModelBytes {
+                Some((json, weights)) => Weights::Bytes(ModelBytes {
                     label: self.label(),
                     config_json: json.to_string(),
                     weights: weights.to_vec(),
-                })),
-                None => Err(Error::Model(format!(
-                    "there is no shipped model for {}",
-                    game.name()
-                ))),
+                }),
+                None => {
+                    return Err(Error::Model(format!(
+                        "there is no shipped model for {}",
+                        game.name()
+                    )))
+                }
             },
-            ModelSource::Bytes(m) => Ok(Some(m.clone())),
-            ModelSource::Random { .. } => Ok(None),
-        }
+            ModelSource::Bytes(m) => Weights::Bytes(m.clone()),
+            ModelSource::Random { config, seed } => Weights::Random {
+                config: config.clone(),
+                seed: *seed,
+            },
+        })
     }
 
     /// The network on `selected`'s device (config, shapes and weights
     /// checked; errors name the model).
     pub fn open<G: Game>(&self, game: G, selected: &Selected) -> Result<Network<G>> {
-        let bytes = self.read(&game)?;
-        build(game, self, bytes, selected)
+        self.resolve(&game)?.build(game, selected)
     }
 
     /// The network on a worker thread of its own, inferring in `precision`.
@@ -104,13 +117,13 @@ impl ModelSource {
         selected: &Selected,
         precision: Precision,
     ) -> Result<Opened> {
-        let bytes = self.read(game)?;
-        let (game, source, selected) = (game.clone(), self.clone(), selected.clone());
+        let weights = self.resolve(game)?;
+        let (game, selected) = (game.clone(), selected.clone());
         let (id_tx, id_rx) = std::sync::mpsc::channel();
         let eval = NetEvaluator::spawn(move || {
-            let real_gpu = selected.real_gpu;
-            let network =
-                build(game, &source, bytes, &selected)?.with_precision(precision, real_gpu)?;
+            let network = weights
+                .build(game, &selected)?
+                .with_precision(precision, selected.real_gpu)?;
             let _ = id_tx.send((network.id().to_string(), network.is_f16()));
             Ok(network)
         })?;
@@ -123,21 +136,26 @@ impl ModelSource {
     }
 }
 
-/// The network of `source` from its read `bytes` (or random weights).
-fn build<G: Game>(
-    game: G,
-    source: &ModelSource,
-    bytes: Option<ModelBytes>,
-    selected: &Selected,
-) -> Result<Network<G>> {
-    let (device, gpu) = (selected.device.clone(), selected.is_wgpu);
-    match (bytes, source) {
-        (Some(m), _) => Network::from_parts(game, &m.config_json, m.weights, device, gpu)
-            .map_err(|e| e.in_model(&m.label)),
-        (None, ModelSource::Random { config, seed }) => {
-            let config = config.clone().unwrap_or_else(|| NetConfig::for_game(&game));
-            Network::random(game, config, device, gpu, *seed)
+/// A [`ModelSource`] with its files read.
+enum Weights {
+    Bytes(ModelBytes),
+    Random {
+        config: Option<NetConfig>,
+        seed: u64,
+    },
+}
+
+impl Weights {
+    /// The network on `selected`'s device.
+    fn build<G: Game>(self, game: G, selected: &Selected) -> Result<Network<G>> {
+        let (device, gpu) = (selected.device.clone(), selected.is_wgpu);
+        match self {
+            Weights::Bytes(m) => Network::from_parts(game, &m.config_json, m.weights, device, gpu)
+                .map_err(|e| e.in_model(&m.label)),
+            Weights::Random { config, seed } => {
+                let config = config.unwrap_or_else(|| NetConfig::for_game(&game));
+                Network::random(game, config, device, gpu, seed)
+            }
         }
-        (None, _) => Err(Error::Model(format!("{}: no weights", source.label()))),
     }
 }

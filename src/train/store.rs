@@ -106,8 +106,8 @@ pub fn model_folder(path: &Path) -> Result<ModelSource> {
 
 pub fn load_state(run: &Path) -> Result<RunState> {
     let path = run.join(STATE_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| model_err(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| model_err(&path, format!("not a run state: {e}")))
+    serde_json::from_str(&read_model_text(&path)?)
+        .map_err(|e| model_err(&path, format!("not a run state: {e}")))
 }
 
 /// `state` (loaded from `run`), checked to be a run of `game`.
@@ -169,10 +169,8 @@ pub struct Checkpoint {
 pub fn read_checkpoint<G: Game>(game: &G, run: &Path, rel: &str) -> Result<Checkpoint> {
     let dir = run.join(rel);
     let meta_path = dir.join(META_FILE);
-    let meta: CheckpointMeta = serde_json::from_str(
-        &std::fs::read_to_string(&meta_path).map_err(|e| model_err(&meta_path, e))?,
-    )
-    .map_err(|e| model_err(&meta_path, format!("not checkpoint metadata: {e}")))?;
+    let meta: CheckpointMeta = serde_json::from_str(&read_model_text(&meta_path)?)
+        .map_err(|e| model_err(&meta_path, format!("not checkpoint metadata: {e}")))?;
     if meta.game != game.name() {
         return Err(model_err(
             &dir,

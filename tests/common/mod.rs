@@ -24,6 +24,30 @@ pub fn random_position<G: Game>(game: &G, moves: usize, rng: &mut ChaCha8Rng) ->
     }
 }
 
+/// `n` random non-terminal positions of `game`, packed (`[n, W]` words),
+/// with 0, 1, 2, ... random moves played.
+pub fn random_states<G: Game>(game: &G, n: usize, seed: u64) -> Vec<u32> {
+    let mut r = rng(seed);
+    let mut words = vec![0u32; game.packed_words()];
+    let mut out = Vec::new();
+    let max_moves = (game.num_actions() - 1).min(40);
+    for i in 0..n {
+        let s = random_position(game, i % max_moves, &mut r);
+        game.pack(&s, &mut words);
+        out.extend_from_slice(&words);
+    }
+    out
+}
+
+/// The largest difference between `a` and `b`, relative to 1 + |x|.
+pub fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / (1.0 + x.abs().max(y.abs())))
+        .fold(0.0, f32::max)
+}
+
 pub fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
