@@ -2,7 +2,7 @@ mod common;
 
 use wgzero::eval::{Batch, Evaluator, Rollout, Uniform};
 use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
-use wgzero::mcts::{Algorithm, Search, SearchConfig, ROOT};
+use wgzero::mcts::{considered_visits, Algorithm, Search, SearchConfig, ROOT};
 use wgzero::players::{MctsPlayer, Player};
 use wgzero::Result;
 
@@ -215,6 +215,78 @@ fn gumbel_sequential_halving_spreads_then_focuses() {
         "later phases focus on fewer actions: {:?}",
         r.visits
     );
+}
+
+/// The root visits sequential halving gives its `m` considered actions in
+/// `sims` simulations, most first: the schedule's table holds count `v` once
+/// for every action that got past `v` visits.
+fn halving_counts(m: usize, sims: u32) -> Vec<u32> {
+    let table = considered_visits(m, sims);
+    let top = table.iter().copied().max().map_or(0, |v| v + 1);
+    let occurrences: Vec<usize> = (0..top)
+        .map(|v| table.iter().filter(|&&t| t == v).count())
+        .collect();
+    (0..m)
+        .map(|i| occurrences.iter().filter(|&&n| n > i).count() as u32)
+        .collect()
+}
+
+/// With tree reuse the root's children arrive with earlier visits; this
+/// search's own simulations must still follow the halving schedule exactly
+/// (per child, as a fresh search does), and the move played must be the
+/// halving winner. A full search after a full search, a fast one after a
+/// full one, and the same on a fresh tree.
+#[test]
+fn gumbel_with_a_reused_tree_follows_the_halving_schedule() {
+    let g = Connect4;
+    for (first, second, seed) in [(200, 200, 5), (200, 32, 6), (64, 16, 7), (0, 48, 8)] {
+        let cfg = SearchConfig {
+            gumbel_m: 16,
+            reuse_tree: true,
+            ..config(Algorithm::Gumbel, 1)
+        };
+        let mut s = Search::new(g, cfg, seed).unwrap();
+        let mut eval = Rollout::new(g, 1, seed);
+        if first > 0 {
+            let r = s.run(&mut eval, first).unwrap();
+            s.advance(r.action).unwrap();
+            assert!(
+                root_child_visits(&s) > 0,
+                "the reused subtree has visits at the new root"
+            );
+        }
+        let before: Vec<u32> = {
+            let t = s.tree();
+            let mut v = vec![0; g.num_actions()];
+            if t.len() > 1 {
+                for c in t.children(ROOT) {
+                    v[t.action(c)] = t.visits(c);
+                }
+            }
+            v
+        };
+        let r = s.run(&mut eval, second).unwrap();
+        let legal = r.policy.iter().filter(|&&p| p > 0.0).count();
+        let mut own = r.search_visits.clone();
+        own.sort_unstable_by(|a, b| b.cmp(a));
+        let mut expected = halving_counts(legal.min(16), second);
+        expected.resize(g.num_actions(), 0);
+        assert_eq!(
+            own, expected,
+            "{first} then {second}: own visits {:?}",
+            r.search_visits
+        );
+        for a in 0..g.num_actions() {
+            assert_eq!(r.visits[a], before[a] + r.search_visits[a], "action {a}");
+        }
+        let most = *r.search_visits.iter().max().unwrap();
+        assert_eq!(
+            r.search_visits[r.action], most,
+            "{first} then {second}: the move is the halving winner ({:?})",
+            r.search_visits
+        );
+        s.tree().check_consistency().unwrap();
+    }
 }
 
 #[test]

@@ -114,6 +114,74 @@ fn the_replay_buffer_keeps_a_window_and_augments_with_symmetries() {
     }
 }
 
+/// A one-position game record: `moves` played, the policy target, the result.
+fn one_position(moves: &str, policy: [f32; 7], outcome: i8) -> GameRecord {
+    let g = Connect4;
+    let mut packed = vec![0u32; 5];
+    g.pack(&g.parse_position(moves).unwrap(), &mut packed);
+    GameRecord {
+        game_id: 0,
+        model_id: "test".into(),
+        outcome,
+        positions: vec![wgzero::selfplay::records::PositionRecord {
+            packed,
+            to_move: (moves.len() % 2) as u8,
+            action: 0,
+            value: 0.0,
+            policy: policy.to_vec(),
+            full_search: true,
+        }],
+    }
+}
+
+/// With merging, a repeated position is one entry whose targets are the
+/// mean of its sightings, drawn `1 + log2(n)` times as often as a single
+/// one; without, it is stored twice.
+#[test]
+fn merged_duplicates_average_their_targets_and_weigh_more() {
+    let g = Connect4;
+    let a1 = one_position("4", [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 1);
+    let a2 = one_position("4", [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], -1);
+    let a3 = one_position("4", [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], -1);
+    let a4 = one_position("4", [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], -1);
+    let b = one_position("3", [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0], 0);
+    let mut plain = ReplayBuffer::new(g, 10);
+    let mut merged = ReplayBuffer::new(g, 10).with_merging(true);
+    for r in [&a1, &a2, &a3, &a4, &b] {
+        plain.push_game(r).unwrap();
+        merged.push_game(r).unwrap();
+    }
+    assert_eq!(plain.len(), 5);
+    assert_eq!((merged.len(), merged.merged()), (2, 3));
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let n = 6000;
+    let batch = merged.sample(n, false, &mut rng).unwrap();
+    let mut repeated = 0;
+    for i in 0..n {
+        let policy = &batch.policy[i * 7..(i + 1) * 7];
+        if policy[2] == 1.0 {
+            assert_eq!(batch.value[i], 0.0);
+            continue;
+        }
+        repeated += 1;
+        assert!((policy[0] - 0.25).abs() < 1e-6 && (policy[1] - 0.75).abs() < 1e-6);
+        // results for the side to move (O): -1, then +1 three times
+        assert!((batch.value[i] - 0.5).abs() < 1e-6, "{}", batch.value[i]);
+    }
+    // weight 1 + log2(4) = 3 against 1: three quarters of the draws
+    let share = repeated as f64 / n as f64;
+    assert!((share - 0.75).abs() < 0.03, "{share}");
+    // A window of one: the merged entry leaves when a newer one arrives,
+    // and the position starts afresh when seen again.
+    let mut small = ReplayBuffer::new(g, 1).with_merging(true);
+    for r in [&a1, &a2, &b, &a2] {
+        small.push_game(r).unwrap();
+    }
+    assert_eq!((small.len(), small.merged()), (1, 1));
+    let batch = small.sample(4, false, &mut rng).unwrap();
+    assert_eq!(&batch.policy[..7], &[0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+}
+
 #[test]
 fn training_reduces_the_loss_and_the_weights_serve_inference() {
     let g = Connect4;

@@ -20,27 +20,48 @@ fn logit(p: f32) -> f32 {
     p.max(f32::MIN_POSITIVE).ln()
 }
 
-/// Per-search root state: Gumbel noise per root child and the schedule.
+/// Per-search root state: Gumbel noise per root child, the schedule, and
+/// the root children's visits when the search began.
+///
+/// With tree reuse the root's children arrive with visits from earlier
+/// searches. Sequential halving and the final choice count only this
+/// search's own visits (`visits - base`), so a reused tree searches the same
+/// schedule as a fresh one; the reused visits still inform the Q values and
+/// everything below the root.
 #[derive(Default, Clone, Debug)]
 pub(crate) struct GumbelRoot {
     /// `[children of the root]` Gumbel(0, 1) samples.
     pub gumbel: Vec<f32>,
+    /// `[children of the root]` visits each child had before this search.
+    base: Vec<u32>,
     /// Visit count the chosen root action must have, by simulation index.
     table: Vec<u32>,
     pub ready: bool,
 }
 
 impl GumbelRoot {
-    /// Draws the noise for the root's `k` children and builds the schedule for
-    /// `m` considered actions (capped by `k`) and `sims` simulations.
-    pub fn init<R: Rng>(&mut self, k: usize, m: usize, sims: u32, rng: &mut R) {
+    /// Draws the noise for the root's children, records their visits so far
+    /// and builds the schedule for `m` considered actions (capped by the
+    /// number of children) and `sims` simulations.
+    pub fn init<R: Rng>(&mut self, t: &Tree, m: usize, sims: u32, rng: &mut R) {
+        let children = t.children(super::tree::ROOT);
+        let k = children.len();
         self.gumbel.clear();
         self.gumbel.extend((0..k).map(|_| {
             let u: f32 = rng.random_range(f32::MIN_POSITIVE..1.0);
             -(-u.ln()).ln()
         }));
+        self.base.clear();
+        self.base.extend(children.map(|c| t.visits[c as usize]));
         self.table = considered_visits(m.min(k).max(1), sims);
         self.ready = true;
+    }
+
+    /// Visits (finished and in flight) of root child number `k` (its index
+    /// among the root's children) from this search alone.
+    fn own_visits(&self, t: &Tree, c: NodeId, k: usize) -> u32 {
+        let i = c as usize;
+        (t.visits[i] + t.in_flight[i]).saturating_sub(self.base.get(k).copied().unwrap_or(0))
     }
 
     fn considered_visit(&self, sim_index: u32) -> u32 {
@@ -52,8 +73,9 @@ impl GumbelRoot {
 }
 
 /// The sequence of visit counts that sequential halving gives to the chosen
-/// root action at each simulation (mctx's `get_sequence_of_considered_visits`).
-pub(crate) fn considered_visits(m: usize, sims: u32) -> Vec<u32> {
+/// root action at each simulation (mctx's `get_sequence_of_considered_visits`)
+/// for `m` considered actions and `sims` simulations.
+pub fn considered_visits(m: usize, sims: u32) -> Vec<u32> {
     let n = sims as usize;
     if m <= 1 {
         return (0..sims).collect();
@@ -117,10 +139,10 @@ pub(crate) fn transformed_q(
     }
 }
 
-/// Root choice: among actions whose visit count equals the schedule's
-/// considered count, the best `gumbel + logit + sigma(Q)`. When in-flight
-/// simulations leave no action at that count, the best among the actions
-/// with the fewest visits.
+/// Root choice: among actions whose visit count in this search equals the
+/// schedule's considered count, the best `gumbel + logit + sigma(Q)`. When
+/// in-flight simulations leave no action at that count, the best among the
+/// actions with the fewest visits in this search.
 pub(crate) fn select_root(
     t: &Tree,
     root: &GumbelRoot,
@@ -133,7 +155,7 @@ pub(crate) fn select_root(
     let target = root.considered_visit(sim_index);
     let children = t.children(super::tree::ROOT);
     let first = children.start;
-    let eff = |c: NodeId| t.visits[c as usize] + t.in_flight[c as usize];
+    let eff = |c: NodeId| root.own_visits(t, c, (c - first) as usize);
     let score = |c: NodeId| {
         let k = (c - first) as usize;
         root.gumbel[k] + logit(t.prior[c as usize]) + q[k]
@@ -189,9 +211,10 @@ pub(crate) fn select_interior(
     best
 }
 
-/// The action to play (the best `gumbel + logit + sigma(Q)` among the most
-/// visited root actions) and the improved policy `softmax(logit + sigma(Q))`,
-/// written into `policy` (indexed by action, 0 for illegal actions).
+/// The action to play (the best `gumbel + logit + sigma(Q)` among the root
+/// actions this search visited most: sequential halving's winner) and the
+/// improved policy `softmax(logit + sigma(Q))`, written into `policy`
+/// (indexed by action, 0 for illegal actions).
 pub(crate) fn final_choice(
     t: &Tree,
     root: &GumbelRoot,
@@ -204,15 +227,12 @@ pub(crate) fn final_choice(
     transformed_q(t, r, c_visit, c_scale, q);
     let children = t.children(r);
     let first = children.start;
-    let max_n = children
-        .clone()
-        .map(|c| t.visits[c as usize])
-        .max()
-        .unwrap_or(0);
+    let own = |c: NodeId| root.own_visits(t, c, (c - first) as usize);
+    let max_n = children.clone().map(own).max().unwrap_or(0);
     let noise = |k: usize| root.gumbel.get(k).copied().unwrap_or(0.0);
     let best = children
         .clone()
-        .filter(|&c| t.visits[c as usize] == max_n)
+        .filter(|&c| own(c) == max_n)
         .max_by(|&a, &b| {
             let s = |c: NodeId| {
                 let k = (c - first) as usize;

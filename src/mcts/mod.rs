@@ -11,5 +11,6 @@ mod search;
 mod tree;
 
 pub use config::{Algorithm, SearchConfig};
+pub use gumbel::considered_visits;
 pub use search::{Search, SearchResult, SearchStats};
 pub use tree::{NodeId, NodeStatus, Tree, ROOT};

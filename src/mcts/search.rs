@@ -49,8 +49,11 @@ pub struct SearchResult {
     /// `[num_actions]` policy target: visit distribution (PUCT) or improved
     /// policy (Gumbel); 0 on illegal actions, sums to 1.
     pub policy: Vec<f32>,
-    /// `[num_actions]` root visit counts.
+    /// `[num_actions]` root visit counts (with a reused tree, visits from
+    /// earlier searches included).
     pub visits: Vec<u32>,
+    /// `[num_actions]` root visits of this search's own simulations.
+    pub search_visits: Vec<u32>,
     /// Mean value of the root for its side to move.
     pub value: f32,
     /// Simulations completed in this search.
@@ -85,6 +88,8 @@ pub struct Search<G: Game> {
     cache: Option<EvalCache>,
     gumbel: GumbelRoot,
     stats: SearchStats,
+    /// `[num_actions]` root visits when the current search began (a reused tree's).
+    base_visits: Vec<u32>,
     /// Simulations to run in the current search, started, and finished.
     target: u32,
     started: u32,
@@ -112,6 +117,7 @@ impl<G: Game> Search<G> {
             pending: Vec::new(),
             gumbel: GumbelRoot::default(),
             stats: SearchStats::default(),
+            base_visits: Vec::new(),
             target: 0,
             started: 0,
             finished: 0,
@@ -187,6 +193,13 @@ impl<G: Game> Search<G> {
         self.started = 0;
         self.finished = 0;
         self.gumbel.ready = false;
+        self.base_visits.clear();
+        self.base_visits.resize(self.game.num_actions(), 0);
+        if self.tree.status[ROOT as usize] == NodeStatus::Expanded {
+            for c in self.tree.children(ROOT) {
+                self.base_visits[self.tree.action(c)] = self.tree.visits(c);
+            }
+        }
         if self.tree.status[ROOT as usize] == NodeStatus::Expanded {
             self.prepare_root();
         }
@@ -209,9 +222,8 @@ impl<G: Game> Search<G> {
                 self.noised = true;
             }
             Algorithm::Gumbel => {
-                let k = self.tree.children(ROOT).len();
                 self.gumbel
-                    .init(k, self.cfg.gumbel_m, self.target, &mut self.rng);
+                    .init(&self.tree, self.cfg.gumbel_m, self.target, &mut self.rng);
             }
         }
     }
@@ -469,6 +481,9 @@ impl<G: Game> Search<G> {
         for c in self.tree.children(ROOT) {
             visits[self.tree.action(c)] = self.tree.visits(c);
         }
+        let search_visits: Vec<u32> = (0..num_actions)
+            .map(|a| visits[a].saturating_sub(self.base_visits.get(a).copied().unwrap_or(0)))
+            .collect();
         let mut policy = vec![0f32; num_actions];
         let action = match self.cfg.algorithm {
             Algorithm::Gumbel => {
@@ -494,6 +509,7 @@ impl<G: Game> Search<G> {
             action,
             policy,
             visits,
+            search_visits,
             value,
             simulations: self.finished,
         })

@@ -142,6 +142,24 @@ impl PolicyValueNet {
         self
     }
 
+    /// The sum of squares of the convolution and dense-layer weights (not
+    /// the biases, not batch norm's scale and shift): the L2 penalty of
+    /// training, `[1]`.
+    pub fn l2_penalty(&self) -> Tensor<1> {
+        let sq4 = |w: &Param<Tensor<4>>| w.val().powi_scalar(2).sum();
+        let sq2 = |w: &Param<Tensor<2>>| w.val().powi_scalar(2).sum();
+        let mut total = sq4(&self.stem.weight)
+            + sq4(&self.policy_conv.weight)
+            + sq4(&self.value_conv.weight)
+            + sq2(&self.policy_fc.weight)
+            + sq2(&self.value_fc1.weight)
+            + sq2(&self.value_fc2.weight);
+        for b in &self.blocks {
+            total = total + sq4(&b.conv1.weight) + sq4(&b.conv2.weight);
+        }
+        total
+    }
+
     /// `[N, C, H, W]` planes -> (policy logits `[N, A]`, value `[N, 1]` in `[-1, 1]`).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
         let mut x = relu(self.stem_bn.forward(self.stem.forward(x)));

@@ -22,7 +22,8 @@ impl<G: Game> Buffers<G> {
     pub fn new(game: &G, cfg: &RunConfig) -> Self {
         Buffers {
             train: ReplayBuffer::new(game.clone(), cfg.replay_window)
-                .with_value_search_weight(cfg.value_search_weight as f32),
+                .with_value_search_weight(cfg.value_search_weight as f32)
+                .with_merging(cfg.merge_duplicates),
             held: ReplayBuffer::new(game.clone(), cfg.held_out_positions),
         }
     }
@@ -47,7 +48,10 @@ pub fn is_held_out(game_id: u64, cfg: &RunConfig) -> bool {
 /// iterations up to `upto`: files are read newest first until both buffers
 /// are full, counting only the positions they keep (full searches, split by
 /// game as in [`Buffers::push_game`]), so a resumed run has the same buffer
-/// as one that never stopped.
+/// as one that never stopped. With merged duplicates a window holds more
+/// positions than entries, so up to twice the window is read (a resumed
+/// buffer then holds the same positions, its oldest entries' averages
+/// over fewer sightings).
 pub fn load_buffers<G: Game>(
     game: &G,
     run: &Path,
@@ -73,10 +77,13 @@ pub fn load_buffers<G: Game>(
         files.push(games);
         // The held-out set may fill slowly (a small share of games); stop
         // waiting for it once twice the window has been read.
-        let train_full = train_kept >= cfg.replay_window;
-        if train_full
-            && (held_kept >= cfg.held_out_positions || train_kept >= 2 * cfg.replay_window)
-        {
+        let wanted = if cfg.merge_duplicates {
+            2 * cfg.replay_window
+        } else {
+            cfg.replay_window
+        };
+        let train_full = train_kept >= wanted;
+        if train_full && (held_kept >= cfg.held_out_positions || train_kept >= 2 * wanted) {
             break;
         }
     }
@@ -146,6 +153,7 @@ mod tests {
             replay_window: 200,
             held_out_share: 0.1,
             held_out_positions: 10,
+            merge_duplicates: false,
             ..RunConfig::default()
         };
         let b = load_buffers(&game, &run, &cfg, 10).unwrap();

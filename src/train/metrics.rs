@@ -93,7 +93,9 @@ pub struct BaselineMetrics {
 /// One line of `metrics.jsonl`: a finished iteration.
 #[derive(Clone, Debug, Serialize)]
 pub struct IterationMetrics {
-    pub arena: ArenaMetrics,
+    /// The candidate against the best; `None` when no arena games are played.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arena: Option<ArenaMetrics>,
     pub baseline_seconds: f64,
     pub baselines: BTreeMap<String, BaselineMetrics>,
     /// The best network's checkpoint after the iteration.

@@ -19,7 +19,7 @@ pub mod run;
 pub mod steps;
 pub mod store;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use rand::Rng;
 
@@ -41,12 +41,38 @@ pub struct Sample {
 }
 
 /// The most recent `capacity` positions of self-play.
+///
+/// With [`ReplayBuffer::with_merging`] a position seen again while its first
+/// sighting is in the buffer is merged into it instead of stored twice: the
+/// targets become the mean over its sightings, and sampling draws it with
+/// weight `1 + log2(sightings)` (AlphaZero.jl's position averaging), so
+/// frequent positions (openings) get lower-variance targets without crowding
+/// the window or the batches.
 pub struct ReplayBuffer<G: Game> {
     game: G,
     capacity: usize,
     /// Weight of the search's root value in the value target.
     search_weight: f32,
-    samples: VecDeque<Sample>,
+    samples: VecDeque<Entry>,
+    /// With merging: packed position -> sequence number of its entry.
+    index: Option<HashMap<Vec<u32>, u64>>,
+    /// Sequence number of `samples[0]`.
+    first_seq: u64,
+    /// Most sightings merged into one entry so far (for sampling weights).
+    max_count: u32,
+    /// Positions merged into an earlier entry so far.
+    merged: u64,
+}
+
+/// A stored position and how many sightings its targets average.
+struct Entry {
+    sample: Sample,
+    count: u32,
+}
+
+/// Sampling weight of an entry averaging `count` sightings.
+fn merge_weight(count: u32) -> f64 {
+    1.0 + (count.max(1) as f64).log2()
 }
 
 impl<G: Game> ReplayBuffer<G> {
@@ -57,7 +83,22 @@ impl<G: Game> ReplayBuffer<G> {
             capacity: capacity.max(1),
             search_weight: 0.0,
             samples: VecDeque::new(),
+            index: None,
+            first_seq: 0,
+            max_count: 1,
+            merged: 0,
         }
+    }
+
+    /// Merge repeated positions (see the type's documentation).
+    pub fn with_merging(mut self, merge: bool) -> Self {
+        self.index = merge.then(HashMap::new);
+        self
+    }
+
+    /// Positions merged into an earlier sighting so far.
+    pub fn merged(&self) -> u64 {
+        self.merged
     }
 
     /// Value targets mix in the search's root value with weight `w` (clamped
@@ -95,17 +136,68 @@ impl<G: Game> ReplayBuffer<G> {
                     reason: format!("positions are not {} positions", self.game.name()),
                 });
             }
-            self.samples.push_back(Sample {
-                packed: p.packed.clone(),
-                policy: p.policy.clone(),
-                value: (1.0 - self.search_weight) * record.value_target(i)
-                    + self.search_weight * p.value.clamp(-1.0, 1.0),
-            });
+            let value = (1.0 - self.search_weight) * record.value_target(i)
+                + self.search_weight * p.value.clamp(-1.0, 1.0);
+            self.add(&p.packed, &p.policy, value);
         }
-        while self.samples.len() > self.capacity {
-            self.samples.pop_front();
-        }
+        self.evict();
         Ok(())
+    }
+
+    /// Stores a position's targets, or merges them into its earlier entry.
+    fn add(&mut self, packed: &[u32], policy: &[f32], value: f32) {
+        let seq = self.first_seq + self.samples.len() as u64;
+        if let Some(index) = &mut self.index {
+            if let Some(&at) = index.get(packed) {
+                let e = &mut self.samples[(at - self.first_seq) as usize];
+                let n = e.count as f32;
+                for (t, &p) in e.sample.policy.iter_mut().zip(policy) {
+                    *t = (*t * n + p) / (n + 1.0);
+                }
+                e.sample.value = (e.sample.value * n + value) / (n + 1.0);
+                e.count += 1;
+                self.max_count = self.max_count.max(e.count);
+                self.merged += 1;
+                return;
+            }
+            index.insert(packed.to_vec(), seq);
+        }
+        self.samples.push_back(Entry {
+            sample: Sample {
+                packed: packed.to_vec(),
+                policy: policy.to_vec(),
+                value,
+            },
+            count: 1,
+        });
+    }
+
+    /// Drops the oldest entries beyond capacity.
+    fn evict(&mut self) {
+        while self.samples.len() > self.capacity {
+            let e = self.samples.pop_front().expect("over capacity");
+            if let Some(index) = &mut self.index {
+                if index.get(&e.sample.packed) == Some(&self.first_seq) {
+                    index.remove(&e.sample.packed);
+                }
+            }
+            self.first_seq += 1;
+        }
+    }
+
+    /// An entry index drawn with probability proportional to its weight
+    /// (uniform without merging), by rejection against the largest weight.
+    fn draw<R: Rng>(&self, rng: &mut R) -> usize {
+        let top = merge_weight(self.max_count);
+        loop {
+            let i = rng.random_range(0..self.samples.len());
+            if self.index.is_none() || self.max_count == 1 {
+                return i;
+            }
+            if rng.random::<f64>() * top < merge_weight(self.samples[i].count) {
+                return i;
+            }
+        }
     }
 
     /// `n` positions drawn uniformly (with replacement), each under a random
@@ -122,7 +214,7 @@ impl<G: Game> ReplayBuffer<G> {
         };
         let mut words = vec![0u32; w];
         for _ in 0..n {
-            let s = &self.samples[rng.random_range(0..self.samples.len())];
+            let s = &self.samples[self.draw(rng)].sample;
             let sym = if augment {
                 rng.random_range(0..self.game.num_symmetries())
             } else {

@@ -1,5 +1,6 @@
 //! Step 3: the arena (the candidate against the best network, promoted
-//! above the threshold), games against the baselines, and the iteration's
+//! above the threshold when the run is gated; ungated, every candidate
+//! becomes the best), games against the baselines, and the iteration's
 //! line of `metrics.jsonl`.
 
 use std::collections::BTreeMap;
@@ -32,9 +33,10 @@ pub fn arena_search(cfg: &RunConfig, leaves: usize) -> SearchConfig {
     }
 }
 
-/// Plays the candidate (the latest checkpoint) against the best, promotes
-/// it above the threshold, plays the baselines, writes the metrics line and
-/// ends the iteration.
+/// Plays the candidate (the latest checkpoint) against the best when
+/// `arena_games` > 0, promotes it (above the threshold, or always when the
+/// run is ungated), plays the baselines, writes the metrics line and ends
+/// the iteration.
 pub fn arena_step<G: Game + Heuristic>(
     ctx: &StepContext<'_, G>,
     state: &mut RunState,
@@ -48,13 +50,24 @@ pub fn arena_step<G: Game + Heuristic>(
     let mut best_eval = best
         .source()
         .evaluator(ctx.game, ctx.device, ctx.precision)?;
-    let mut cand_eval = cand
-        .source()
-        .evaluator(ctx.game, ctx.device, ctx.precision)?;
-    let result = candidate_match(ctx, it, &mut cand_eval.eval, &mut best_eval.eval)?;
-    drop(cand_eval);
+    let result = if ctx.cfg.run.arena_games > 0 {
+        let mut cand_eval = cand
+            .source()
+            .evaluator(ctx.game, ctx.device, ctx.precision)?;
+        Some(candidate_match(
+            ctx,
+            it,
+            &mut cand_eval.eval,
+            &mut best_eval.eval,
+        )?)
+    } else {
+        None
+    };
     let arena_secs = t.elapsed().as_secs_f64();
-    let promoted = result.score() > ctx.cfg.run.promote_threshold;
+    let promoted = match (ctx.cfg.run.promote_threshold, &result) {
+        (Some(threshold), Some(r)) => r.score() > threshold,
+        _ => true,
+    };
     if promoted {
         cand.mark_promoted()?;
         state.best = state.latest.clone();
@@ -64,27 +77,16 @@ pub fn arena_step<G: Game + Heuristic>(
             .source()
             .evaluator(ctx.game, ctx.device, ctx.precision)?;
     }
-    log(&format!(
-        "iter {it} arena: candidate {}-{}-{} against best, score {:.3} -> {}",
-        result.wins,
-        result.draws,
-        result.losses,
-        result.score(),
-        if promoted {
-            "promoted"
-        } else {
-            "kept the best"
-        }
-    ));
+    log(&arena_line(it, result.as_ref(), promoted));
     let tb = Instant::now();
     let baselines = baseline_matches(ctx, it, &mut best_eval.eval, log)?;
-    let arena = ArenaMetrics {
+    let arena = result.map(|result| ArenaMetrics {
         elo: result.elo().elo.clamp(-2000.0, 2000.0),
         promoted,
         score: result.score(),
         result,
         seconds: arena_secs,
-    };
+    });
     let line = iteration_line(state, arena, baselines, tb.elapsed().as_secs_f64());
     // Metrics first, then the state.
     append_metrics(ctx.run, metrics, &line)?;
@@ -95,6 +97,25 @@ pub fn arena_step<G: Game + Heuristic>(
         promoted,
         metrics: line,
     })
+}
+
+/// The log line of the arena's decision.
+fn arena_line(it: u64, result: Option<&MatchResult>, promoted: bool) -> String {
+    match result {
+        Some(r) => format!(
+            "iter {it} arena: candidate {}-{}-{} against best, score {:.3} -> {}",
+            r.wins,
+            r.draws,
+            r.losses,
+            r.score(),
+            if promoted {
+                "promoted"
+            } else {
+                "kept the best"
+            }
+        ),
+        None => format!("iter {it}: the candidate is the new best (ungated)"),
+    }
 }
 
 /// The candidate against the best, half the games with each colour.
@@ -184,7 +205,7 @@ fn baseline_matches<G: Game + Heuristic>(
 /// the baselines and the memory in use.
 fn iteration_line(
     state: &mut RunState,
-    arena: ArenaMetrics,
+    arena: Option<ArenaMetrics>,
     baselines: BTreeMap<String, BaselineMetrics>,
     baseline_seconds: f64,
 ) -> IterationMetrics {
