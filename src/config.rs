@@ -234,7 +234,7 @@ impl RunConfig {
 /// - few trained samples per self-play evaluation (about 0.03, as in
 ///   AlphaZero.jl): 8 samples per full-search position;
 /// - duplicate positions merged, targets half game result, half search value;
-/// - an L2 penalty of 1e-4 on the weights;
+/// - AdamW weight decay at a scale that acts (0.05, `TrainConfig`);
 /// - no gate: every trained network plays the next games.
 pub fn training_defaults() -> ConfigFile {
     let mut cfg = ConfigFile::default();

@@ -15,13 +15,15 @@
 //!   training steps: the only module that sees burn and wgpu;
 //! - [`train`]: the replay buffer and the closed training loop (`wgzero train`);
 //! - [`bench`]: the portable benchmark (`wgzero bench`);
+//! - [`curve`]: the learning-curve benchmark (`wgzero curve`): move errors on
+//!   a validation file against the compute a run spent;
 //! - [`positions`]: Connect Four test positions judged by the solver;
 //! - [`config`]: the settings file and the training loop's settings;
 //! - [`files`]: atomic writes and file helpers;
 //! - [`models`]: models shipped in the binary.
 //!
 //! Layers, each importing only those before it: game < eval < mcts <
-//! players / selfplay < arena < train < bench < the binary's `cli`; `net`
+//! players / selfplay < arena < train < bench, curve < the binary's `cli`; `net`
 //! sits beside `eval` (it implements the evaluator and the training step).
 //!
 //! Game rules, search and players know nothing of the network's backend: they
@@ -30,6 +32,7 @@
 pub mod arena;
 pub mod bench;
 pub mod config;
+pub mod curve;
 pub mod error;
 pub mod eval;
 pub mod files;

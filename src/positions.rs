@@ -179,6 +179,53 @@ pub fn read_positions(path: &Path) -> Result<Vec<(String, C4State)>> {
     Ok(out)
 }
 
+/// A position of a positions file with the columns (0-based) its line says
+/// keep the best outcome (as the solver judged them when the file was written).
+#[derive(Clone, Debug)]
+pub struct JudgedPosition {
+    /// The moves leading to it (1-based columns), as in the file.
+    pub moves: String,
+    pub state: C4State,
+    pub good: Vec<usize>,
+}
+
+/// The positions of a positions file written by `gen-positions`, with the
+/// good columns of each line (its third word). Errors name the line.
+pub fn read_judged_positions(path: &Path) -> Result<Vec<JudgedPosition>> {
+    let text = std::fs::read_to_string(path)?;
+    let positions = read_positions(path)?;
+    let lines = text.lines().enumerate().filter(|(_, l)| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|w| !w.starts_with('#'))
+    });
+    positions
+        .into_iter()
+        .zip(lines)
+        .map(|((moves, state), (i, line))| {
+            let bad = |why: &str| {
+                Error::parse(
+                    "judged position",
+                    &format!("{} line {}", path.display(), i + 1),
+                    why,
+                )
+            };
+            let field = line
+                .split_whitespace()
+                .nth(2)
+                .ok_or_else(|| bad("no good columns (expected: moves outcome columns)"))?;
+            let good = field
+                .split(',')
+                .map(|c| match c.parse::<usize>() {
+                    Ok(c) if (1..=7).contains(&c) && Connect4.is_legal(&state, c - 1) => Ok(c - 1),
+                    _ => Err(bad(&format!("{c:?} is not a legal column"))),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(JudgedPosition { moves, state, good })
+        })
+        .collect()
+}
+
 /// The solver's verdict on one move: the best outcome for the side to move
 /// and the outcome the move keeps (solver scores).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

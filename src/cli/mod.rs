@@ -3,6 +3,7 @@
 //! calls the library. Shared argument groups and clap wrappers live here.
 
 mod bench;
+mod curve;
 mod eval;
 mod gen_positions;
 mod grow;
@@ -70,6 +71,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Write Connect Four test positions for `eval --positions`, judged by the solver.
     GenPositions(gen_positions::GenPositionsArgs),
+    /// Learning-curve benchmark (Connect Four): train runs from scratch for a
+    /// fixed budget and/or take existing runs, and chart move errors on a
+    /// validation file against self-play evaluations and wall time.
+    Curve(curve::CurveArgs),
 }
 
 /// Calls the generic `$run(game, args...)` with the game `$g` (a [`GameArgs`]) names.
@@ -101,6 +106,7 @@ impl Command {
             Command::Grow(a) => with_game!(a.game, grow::grow(&a)),
             Command::Eval(a) => with_game!(a.game, eval::eval(&a)),
             Command::GenPositions(a) => gen_positions::gen_positions(&a),
+            Command::Curve(a) => curve::curve(&a),
         }
     }
 }

@@ -37,10 +37,14 @@ pub struct TrainArgs {
     /// Stop after this many minutes (the unfinished step is abandoned).
     #[arg(long)]
     minutes: Option<f64>,
+    /// Stop once the run's self-play has made this many network evaluations
+    /// in all (e.g. 5e6; checked between iterations).
+    #[arg(long, value_parser = parse_count)]
+    evaluations: Option<u64>,
     /// Self-play games per iteration [default: 128].
     #[arg(long)]
     games: Option<usize>,
-    /// Simulations of a full self-play search [default: 64].
+    /// Simulations of a full self-play search [default: 200].
     #[arg(long)]
     sims: Option<u32>,
     /// Self-play root search [default: gumbel].
@@ -98,6 +102,7 @@ pub fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
     let opts = RunOptions {
         init,
         iterations: args.iterations,
+        evaluations: args.evaluations,
         minutes: args.minutes,
         interrupt: interrupt_flag(),
         device: selected,
@@ -133,6 +138,18 @@ fn print_summary(summary: &RunSummary, minutes: f64) {
     if summary.interrupted {
         println!("resume with the same command");
     }
+}
+
+/// A count given as an integer or in exponent form (`5000000`, `5e6`).
+pub fn parse_count(text: &str) -> std::result::Result<u64, String> {
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if !(v.is_finite() && v >= 1.0 && v <= 1e15) {
+        return Err(format!("{text:?} must be between 1 and 1e15"));
+    }
+    Ok(v.round() as u64)
 }
 
 /// The network `train --init-model` starts from: a model folder, a run

@@ -1,6 +1,6 @@
 //! The optimisation step: burn autodiff on the same device as inference,
-//! AdamW, loss = policy cross-entropy + value MSE + L2 penalty on the
-//! convolution and dense weights.
+//! AdamW (decoupled weight decay), loss = policy cross-entropy + value MSE
+//! (+ an optional L2 penalty on the convolution and dense weights).
 
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
@@ -39,13 +39,18 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// AdamW learning rate. Default: 1e-3.
     pub learning_rate: f64,
-    /// AdamW's decoupled weight decay (multiplied by the learning rate, so
-    /// at 1e-3 a decay of 1e-4 shrinks weights by 1e-7 a step: next to
-    /// nothing). Default: 0.
+    /// AdamW's decoupled weight decay: each step shrinks every weight by
+    /// `learning_rate x weight_decay` of itself (at 2e-3 and 0.05, 1e-4 a
+    /// step, about 18% over 2,000 steps; the old 1e-4 shrank them by 0.1% over
+    /// a whole run). Default: 0.05.
     pub weight_decay: f32,
     /// L2 penalty added to the loss: this times the sum of squares of the
     /// convolution and dense weights (batch norm and biases excluded), as in
-    /// AlphaZero and AlphaZero.jl. Default: 1e-4.
+    /// AlphaZero and AlphaZero.jl. Off by default: with Adam, weights whose
+    /// loss gradient is small move toward zero at the full learning rate,
+    /// and at 1e-4 it killed the value head of a 6 x 64 network with a
+    /// 32-channel value head within the first iteration (a constant value
+    /// for every position; docs/training.md). Default: 0.
     pub l2: f32,
     /// Weight of the value loss against the policy loss. Default: 1.0.
     pub value_weight: f32,
@@ -56,8 +61,8 @@ impl Default for TrainConfig {
         TrainConfig {
             batch_size: 256,
             learning_rate: 1e-3,
-            weight_decay: 0.0,
-            l2: 1e-4,
+            weight_decay: 0.05,
+            l2: 0.0,
             value_weight: 1.0,
         }
     }
@@ -72,6 +77,9 @@ pub struct StepStats {
     pub value_loss: f32,
     /// Share of positions whose most likely move is the target's most likely move.
     pub policy_accuracy: f32,
+    /// Standard deviation of the predicted values over the batch: near 0,
+    /// the value head says the same for every position (a dead head).
+    pub value_std: f32,
 }
 
 /// Trains a copy of a network's weights.
@@ -132,30 +140,33 @@ impl<G: Game> Trainer<G> {
         Ok((planes, policy, value))
     }
 
-    /// Losses of `model` on the batch: (policy CE, value MSE, total), each `[1]`.
-    fn losses(
-        &self,
-        model: &PolicyValueNet,
-        batch: &TrainBatch,
-    ) -> Result<(Tensor<1>, Tensor<1>, Tensor<2>, Tensor<2>)> {
+    /// Outputs and losses of `model` on the batch.
+    fn losses(&self, model: &PolicyValueNet, batch: &TrainBatch) -> Result<Outputs> {
         let (planes, policy_t, value_t) = self.tensors(batch)?;
         let (logits, value) = model.forward(planes);
         let policy_loss = (policy_t.clone() * log_softmax(logits.clone(), 1))
             .sum_dim(1)
             .mean()
             .neg();
-        let value_loss = (value - value_t).powi_scalar(2).mean();
-        Ok((policy_loss, value_loss, logits, policy_t))
+        let value_loss = (value.clone() - value_t).powi_scalar(2).mean();
+        Ok(Outputs {
+            policy_loss,
+            value_loss,
+            logits,
+            policy_t,
+            value,
+        })
     }
 
     /// One AdamW step on `batch`; returns the batch's losses before the step.
     pub fn step(&mut self, batch: &TrainBatch) -> Result<StepStats> {
-        let (policy_loss, value_loss, logits, policy_t) = self.losses(&self.model, batch)?;
-        let mut loss = policy_loss.clone() + value_loss.clone().mul_scalar(self.cfg.value_weight);
+        let out = self.losses(&self.model, batch)?;
+        let mut loss =
+            out.policy_loss.clone() + out.value_loss.clone().mul_scalar(self.cfg.value_weight);
         if self.cfg.l2 > 0.0 {
             loss = loss + self.model.l2_penalty().mul_scalar(self.cfg.l2);
         }
-        let stats = read_stats(policy_loss, value_loss, logits, policy_t)?;
+        let stats = read_stats(out)?;
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self
             .optim
@@ -167,8 +178,7 @@ impl<G: Game> Trainer<G> {
     /// Losses of the current weights on `batch` without training (held-out data).
     pub fn evaluate(&self, batch: &TrainBatch) -> Result<StepStats> {
         let model = self.model.valid();
-        let (policy_loss, value_loss, logits, policy_t) = self.losses(&model, batch)?;
-        read_stats(policy_loss, value_loss, logits, policy_t)
+        read_stats(self.losses(&model, batch)?)
     }
 
     /// The trained weights, for inference (no autodiff, batch norm in inference mode).
@@ -196,13 +206,32 @@ impl<G: Game> Trainer<G> {
     }
 }
 
-fn read_stats(
+/// A batch's outputs and losses, as tensors.
+struct Outputs {
+    /// Policy cross-entropy, `[1]`.
     policy_loss: Tensor<1>,
+    /// Value MSE, `[1]`.
     value_loss: Tensor<1>,
+    /// `[n, A]`
     logits: Tensor<2>,
+    /// `[n, A]` policy targets.
     policy_t: Tensor<2>,
-) -> Result<StepStats> {
+    /// `[n, 1]` predicted values.
+    value: Tensor<2>,
+}
+
+fn read_stats(out: Outputs) -> Result<StepStats> {
+    let Outputs {
+        policy_loss,
+        value_loss,
+        logits,
+        policy_t,
+        value,
+    } = out;
     let hits = logits.argmax(1).equal(policy_t.argmax(1)).float().mean();
+    let value = value.detach();
+    let centred = value.clone() - value.mean().unsqueeze::<2>();
+    let value_var = centred.powi_scalar(2).mean();
     let read = |t: Tensor<1>| -> Result<f32> {
         t.into_data()
             .try_into_vec::<f32>()
@@ -214,5 +243,6 @@ fn read_stats(
         policy_loss: read(policy_loss)?,
         value_loss: read(value_loss)?,
         policy_accuracy: read(hits)?,
+        value_std: read(value_var)?.max(0.0).sqrt(),
     })
 }

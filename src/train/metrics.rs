@@ -58,6 +58,9 @@ pub struct HeldOutMetrics {
     pub positions: usize,
     /// Against game results.
     pub value_mse: f64,
+    /// Spread of the predicted values; near 0: a dead value head.
+    #[serde(default)]
+    pub value_std: f64,
 }
 
 /// The metrics of an unfinished iteration's completed steps (`state.json`).

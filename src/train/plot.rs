@@ -32,6 +32,7 @@ pub fn write_plots(dir: &Path, metrics: &[Value]) -> Result<()> {
     chart(
         &dir.join("losses.svg"),
         "Training losses",
+        "iteration",
         "loss",
         vec![
             series(metrics, "policy (train)", &["train", "policy_loss"]),
@@ -44,6 +45,7 @@ pub fn write_plots(dir: &Path, metrics: &[Value]) -> Result<()> {
     chart(
         &dir.join("arena.svg"),
         "Arena: candidate score against the best",
+        "iteration",
         "score",
         vec![series(metrics, "candidate score", &["arena", "score"])],
         Some((0.0, 1.0)),
@@ -62,6 +64,7 @@ pub fn write_plots(dir: &Path, metrics: &[Value]) -> Result<()> {
     chart(
         &dir.join("strength.svg"),
         "Best network's score against baselines",
+        "iteration",
         "score",
         strength,
         Some((0.0, 1.0)),
@@ -69,6 +72,7 @@ pub fn write_plots(dir: &Path, metrics: &[Value]) -> Result<()> {
     chart(
         &dir.join("throughput.svg"),
         "Throughput",
+        "iteration",
         "per second",
         vec![
             series(
@@ -90,9 +94,11 @@ fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Config(format!("plotting: {e}"))
 }
 
-fn chart(
+/// A line chart of `series` (empty ones left out) into the SVG file `path`.
+pub(crate) fn chart(
     path: &Path,
     title: &str,
+    x_label: &str,
     y_label: &str,
     series: Vec<Series>,
     y_range: Option<(f64, f64)>,
@@ -125,7 +131,7 @@ fn chart(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(plot_err)?;
     c.configure_mesh()
-        .x_desc("iteration")
+        .x_desc(x_label)
         .y_desc(y_label)
         .draw()
         .map_err(plot_err)?;

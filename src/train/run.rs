@@ -30,6 +30,9 @@ use crate::players::Heuristic;
 pub struct RunOptions<'a> {
     /// Stop once the run has this many iterations.
     pub iterations: Option<u64>,
+    /// Stop once the run's self-play has made this many network
+    /// evaluations in all (checked between iterations).
+    pub evaluations: Option<u64>,
     /// Stop (abandoning the current step) after this many minutes.
     pub minutes: Option<f64>,
     /// Set by Ctrl-C: abandon the current step and stop.
@@ -86,7 +89,11 @@ pub fn train<G: Game + Heuristic>(
     };
     let mut state = open_run(&ctx, opts.init.as_ref(), log)?;
     let first_iteration = state.iteration;
-    let interrupted = iterate(&ctx, &mut state, opts.iterations, log)?;
+    let limits = Limits {
+        iterations: opts.iterations,
+        evaluations: opts.evaluations,
+    };
+    let interrupted = iterate(&ctx, &mut state, limits, log)?;
     Ok(RunSummary {
         iteration: state.iteration,
         completed: state.iteration - first_iteration,
@@ -151,12 +158,57 @@ pub fn open_trainer<G: Game>(ctx: &StepContext<'_, G>, state: &RunState) -> Resu
     Ok(trainer)
 }
 
-/// Runs steps until the run has `iterations` iterations or `ctx.stop` says
-/// so; whether it was stopped.
+/// Where [`iterate`] stops on its own.
+#[derive(Clone, Copy)]
+struct Limits {
+    iterations: Option<u64>,
+    evaluations: Option<u64>,
+}
+
+impl Limits {
+    /// Whether the run is at a limit (between iterations).
+    fn reached(&self, state: &RunState, metrics: &[serde_json::Value]) -> bool {
+        let next_iteration = state.next == Step::SelfPlay;
+        self.iterations.is_some_and(|n| state.iteration >= n)
+            || (next_iteration
+                && self
+                    .evaluations
+                    .is_some_and(|n| total_evaluations(metrics) >= n))
+    }
+}
+
+/// The self-play network evaluations of a run's completed iterations, from
+/// its `metrics.jsonl` lines.
+pub fn total_evaluations(metrics: &[serde_json::Value]) -> u64 {
+    metrics.iter().map(network_evaluations).sum()
+}
+
+/// The network evaluations of one iteration's self-play (a metrics line):
+/// the evaluations of rollout-bootstrap games (the first iteration of a
+/// random network) are rollouts, not network evaluations, and do not count.
+pub fn network_evaluations(line: &serde_json::Value) -> u64 {
+    let Some(sp) = line.get("selfplay") else {
+        return 0;
+    };
+    let field = |k: &str| sp.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    let (evals, games, bootstrap) = (
+        field("evaluations"),
+        field("games"),
+        field("bootstrap_games"),
+    );
+    if bootstrap == 0 || games == 0 {
+        evals
+    } else {
+        evals * games.saturating_sub(bootstrap) / games
+    }
+}
+
+/// Runs steps until the run reaches a limit or `ctx.stop` says so; whether
+/// it was stopped.
 fn iterate<G: Game + Heuristic>(
     ctx: &StepContext<'_, G>,
     state: &mut RunState,
-    iterations: Option<u64>,
+    limits: Limits,
     log: &mut dyn FnMut(&str),
 ) -> Result<bool> {
     let mut metrics = store::read_metrics(ctx.run);
@@ -164,7 +216,7 @@ fn iterate<G: Game + Heuristic>(
     let mut trainer = open_trainer(ctx, state)?;
     let mut rng = ChaCha8Rng::seed_from_u64(mix64(ctx.cfg.run.seed ^ state.train_steps));
     loop {
-        if iterations.is_some_and(|n| state.iteration >= n) {
+        if limits.reached(state, &metrics) {
             return Ok(false);
         }
         if (ctx.stop)() {

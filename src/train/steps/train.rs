@@ -21,6 +21,9 @@ use crate::train::ReplayBuffer;
 /// Held-out positions measured after training, at most.
 const HELD_OUT_SAMPLE: usize = 1024;
 
+/// A spread of held-out value predictions below this: a dead value head.
+const DEAD_VALUE_STD: f64 = 0.01;
+
 /// What the training step did.
 pub struct TrainOutcome {
     pub metrics: TrainMetrics,
@@ -72,6 +75,14 @@ pub fn train_step<G: Game>(
     }
     state.next = Step::Arena;
     save_state(ctx.run, state)?;
+    if let Some(h) = held_out.filter(|h| h.value_std < DEAD_VALUE_STD) {
+        log(&format!(
+            "warning: iteration {it}'s network gives nearly the same value to every held-out \
+             position (spread {:.4}): its value head may be dead; lower the learning rate or \
+             the regularisation",
+            h.value_std
+        ));
+    }
     log(&format!(
         "iter {it} training: {steps} steps, policy loss {:.3}, value loss {:.3}, accuracy {:.2}{}, {:.0} s",
         mean.policy_loss,
@@ -159,6 +170,7 @@ fn held_out_stats<G: Game>(
         policy_loss: s.policy_loss as f64,
         positions: n,
         value_mse: s.value_loss as f64,
+        value_std: s.value_std as f64,
     }))
 }
 

@@ -1,0 +1,282 @@
+//! `wgzero curve`: the learning-curve benchmark (Connect Four). Trains runs
+//! from scratch for a fixed budget (one per settings file) and/or takes
+//! existing runs, measures move errors on a validation file at checkpoints
+//! spread over each run's compute, and writes JSON and SVG charts.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use super::train::parse_count;
+use super::{interrupt_flag, AveragingArgs, BackendArg};
+use wgzero::config::{training_defaults, ConfigFile};
+use wgzero::curve::{
+    measure_run, validate, write_report, Budget, Curve, CurveReport, Reference, ValidationSet,
+};
+use wgzero::game::Connect4;
+use wgzero::net::{self, Precision, Selected};
+use wgzero::train::run::{self as train_run, RunOptions};
+use wgzero::train::store::model_folder;
+
+#[derive(Args)]
+pub struct CurveArgs {
+    /// Folder for the report (curve.json, curve-evaluations.svg,
+    /// curve-time.svg) and the runs trained here (OUT/runs/NAME).
+    #[arg(long)]
+    out: PathBuf,
+    /// Train a Connect Four run from scratch with this settings file (over
+    /// `wgzero train`'s defaults); repeat to compare settings side by side.
+    /// Each run is named after its file and resumes when the command is run
+    /// again.
+    #[arg(long)]
+    config: Vec<PathBuf>,
+    /// Also measure an existing run folder (repeatable).
+    #[arg(long)]
+    run: Vec<PathBuf>,
+    /// Budget of each trained run: self-play network evaluations (e.g. 5e6).
+    #[arg(long, value_parser = parse_count)]
+    evaluations: Option<u64>,
+    /// Budget of each trained run: minutes of this command.
+    #[arg(long)]
+    minutes: Option<f64>,
+    /// Seed of the trained runs (their weights and games), over the files' `run.seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Solver-judged positions (`wgzero gen-positions`); keep the test files
+    /// for a final measurement.
+    #[arg(long, default_value = "models/connect4/validation/moves-08-14.txt")]
+    validation: PathBuf,
+    /// Positions of the validation file measured (its first N).
+    #[arg(long, default_value_t = 500)]
+    positions: usize,
+    /// Simulations per position (PUCT, as `wgzero eval`).
+    #[arg(long, default_value_t = 400)]
+    sims: u32,
+    #[command(flatten)]
+    averaging: AveragingArgs,
+    /// Checkpoints measured per run, evenly spread over its evaluations.
+    #[arg(long, default_value_t = 8)]
+    points: usize,
+    /// A network shown as a point at the compute it cost:
+    /// `LABEL=EVALUATIONS,HOURS,MODEL` (MODEL: a model or run folder), e.g.
+    /// an earlier run's checkpoint.
+    #[arg(long)]
+    reference: Vec<String>,
+    /// Where the networks run.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+}
+
+impl CurveArgs {
+    fn check(&self) -> Result<()> {
+        if self.config.is_empty() && self.run.is_empty() && self.reference.is_empty() {
+            bail!("give --config FILE (train a run), --run DIR (measure one) or --reference");
+        }
+        if !self.config.is_empty() && self.evaluations.is_none() && self.minutes.is_none() {
+            bail!("--config needs a budget: --evaluations N or --minutes M");
+        }
+        if let Some(m) = self.minutes {
+            if !(m.is_finite() && m > 0.0) {
+                bail!("--minutes must be a positive number");
+            }
+        }
+        if self.sims == 0 || self.points == 0 {
+            bail!("--sims and --points must be at least 1");
+        }
+        Ok(())
+    }
+
+    fn budget(&self) -> Budget {
+        Budget {
+            simulations: self.sims,
+            symmetries: self.averaging.symmetries,
+            ..Budget::default()
+        }
+    }
+}
+
+pub fn curve(args: &CurveArgs) -> Result<()> {
+    args.check()?;
+    let set = ValidationSet::load(&args.validation, Some(args.positions))
+        .with_context(|| format!("reading {}", args.validation.display()))?;
+    let references = args
+        .reference
+        .iter()
+        .map(|r| parse_reference(r))
+        .collect::<Result<Vec<_>>>()?;
+    let selected = net::select(args.backend.into())?;
+    eprintln!(
+        "device: {} ({}); {} validation positions from {}, {} simulations",
+        selected.report.chosen,
+        selected.report.reason,
+        set.positions.len(),
+        set.path.display(),
+        args.sims
+    );
+    let budget = args.budget();
+    let mut curves = Vec::new();
+    for config in &args.config {
+        let (name, run) = train_config(args, config, &selected)?;
+        curves.push(measure(args, &run, &name, &set, &budget, &selected)?);
+    }
+    for run in &args.run {
+        let name = run
+            .file_name()
+            .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+        curves.push(measure(args, run, &name, &set, &budget, &selected)?);
+    }
+    let mut measured = Vec::new();
+    for (label, evaluations, hours, model) in references {
+        let source = model_folder(&model)?;
+        let bar = super::counting_bar(set.positions.len(), "positions searched");
+        let v = validate(&source, &set, &budget, &selected, &mut |n| {
+            bar.set_position(n as u64)
+        })?;
+        bar.finish_and_clear();
+        eprintln!(
+            "{label}: {} wrong of {} ({:.1}%)",
+            v.wrong,
+            v.positions,
+            100.0 * v.error_rate
+        );
+        measured.push(Reference {
+            label,
+            evaluations,
+            wall_seconds: hours * 3600.0,
+            model,
+            validation: v,
+        });
+    }
+    let report = CurveReport {
+        schema: 1,
+        validation_file: set.path.clone(),
+        validation_digest: set.digest.clone(),
+        positions: set.positions.len(),
+        budget,
+        curves,
+        references: measured,
+    };
+    write_report(&args.out, &report)?;
+    print_report(&report);
+    println!(
+        "wrote {}/curve.json, curve-evaluations.svg and curve-time.svg",
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Trains (or resumes) the run of one settings file up to the budget.
+fn train_config(args: &CurveArgs, config: &Path, selected: &Selected) -> Result<(String, PathBuf)> {
+    let name = config
+        .file_stem()
+        .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    let run = args.out.join("runs").join(&name);
+    let mut cfg = ConfigFile::load_over(config, &training_defaults())?;
+    if let Some(seed) = args.seed {
+        cfg.run.seed = seed;
+    }
+    std::fs::create_dir_all(args.out.join("runs"))?;
+    let interrupt = interrupt_flag();
+    let opts = RunOptions {
+        init: None,
+        iterations: None,
+        evaluations: args.evaluations,
+        minutes: args.minutes,
+        interrupt,
+        device: selected.clone(),
+        precision: Precision::Auto,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    eprintln!("{name}: training in {}", run.display());
+    let summary = train_run::train(&Connect4, &run, &cfg, true, &opts, &mut |line| {
+        eprintln!("{name}: {line}")
+    })?;
+    if interrupt.load(Ordering::SeqCst) {
+        bail!(
+            "stopped during {name} at iteration {}; run the same command to resume",
+            summary.iteration
+        );
+    }
+    Ok((name, run))
+}
+
+fn measure(
+    args: &CurveArgs,
+    run: &Path,
+    name: &str,
+    set: &ValidationSet,
+    budget: &Budget,
+    selected: &Selected,
+) -> Result<Curve> {
+    let bar = super::counting_bar(set.positions.len(), "positions searched");
+    let curve = measure_run(
+        run,
+        name,
+        set,
+        budget,
+        args.points,
+        selected,
+        &mut |n| bar.set_position(n as u64),
+        &mut |line| bar.println(line),
+    )
+    .with_context(|| format!("measuring {}", run.display()))?;
+    bar.finish_and_clear();
+    Ok(curve)
+}
+
+/// `LABEL=EVALUATIONS,HOURS,MODEL`.
+fn parse_reference(text: &str) -> Result<(String, u64, f64, PathBuf)> {
+    let usage = || format!("--reference {text:?}: expected LABEL=EVALUATIONS,HOURS,MODEL");
+    let (label, rest) = text.split_once('=').with_context(usage)?;
+    let mut parts = rest.splitn(3, ',');
+    let (Some(e), Some(h), Some(m)) = (parts.next(), parts.next(), parts.next()) else {
+        bail!(usage());
+    };
+    let evaluations = parse_count(e)
+        .map_err(anyhow::Error::msg)
+        .with_context(usage)?;
+    let hours: f64 = h
+        .trim()
+        .parse()
+        .ok()
+        .filter(|h: &f64| h.is_finite() && *h >= 0.0)
+        .with_context(usage)?;
+    Ok((
+        label.trim().to_string(),
+        evaluations,
+        hours,
+        PathBuf::from(m.trim()),
+    ))
+}
+
+fn print_report(report: &CurveReport) {
+    for c in &report.curves {
+        println!("{}:", c.label);
+        for p in &c.points {
+            let v = &p.validation;
+            println!(
+                "  iteration {:>4}  {:>7.2} M evaluations  {:>6.1} min  {:>5.1}% wrong ({:.1}-{:.1}%)",
+                p.iteration,
+                p.evaluations as f64 / 1e6,
+                p.wall_seconds / 60.0,
+                100.0 * v.error_rate,
+                100.0 * v.error_rate_low,
+                100.0 * v.error_rate_high
+            );
+        }
+    }
+    for r in &report.references {
+        let v = &r.validation;
+        println!(
+            "{}: {:.2} M evaluations, {:.1} h: {:.1}% wrong ({:.1}-{:.1}%)",
+            r.label,
+            r.evaluations as f64 / 1e6,
+            r.wall_seconds / 3600.0,
+            100.0 * v.error_rate,
+            100.0 * v.error_rate_low,
+            100.0 * v.error_rate_high
+        );
+    }
+}

@@ -1,0 +1,429 @@
+//! The learning-curve benchmark (`wgzero curve`): how strong a training run
+//! gets for the compute it spends. Strength is the share of wrong moves on a
+//! fixed file of solver-judged Connect Four positions (a validation file,
+//! kept apart from the test files in `models/connect4/tests/`); compute is
+//! the run's cumulative self-play network evaluations and the wall time of
+//! its loop phases (self-play, training, arena and baseline games; the
+//! measuring itself is not counted).
+//!
+//! A run keeps every promoted checkpoint, and an ungated run promotes every
+//! one, so a curve is measured after (or while) a run trains: up to
+//! `points` checkpoints spread evenly over the run's evaluations, each
+//! searched at the play budget. Each measurement is saved in the run folder
+//! (`validation/iter-NNNNNN.json`, keyed by the file's digest and the
+//! budget), so measuring a longer run again only measures what is new.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::arena::{search_many, wilson_interval};
+use crate::error::{Error, Result};
+use crate::eval::SymmetryAverage;
+use crate::files::write_atomic;
+use crate::game::Connect4;
+use crate::mcts::SearchConfig;
+use crate::net::{ModelSource, Precision, Selected};
+use crate::positions::{read_judged_positions, JudgedPosition};
+use crate::train::store;
+
+/// A validation file's positions (its first `limit`, when given).
+pub struct ValidationSet {
+    pub path: PathBuf,
+    pub positions: Vec<JudgedPosition>,
+    /// Digest of the positions measured (their lines), so saved
+    /// measurements are reused only for the same positions.
+    pub digest: String,
+}
+
+impl ValidationSet {
+    /// Reads a positions file written by `wgzero gen-positions`.
+    pub fn load(path: &Path, limit: Option<usize>) -> Result<Self> {
+        let mut positions = read_judged_positions(path).map_err(|e| e.in_model(path.display()))?;
+        if let Some(n) = limit {
+            if n == 0 {
+                return Err(Error::Config(
+                    "the validation limit must be at least 1".into(),
+                ));
+            }
+            positions.truncate(n);
+        }
+        let text: String = positions
+            .iter()
+            .map(|p| format!("{} {:?}\n", p.moves, p.good))
+            .collect();
+        let digest = format!("{:016x}", crate::game::mix64(fnv1a(text.as_bytes())));
+        Ok(ValidationSet {
+            path: path.to_path_buf(),
+            positions,
+            digest,
+        })
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// How a network is searched on each position: the play budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// PUCT simulations per position. Default: 400 (as `wgzero eval`).
+    pub simulations: u32,
+    /// Board symmetries the network's outputs are averaged over. Default: 2
+    /// (the position and its mirror image).
+    pub symmetries: usize,
+    /// Leaves per gather. Default: 8.
+    pub leaves: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            simulations: 400,
+            symmetries: 2,
+            leaves: 8,
+        }
+    }
+}
+
+/// The error rate of one network on a validation set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    pub positions: usize,
+    pub wrong: usize,
+    pub error_rate: f64,
+    /// 95% Wilson interval.
+    pub error_rate_low: f64,
+    pub error_rate_high: f64,
+    pub budget: Budget,
+    /// The validation set's digest.
+    pub digest: String,
+    /// Seconds of searching.
+    pub seconds: f64,
+}
+
+/// Searches every position with the network of `source` and counts the
+/// moves that lose the position's best outcome.
+pub fn validate(
+    source: &ModelSource,
+    set: &ValidationSet,
+    budget: &Budget,
+    selected: &Selected,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Validation> {
+    let t = Instant::now();
+    let opened = source.evaluator(&Connect4, selected, Precision::F32)?;
+    let mut eval = SymmetryAverage::new(Connect4, opened.eval, budget.symmetries)?;
+    let search = SearchConfig {
+        simulations: budget.simulations,
+        leaves_per_gather: budget.leaves,
+        ..SearchConfig::default()
+    };
+    let states: Vec<_> = set.positions.iter().map(|p| p.state).collect();
+    let results = search_many(&Connect4, &states, &search, &mut eval, 0, progress)?;
+    let wrong = results
+        .iter()
+        .zip(&set.positions)
+        .filter(|(r, p)| !p.good.contains(&r.action))
+        .count();
+    let n = set.positions.len();
+    let rate = wrong as f64 / n as f64;
+    let (low, high) = wilson_interval(rate, n);
+    Ok(Validation {
+        positions: n,
+        wrong,
+        error_rate: rate,
+        error_rate_low: low,
+        error_rate_high: high,
+        budget: budget.clone(),
+        digest: set.digest.clone(),
+        seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
+/// One point of a curve: a checkpoint, the compute spent to reach it, and
+/// its error rate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub iteration: u64,
+    pub checkpoint: String,
+    /// Self-play network evaluations of iterations 1..=iteration.
+    pub evaluations: u64,
+    /// Seconds of the loop's phases in iterations 1..=iteration.
+    pub wall_seconds: f64,
+    pub validation: Validation,
+}
+
+/// A run's learning curve.
+#[derive(Clone, Debug, Serialize)]
+pub struct Curve {
+    pub label: String,
+    pub run: PathBuf,
+    pub points: Vec<CurvePoint>,
+}
+
+/// Compute spent by iteration: `(iteration, evaluations, wall seconds)`,
+/// cumulative, from a run's metrics lines.
+pub fn run_compute(metrics: &[serde_json::Value]) -> Vec<(u64, u64, f64)> {
+    let secs = |m: &serde_json::Value, path: &[&str]| {
+        path.iter()
+            .try_fold(m, |v, k| v.get(*k))
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0)
+    };
+    let (mut evals, mut wall) = (0u64, 0f64);
+    metrics
+        .iter()
+        .filter_map(|m| {
+            let it = m.get("iteration")?.as_u64()?;
+            evals += crate::train::run::network_evaluations(m);
+            wall += secs(m, &["selfplay", "seconds"])
+                + secs(m, &["train", "seconds"])
+                + secs(m, &["arena", "seconds"])
+                + secs(m, &["baseline_seconds"]);
+            Some((it, evals, wall))
+        })
+        .collect()
+}
+
+/// The checkpoints to measure: of the completed iterations whose checkpoint
+/// is kept, the first at or past each of `points` evenly spaced shares of
+/// the run's evaluations (the last iteration always among them).
+pub fn pick_checkpoints(compute: &[(u64, u64, f64)], kept: &[u64], points: usize) -> Vec<usize> {
+    let candidates: Vec<usize> = (0..compute.len())
+        .filter(|&i| kept.contains(&compute[i].0))
+        .collect();
+    let Some(&last) = candidates.last() else {
+        return Vec::new();
+    };
+    let total = compute[last].1 as f64;
+    let mut picked: Vec<usize> = (1..=points.max(1))
+        .filter_map(|k| {
+            let target = total * k as f64 / points.max(1) as f64;
+            candidates
+                .iter()
+                .copied()
+                .find(|&i| compute[i].1 as f64 >= target * (1.0 - 1e-9))
+        })
+        .collect();
+    picked.dedup();
+    picked
+}
+
+/// The iterations whose checkpoints a run keeps.
+fn kept_checkpoints(run: &Path) -> Vec<u64> {
+    let Ok(entries) = std::fs::read_dir(run.join("checkpoints")) else {
+        return Vec::new();
+    };
+    let mut its: Vec<u64> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("iter-")?.parse().ok()
+        })
+        .collect();
+    its.sort_unstable();
+    its
+}
+
+/// Measures (or reads the saved measurement of) up to `points` checkpoints
+/// of the run in `run`; `progress` hears the positions searched so far of
+/// the checkpoint being measured, `log` one line per point.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_run(
+    run: &Path,
+    label: &str,
+    set: &ValidationSet,
+    budget: &Budget,
+    points: usize,
+    selected: &Selected,
+    progress: &mut dyn FnMut(usize),
+    log: &mut dyn FnMut(&str),
+) -> Result<Curve> {
+    if !store::is_run(run) {
+        return Err(Error::Config(format!("{} holds no run", run.display())));
+    }
+    let compute = run_compute(&store::read_metrics(run));
+    let picked = pick_checkpoints(&compute, &kept_checkpoints(run), points);
+    let mut out = Vec::new();
+    for i in picked {
+        let (iteration, evaluations, wall_seconds) = compute[i];
+        let checkpoint = format!("checkpoints/iter-{iteration:06}");
+        let validation = measured(run, &checkpoint, set, budget, selected, progress)?;
+        log(&format!(
+            "{label}: iteration {iteration}, {:.2} M evaluations, {:.1} min: {} wrong of {} ({:.1}%)",
+            evaluations as f64 / 1e6,
+            wall_seconds / 60.0,
+            validation.wrong,
+            validation.positions,
+            100.0 * validation.error_rate
+        ));
+        out.push(CurvePoint {
+            iteration,
+            checkpoint,
+            evaluations,
+            wall_seconds,
+            validation,
+        });
+    }
+    Ok(Curve {
+        label: label.to_string(),
+        run: run.to_path_buf(),
+        points: out,
+    })
+}
+
+/// The saved measurement of a checkpoint on this set and budget, or a new one (saved).
+fn measured(
+    run: &Path,
+    checkpoint: &str,
+    set: &ValidationSet,
+    budget: &Budget,
+    selected: &Selected,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Validation> {
+    let name = checkpoint.trim_start_matches("checkpoints/");
+    let file = run.join("validation").join(format!("{name}.json"));
+    let saved: Vec<Validation> = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    if let Some(v) = saved
+        .iter()
+        .find(|v| v.digest == set.digest && &v.budget == budget)
+    {
+        return Ok(v.clone());
+    }
+    let source = ModelSource::Folder(run.join(checkpoint));
+    let v = validate(&source, set, budget, selected, progress)?;
+    let mut all = saved;
+    all.push(v.clone());
+    std::fs::create_dir_all(run.join("validation"))?;
+    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Config(e.to_string()))?;
+    write_atomic(&file, text.as_bytes())?;
+    Ok(v)
+}
+
+/// A network measured outside a run, placed on the chart at the compute it
+/// cost (e.g. an earlier run's checkpoint).
+#[derive(Clone, Debug, Serialize)]
+pub struct Reference {
+    pub label: String,
+    pub evaluations: u64,
+    pub wall_seconds: f64,
+    pub model: PathBuf,
+    pub validation: Validation,
+}
+
+/// The report: every curve and reference on one validation set.
+#[derive(Clone, Debug, Serialize)]
+pub struct CurveReport {
+    pub schema: u32,
+    pub validation_file: PathBuf,
+    pub validation_digest: String,
+    pub positions: usize,
+    pub budget: Budget,
+    pub curves: Vec<Curve>,
+    pub references: Vec<Reference>,
+}
+
+/// Writes `curve.json`, `curve-evaluations.svg` (error rate against
+/// millions of self-play evaluations) and `curve-time.svg` (against hours
+/// of wall time) into `dir`.
+pub fn write_report(dir: &Path, report: &CurveReport) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| Error::Config(e.to_string()))?;
+    write_atomic(&dir.join("curve.json"), json.as_bytes())?;
+    type Axis = fn(u64, f64) -> f64;
+    let axes: [(&str, &str, Axis); 2] = [
+        (
+            "curve-evaluations.svg",
+            "self-play evaluations (millions)",
+            |e, _| e as f64 / 1e6,
+        ),
+        ("curve-time.svg", "wall time of the loop (hours)", |_, s| {
+            s / 3600.0
+        }),
+    ];
+    for (file, x_label, x) in axes {
+        let mut series: Vec<(String, Vec<(f64, f64)>)> = report
+            .curves
+            .iter()
+            .map(|c| {
+                let pts = c
+                    .points
+                    .iter()
+                    .map(|p| {
+                        (
+                            x(p.evaluations, p.wall_seconds),
+                            100.0 * p.validation.error_rate,
+                        )
+                    })
+                    .collect();
+                (c.label.clone(), pts)
+            })
+            .collect();
+        series.extend(report.references.iter().map(|r| {
+            (
+                r.label.clone(),
+                vec![(
+                    x(r.evaluations, r.wall_seconds),
+                    100.0 * r.validation.error_rate,
+                )],
+            )
+        }));
+        let title = format!(
+            "Move errors on {} validation positions ({} simulations)",
+            report.positions, report.budget.simulations
+        );
+        crate::train::plot::chart(
+            &dir.join(file),
+            &title,
+            x_label,
+            "wrong moves (%)",
+            series,
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn compute_accumulates_over_iterations() {
+        let lines = vec![
+            json!({"iteration": 1, "selfplay": {"evaluations": 100, "seconds": 2.0, "games": 4, "bootstrap_games": 0},
+                   "train": {"seconds": 1.0}, "baseline_seconds": 0.5}),
+            json!({"iteration": 2, "selfplay": {"evaluations": 50, "seconds": 1.0},
+                   "train": {"seconds": 1.0}, "arena": {"seconds": 3.0}, "baseline_seconds": 0.0}),
+        ];
+        assert_eq!(run_compute(&lines), vec![(1, 100, 3.5), (2, 150, 8.5)]);
+        // Rollout bootstrap games are not network evaluations.
+        let boot = vec![
+            json!({"iteration": 1, "selfplay": {"evaluations": 900, "seconds": 1.0,
+                                "games": 4, "bootstrap_games": 3}}),
+        ];
+        assert_eq!(run_compute(&boot), vec![(1, 225, 1.0)]);
+    }
+
+    #[test]
+    fn checkpoints_are_spread_over_the_evaluations() {
+        let compute: Vec<(u64, u64, f64)> = (1..=10).map(|i| (i, i * 100, 0.0)).collect();
+        let all: Vec<u64> = (0..=10).collect();
+        // 4 points: the first iterations at or past 250, 500, 750 and 1000.
+        assert_eq!(pick_checkpoints(&compute, &all, 4), vec![2, 4, 7, 9]);
+        // Only some kept: the next kept one; the last always included.
+        assert_eq!(pick_checkpoints(&compute, &[3, 8, 10], 4), vec![2, 7, 9]);
+        // More points than iterations: each at most once.
+        assert_eq!(pick_checkpoints(&compute, &all, 50).len(), 10);
+        assert!(pick_checkpoints(&compute, &[], 4).is_empty());
+    }
+}
