@@ -276,8 +276,8 @@ fn gumbel_with_a_reused_tree_follows_the_halving_schedule() {
             "{first} then {second}: own visits {:?}",
             r.search_visits
         );
-        for a in 0..g.num_actions() {
-            assert_eq!(r.visits[a], before[a] + r.search_visits[a], "action {a}");
+        for (a, &b) in before.iter().enumerate() {
+            assert_eq!(r.visits[a], b + r.search_visits[a], "action {a}");
         }
         let most = *r.search_visits.iter().max().unwrap();
         assert_eq!(

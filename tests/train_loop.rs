@@ -627,3 +627,87 @@ fn positions_are_generated_and_judged_by_the_solver() {
     assert!(text(&o).contains("line 2"), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `wgzero curve` trains a run from a settings file to an evaluation budget,
+/// measures its checkpoints on validation positions, writes the report, and
+/// on a second call resumes the (finished) run and reuses the measurements.
+#[test]
+fn curve_trains_to_a_budget_and_measures_checkpoints() {
+    let out = temp_dir("curve");
+    let validation = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/connect4/validation/moves-08-14.txt"
+    );
+    let args = [
+        "curve",
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        TINY,
+        "--evaluations",
+        "1",
+        "--validation",
+        validation,
+        "--positions",
+        "12",
+        "--sims",
+        "4",
+        "--symmetries",
+        "1",
+        "--points",
+        "2",
+        "--backend",
+        "cpu",
+    ];
+    let o = wgzero(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let run = out.join("runs").join("tiny_train");
+    // The first iteration is rollout bootstrap (no network evaluations), so
+    // the budget of one evaluation ends the run after the second.
+    assert_eq!(metrics_iterations(&run), vec![1, 2]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("curve.json")).unwrap()).unwrap();
+    assert_eq!(report["positions"], 12);
+    let curve = &report["curves"][0];
+    assert_eq!(curve["label"], "tiny_train");
+    let points = curve["points"].as_array().unwrap();
+    assert!(!points.is_empty() && points.len() <= 2, "{points:?}");
+    let last = points.last().unwrap();
+    assert_eq!(last["iteration"], 2);
+    assert!(last["evaluations"].as_u64().unwrap() >= 1);
+    let rate = last["validation"]["error_rate"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&rate));
+    assert_eq!(last["validation"]["positions"], 12);
+    for svg in ["curve-evaluations.svg", "curve-time.svg"] {
+        let text = std::fs::read_to_string(out.join(svg)).unwrap();
+        assert!(text.contains("tiny_train"), "{svg} names the curve");
+    }
+    let saved = run.join("validation/iter-000002.json");
+    let before = std::fs::read_to_string(&saved).unwrap();
+    // Again: nothing to train, the measurements are reused as saved.
+    let o = wgzero(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(metrics_iterations(&run), vec![1, 2]);
+    assert_eq!(std::fs::read_to_string(&saved).unwrap(), before);
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("curve.json")).unwrap()).unwrap();
+    assert_eq!(again["curves"][0]["points"], curve["points"]);
+    // Bad input: a settings file without a budget, a bad reference.
+    let o = wgzero(&["curve", "--out", out.to_str().unwrap(), "--config", TINY]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("needs a budget"), "{}", text(&o));
+    let o = wgzero(&[
+        "curve",
+        "--out",
+        out.to_str().unwrap(),
+        "--reference",
+        "x=1e6",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("LABEL=EVALUATIONS,HOURS,MODEL"),
+        "{}",
+        text(&o)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

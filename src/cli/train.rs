@@ -146,7 +146,7 @@ pub fn parse_count(text: &str) -> std::result::Result<u64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number"))?;
-    if !(v.is_finite() && v >= 1.0 && v <= 1e15) {
+    if !(1.0..=1e15).contains(&v) {
         return Err(format!("{text:?} must be between 1 and 1e15"));
     }
     Ok(v.round() as u64)
