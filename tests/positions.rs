@@ -38,3 +38,43 @@ fn move_ranges_are_checked() {
         assert!(e.contains("move range"), "{bad}: {e}");
     }
 }
+
+/// The validation file reads with its good columns, which agree with the
+/// solver on a sample; malformed columns are errors naming the line.
+#[test]
+fn judged_positions_carry_the_solvers_columns() {
+    use wgzero::game::{Connect4, Game};
+    use wgzero::positions::{judge_moves, read_judged_positions};
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/connect4/validation/moves-08-14.txt"
+    ));
+    let all = read_judged_positions(path).unwrap();
+    assert_eq!(all.len(), 1000);
+    // 5 positions x every legal move: the file's columns are the solver's.
+    let mut states = Vec::new();
+    let mut moves = Vec::new();
+    let mut expected = Vec::new();
+    for p in all.iter().step_by(200) {
+        for a in 0..7 {
+            if Connect4.is_legal(&p.state, a) {
+                states.push(p.state);
+                moves.push(a);
+                expected.push(p.good.contains(&a));
+            }
+        }
+    }
+    let verdicts = judge_moves(&states, &moves, &|| {}).unwrap();
+    let correct: Vec<bool> = verdicts.iter().map(|v| v.correct()).collect();
+    assert_eq!(correct, expected);
+    let dir = std::env::temp_dir().join(format!("wgzero-judged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, "# header\n4444 draw 3\n4444 draw 4,9\n").unwrap();
+    let e = read_judged_positions(&bad).unwrap_err().to_string();
+    assert!(e.contains("line 3") && e.contains("\"9\""), "{e}");
+    std::fs::write(&bad, "4444 draw\n").unwrap();
+    let e = read_judged_positions(&bad).unwrap_err().to_string();
+    assert!(e.contains("line 1") && e.contains("no good columns"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
