@@ -25,7 +25,11 @@ use crate::files::write_atomic;
 use crate::game::Connect4;
 use crate::mcts::SearchConfig;
 use crate::net::{ModelSource, Precision, Selected};
-use crate::positions::{read_judged_positions, JudgedPosition};
+use crate::positions::{parse_judged_positions, read_judged_positions, JudgedPosition};
+
+/// The Connect Four validation file, built into the binary.
+pub const BUILTIN_VALIDATION: &str = "models/connect4/validation/moves-08-14.txt";
+const BUILTIN_TEXT: &str = include_str!("../models/connect4/validation/moves-08-14.txt");
 use crate::train::store;
 
 /// A validation file's positions (its first `limit`, when given).
@@ -39,8 +43,13 @@ pub struct ValidationSet {
 
 impl ValidationSet {
     /// Reads a positions file written by `wgzero gen-positions`.
-    pub fn load(path: &Path, limit: Option<usize>) -> Result<Self> {
-        let mut positions = read_judged_positions(path).map_err(|e| e.in_model(path.display()))?;
+    /// `None`: the built-in validation file ([`BUILTIN_VALIDATION`]).
+    pub fn load(path: Option<&Path>, limit: Option<usize>) -> Result<Self> {
+        let mut positions = match path {
+            Some(p) => read_judged_positions(p).map_err(|e| e.in_model(p.display()))?,
+            None => parse_judged_positions(BUILTIN_TEXT, BUILTIN_VALIDATION)?,
+        };
+        let path = path.unwrap_or(Path::new(BUILTIN_VALIDATION));
         if let Some(n) = limit {
             if n == 0 {
                 return Err(Error::Config(
@@ -104,6 +113,10 @@ pub struct Validation {
     pub digest: String,
     /// Seconds of searching.
     pub seconds: f64,
+    /// Indices (in the set) of the positions answered wrongly, for paired
+    /// comparisons of two networks on the same positions.
+    #[serde(default)]
+    pub wrong_at: Vec<usize>,
 }
 
 /// Searches every position with the network of `source` and counts the
@@ -125,11 +138,14 @@ pub fn validate(
     };
     let states: Vec<_> = set.positions.iter().map(|p| p.state).collect();
     let results = search_many(&Connect4, &states, &search, &mut eval, 0, progress)?;
-    let wrong = results
+    let wrong_at: Vec<usize> = results
         .iter()
         .zip(&set.positions)
-        .filter(|(r, p)| !p.good.contains(&r.action))
-        .count();
+        .enumerate()
+        .filter(|(_, (r, p))| !p.good.contains(&r.action))
+        .map(|(i, _)| i)
+        .collect();
+    let wrong = wrong_at.len();
     let n = set.positions.len();
     let rate = wrong as f64 / n as f64;
     let (low, high) = wilson_interval(rate, n);
@@ -142,6 +158,7 @@ pub fn validate(
         budget: budget.clone(),
         digest: set.digest.clone(),
         seconds: t.elapsed().as_secs_f64(),
+        wrong_at,
     })
 }
 
@@ -294,7 +311,7 @@ fn measured(
         .unwrap_or_default();
     if let Some(v) = saved
         .iter()
-        .find(|v| v.digest == set.digest && &v.budget == budget)
+        .find(|v| v.digest == set.digest && &v.budget == budget && v.wrong_at.len() == v.wrong)
     {
         return Ok(v.clone());
     }

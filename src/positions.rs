@@ -147,8 +147,12 @@ pub fn positions_file_text(positions: &[TestPosition], moves: MoveRange, seed: u
 /// The positions of a positions file (first word of each line; `#` lines
 /// and blank lines skipped), with their text. Errors name the line.
 pub fn read_positions(path: &Path) -> Result<Vec<(String, C4State)>> {
-    let text = std::fs::read_to_string(path)?;
-    let at = |i: usize| format!("{} line {}", path.display(), i + 1);
+    parse_positions(&std::fs::read_to_string(path)?, &path.display().to_string())
+}
+
+/// [`read_positions`] on a file's text; `name` names it in errors.
+pub fn parse_positions(text: &str, name: &str) -> Result<Vec<(String, C4State)>> {
+    let at = |i: usize| format!("{name} line {}", i + 1);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let Some(pos) = line.split_whitespace().next() else {
@@ -170,11 +174,7 @@ pub fn read_positions(path: &Path) -> Result<Vec<(String, C4State)>> {
         out.push((pos.to_string(), s));
     }
     if out.is_empty() {
-        return Err(Error::parse(
-            "test positions",
-            &path.display().to_string(),
-            "no positions",
-        ));
+        return Err(Error::parse("test positions", name, "no positions"));
     }
     Ok(out)
 }
@@ -192,8 +192,12 @@ pub struct JudgedPosition {
 /// The positions of a positions file written by `gen-positions`, with the
 /// good columns of each line (its third word). Errors name the line.
 pub fn read_judged_positions(path: &Path) -> Result<Vec<JudgedPosition>> {
-    let text = std::fs::read_to_string(path)?;
-    let positions = read_positions(path)?;
+    parse_judged_positions(&std::fs::read_to_string(path)?, &path.display().to_string())
+}
+
+/// [`read_judged_positions`] on a file's text; `name` names it in errors.
+pub fn parse_judged_positions(text: &str, name: &str) -> Result<Vec<JudgedPosition>> {
+    let positions = parse_positions(text, name)?;
     let lines = text.lines().enumerate().filter(|(_, l)| {
         l.split_whitespace()
             .next()
@@ -203,13 +207,8 @@ pub fn read_judged_positions(path: &Path) -> Result<Vec<JudgedPosition>> {
         .into_iter()
         .zip(lines)
         .map(|((moves, state), (i, line))| {
-            let bad = |why: &str| {
-                Error::parse(
-                    "judged position",
-                    &format!("{} line {}", path.display(), i + 1),
-                    why,
-                )
-            };
+            let bad =
+                |why: &str| Error::parse("judged position", &format!("{name} line {}", i + 1), why);
             let field = line
                 .split_whitespace()
                 .nth(2)

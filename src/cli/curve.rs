@@ -44,10 +44,11 @@ pub struct CurveArgs {
     /// Seed of the trained runs (their weights and games), over the files' `run.seed`.
     #[arg(long)]
     seed: Option<u64>,
-    /// Solver-judged positions (`wgzero gen-positions`); keep the test files
-    /// for a final measurement.
-    #[arg(long, default_value = "models/connect4/validation/moves-08-14.txt")]
-    validation: PathBuf,
+    /// Solver-judged positions (`wgzero gen-positions`) [default:
+    /// models/connect4/validation/moves-08-14.txt, built into the binary];
+    /// keep the test files for a final measurement.
+    #[arg(long)]
+    validation: Option<PathBuf>,
     /// Positions of the validation file measured (its first N).
     #[arg(long, default_value_t = 500)]
     positions: usize,
@@ -99,8 +100,8 @@ impl CurveArgs {
 
 pub fn curve(args: &CurveArgs) -> Result<()> {
     args.check()?;
-    let set = ValidationSet::load(&args.validation, Some(args.positions))
-        .with_context(|| format!("reading {}", args.validation.display()))?;
+    let set = ValidationSet::load(args.validation.as_deref(), Some(args.positions))
+        .context("reading the validation positions")?;
     let references = args
         .reference
         .iter()
