@@ -220,7 +220,7 @@ fn measure(
         args.points,
         selected,
         &mut |n| bar.set_position(n as u64),
-        &mut |line| bar.println(line),
+        &mut |line| bar.suspend(|| eprintln!("{line}")),
     )
     .with_context(|| format!("measuring {}", run.display()))?;
     bar.finish_and_clear();
