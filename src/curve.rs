@@ -18,14 +18,14 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::arena::{search_many, wilson_interval};
+use crate::arena::search_many;
 use crate::error::{Error, Result};
 use crate::eval::SymmetryAverage;
 use crate::files::write_atomic;
 use crate::game::Connect4;
 use crate::mcts::SearchConfig;
 use crate::net::{ModelSource, Precision, Selected};
-use crate::positions::{parse_judged_positions, read_judged_positions, JudgedPosition};
+use crate::positions::{parse_judged_positions, read_judged_positions, ErrorRate, JudgedPosition};
 
 /// The Connect Four validation file, built into the binary.
 pub const BUILTIN_VALIDATION: &str = "models/connect4/validation/moves-08-14.txt";
@@ -62,19 +62,16 @@ impl ValidationSet {
             .iter()
             .map(|p| format!("{} {:?}\n", p.moves, p.good))
             .collect();
-        let digest = format!("{:016x}", crate::game::mix64(fnv1a(text.as_bytes())));
+        let digest = format!(
+            "{:016x}",
+            crate::game::mix64(crate::files::fnv1a(text.as_bytes()))
+        );
         Ok(ValidationSet {
             path: path.to_path_buf(),
             positions,
             digest,
         })
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
 }
 
 /// How a network is searched on each position: the play budget.
@@ -102,12 +99,9 @@ impl Default for Budget {
 /// The error rate of one network on a validation set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Validation {
-    pub positions: usize,
-    pub wrong: usize,
-    pub error_rate: f64,
-    /// 95% Wilson interval.
-    pub error_rate_low: f64,
-    pub error_rate_high: f64,
+    /// Wrong moves of the positions, with the 95% Wilson interval.
+    #[serde(flatten)]
+    pub rate: ErrorRate,
     pub budget: Budget,
     /// The validation set's digest.
     pub digest: String,
@@ -145,16 +139,8 @@ pub fn validate(
         .filter(|(_, (r, p))| !p.good.contains(&r.action))
         .map(|(i, _)| i)
         .collect();
-    let wrong = wrong_at.len();
-    let n = set.positions.len();
-    let rate = wrong as f64 / n as f64;
-    let (low, high) = wilson_interval(rate, n);
     Ok(Validation {
-        positions: n,
-        wrong,
-        error_rate: rate,
-        error_rate_low: low,
-        error_rate_high: high,
+        rate: ErrorRate::new(wrong_at.len(), set.positions.len()),
         budget: budget.clone(),
         digest: set.digest.clone(),
         seconds: t.elapsed().as_secs_f64(),
@@ -275,9 +261,9 @@ pub fn measure_run(
             "{label}: iteration {iteration}, {:.2} M evaluations, {:.1} min: {} wrong of {} ({:.1}%)",
             evaluations as f64 / 1e6,
             wall_seconds / 60.0,
-            validation.wrong,
-            validation.positions,
-            100.0 * validation.error_rate
+            validation.rate.wrong,
+            validation.rate.positions,
+            100.0 * validation.rate.error_rate
         ));
         out.push(CurvePoint {
             iteration,
@@ -311,7 +297,7 @@ fn measured(
         .unwrap_or_default();
     if let Some(v) = saved
         .iter()
-        .find(|v| v.digest == set.digest && &v.budget == budget && v.wrong_at.len() == v.wrong)
+        .find(|v| v.digest == set.digest && &v.budget == budget && v.wrong_at.len() == v.rate.wrong)
     {
         return Ok(v.clone());
     }
@@ -377,7 +363,7 @@ pub fn write_report(dir: &Path, report: &CurveReport) -> Result<()> {
                     .map(|p| {
                         (
                             x(p.evaluations, p.wall_seconds),
-                            100.0 * p.validation.error_rate,
+                            100.0 * p.validation.rate.error_rate,
                         )
                     })
                     .collect();
@@ -389,7 +375,7 @@ pub fn write_report(dir: &Path, report: &CurveReport) -> Result<()> {
                 r.label.clone(),
                 vec![(
                     x(r.evaluations, r.wall_seconds),
-                    100.0 * r.validation.error_rate,
+                    100.0 * r.validation.rate.error_rate,
                 )],
             )
         }));

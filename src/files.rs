@@ -60,3 +60,11 @@ pub fn next_numbered(dir: &Path, prefix: &str, suffix: &str) -> Result<usize> {
     }
     Ok(next)
 }
+
+/// 64-bit FNV-1a of `bytes`: a fast content fingerprint (not cryptographic)
+/// for model ids and file digests.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}

@@ -154,13 +154,8 @@ pub fn read_positions(path: &Path) -> Result<Vec<(String, C4State)>> {
 pub fn parse_positions(text: &str, name: &str) -> Result<Vec<(String, C4State)>> {
     let at = |i: usize| format!("{name} line {}", i + 1);
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let Some(pos) = line.split_whitespace().next() else {
-            continue;
-        };
-        if pos.starts_with('#') {
-            continue;
-        }
+    for (i, line) in position_lines(text) {
+        let pos = line.split_whitespace().next().expect("not blank");
         let s = Connect4
             .parse_position(pos)
             .map_err(|e| Error::parse("test position", &at(i), e.to_string()))?;
@@ -177,6 +172,16 @@ pub fn parse_positions(text: &str, name: &str) -> Result<Vec<(String, C4State)>>
         return Err(Error::parse("test positions", name, "no positions"));
     }
     Ok(out)
+}
+
+/// The lines of a positions file that hold a position, with their indices:
+/// not blank, not `#` comments.
+fn position_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter(|(_, l)| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|w| !w.starts_with('#'))
+    })
 }
 
 /// A position of a positions file with the columns (0-based) its line says
@@ -197,15 +202,9 @@ pub fn read_judged_positions(path: &Path) -> Result<Vec<JudgedPosition>> {
 
 /// [`read_judged_positions`] on a file's text; `name` names it in errors.
 pub fn parse_judged_positions(text: &str, name: &str) -> Result<Vec<JudgedPosition>> {
-    let positions = parse_positions(text, name)?;
-    let lines = text.lines().enumerate().filter(|(_, l)| {
-        l.split_whitespace()
-            .next()
-            .is_some_and(|w| !w.starts_with('#'))
-    });
-    positions
+    parse_positions(text, name)?
         .into_iter()
-        .zip(lines)
+        .zip(position_lines(text))
         .map(|((moves, state), (i, line))| {
             let bad =
                 |why: &str| Error::parse("judged position", &format!("{name} line {}", i + 1), why);
@@ -292,13 +291,28 @@ pub struct PositionResult {
 }
 
 /// The share of wrong moves over judged positions, with its 95% interval.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ErrorRate {
     pub positions: usize,
     pub wrong: usize,
     pub error_rate: f64,
     pub error_rate_low: f64,
     pub error_rate_high: f64,
+}
+
+impl ErrorRate {
+    /// `wrong` of `positions`, with the Wilson interval.
+    pub fn new(wrong: usize, positions: usize) -> Self {
+        let rate = wrong as f64 / positions.max(1) as f64;
+        let (low, high) = wilson_interval(rate, positions);
+        ErrorRate {
+            positions,
+            wrong,
+            error_rate: rate,
+            error_rate_low: low,
+            error_rate_high: high,
+        }
+    }
 }
 
 /// Per-position results and the error rate of `moves` on `positions`.
@@ -320,14 +334,6 @@ pub fn score_moves(
         })
         .collect();
     let wrong = rows.iter().filter(|r| !r.correct).count();
-    let rate = wrong as f64 / rows.len().max(1) as f64;
-    let (low, high) = wilson_interval(rate, rows.len());
-    let summary = ErrorRate {
-        positions: rows.len(),
-        wrong,
-        error_rate: rate,
-        error_rate_low: low,
-        error_rate_high: high,
-    };
+    let summary = ErrorRate::new(wrong, rows.len());
     (rows, summary)
 }

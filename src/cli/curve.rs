@@ -17,6 +17,7 @@ use wgzero::curve::{
 };
 use wgzero::game::Connect4;
 use wgzero::net::{self, Precision, Selected};
+use wgzero::positions::ErrorRate;
 use wgzero::train::run::{self as train_run, RunOptions};
 use wgzero::train::store::model_folder;
 
@@ -138,9 +139,9 @@ pub fn curve(args: &CurveArgs) -> Result<()> {
         bar.finish_and_clear();
         eprintln!(
             "{label}: {} wrong of {} ({:.1}%)",
-            v.wrong,
-            v.positions,
-            100.0 * v.error_rate
+            v.rate.wrong,
+            v.rate.positions,
+            100.0 * v.rate.error_rate
         );
         measured.push(Reference {
             label,
@@ -256,28 +257,32 @@ fn print_report(report: &CurveReport) {
     for c in &report.curves {
         println!("{}:", c.label);
         for p in &c.points {
-            let v = &p.validation;
             println!(
-                "  iteration {:>4}  {:>7.2} M evaluations  {:>6.1} min  {:>5.1}% wrong ({:.1}-{:.1}%)",
+                "  iteration {:>4}  {:>7.2} M evaluations  {:>6.1} min  {}",
                 p.iteration,
                 p.evaluations as f64 / 1e6,
                 p.wall_seconds / 60.0,
-                100.0 * v.error_rate,
-                100.0 * v.error_rate_low,
-                100.0 * v.error_rate_high
+                rate_text(&p.validation.rate)
             );
         }
     }
     for r in &report.references {
-        let v = &r.validation;
         println!(
-            "{}: {:.2} M evaluations, {:.1} h: {:.1}% wrong ({:.1}-{:.1}%)",
+            "{}: {:.2} M evaluations, {:.1} h: {}",
             r.label,
             r.evaluations as f64 / 1e6,
             r.wall_seconds / 3600.0,
-            100.0 * v.error_rate,
-            100.0 * v.error_rate_low,
-            100.0 * v.error_rate_high
+            rate_text(&r.validation.rate)
         );
     }
+}
+
+/// `12.3% wrong (10.0-15.1%)`: the error rate and its 95% interval.
+fn rate_text(r: &ErrorRate) -> String {
+    format!(
+        "{:>5.1}% wrong ({:.1}-{:.1}%)",
+        100.0 * r.error_rate,
+        100.0 * r.error_rate_low,
+        100.0 * r.error_rate_high
+    )
 }

@@ -91,10 +91,7 @@ pub struct Network<G: Game> {
 
 /// The id of a model's weights: 64-bit FNV-1a of its burnpack bytes, in hex.
 pub fn model_id(weights: &[u8]) -> String {
-    let h = weights.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
-    format!("{h:016x}")
+    format!("{:016x}", crate::files::fnv1a(weights))
 }
 
 impl<G: Game> Network<G> {
