@@ -1,6 +1,7 @@
-//! Search overhead: simulations/s on Connect Four with the `Uniform`
-//! evaluator (so the network costs nothing and only the search is timed),
-//! on one thread and with rayon over many independent games.
+//! Search overhead: simulations/s on Connect Four and 9x9 Go with the
+//! `Uniform` evaluator (so the network costs nothing and only the search and
+//! the rules are timed), on one thread, and for Connect Four with rayon over
+//! many independent games.
 //!
 //! Each iteration runs whole searches of `SIMS` simulations from the start
 //! position and checks that every simulation was completed.
@@ -9,24 +10,30 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rayon::prelude::*;
 
 use wgzero::eval::Uniform;
-use wgzero::game::{Connect4, Game};
+use wgzero::game::{Connect4, Game, Go};
 use wgzero::mcts::{Algorithm, Search, SearchConfig};
 
 const SIMS: u32 = 800;
 const GAMES_PER_THREAD: usize = 16;
 
-fn searcher(algorithm: Algorithm, leaves: usize, seed: u64) -> (Search<Connect4>, Uniform) {
+fn searcher<G: Game>(
+    game: G,
+    algorithm: Algorithm,
+    leaves: usize,
+    seed: u64,
+) -> (Search<G>, Uniform) {
     let cfg = SearchConfig {
         algorithm,
         leaves_per_gather: leaves,
         ..SearchConfig::default()
     };
-    (Search::new(Connect4, cfg, seed).unwrap(), Uniform::new())
+    (Search::new(game, cfg, seed).unwrap(), Uniform::new())
 }
 
 /// One search of `SIMS` simulations from the start; checks its own result.
-fn one_search((search, eval): &mut (Search<Connect4>, Uniform)) -> u64 {
-    search.reset(Connect4.initial());
+fn one_search<G: Game>((search, eval): &mut (Search<G>, Uniform)) -> u64 {
+    let start = search.game().initial();
+    search.reset(start);
     let r = search.run(eval, SIMS).unwrap();
     assert_eq!(r.simulations, SIMS);
     assert_eq!(r.visits.iter().sum::<u32>(), SIMS);
@@ -38,10 +45,15 @@ fn single_thread(c: &mut Criterion) {
     group.throughput(Throughput::Elements(SIMS as u64));
     for (algorithm, name) in [(Algorithm::Puct, "puct"), (Algorithm::Gumbel, "gumbel")] {
         for leaves in [1, 8] {
-            let mut s = searcher(algorithm, leaves, 1);
+            let mut s = searcher(Connect4, algorithm, leaves, 1);
             group.bench_function(BenchmarkId::new(name, format!("k{leaves}")), |b| {
                 b.iter(|| one_search(&mut s))
             });
+            let mut s = searcher(Go::default(), algorithm, leaves, 1);
+            group.bench_function(
+                BenchmarkId::new(format!("go9_{name}"), format!("k{leaves}")),
+                |b| b.iter(|| one_search(&mut s)),
+            );
         }
     }
     group.finish();
@@ -57,7 +69,7 @@ fn rayon_games(c: &mut Criterion) {
             .unwrap();
         let games = GAMES_PER_THREAD * threads;
         let mut searches: Vec<_> = (0..games)
-            .map(|i| searcher(Algorithm::Puct, 8, i as u64))
+            .map(|i| searcher(Connect4, Algorithm::Puct, 8, i as u64))
             .collect();
         group.throughput(Throughput::Elements(SIMS as u64 * games as u64));
         group.bench_function(

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::eval::{Batch, Evaluator};
 use crate::game::{mix64, Game};
 use crate::mcts::{Search, SearchConfig, SearchResult};
-use crate::players::{Heuristic, Player, PlayerSpec};
+use crate::players::{Heuristic, Player, PlayerSpec, ScoreChecks};
 
 /// One side of a match.
 pub enum Contestant<'a> {
@@ -64,6 +64,9 @@ pub struct MatchResult {
     pub first: [usize; 3],
     /// ... and when A moved second.
     pub second: [usize; 3],
+    /// Final scores checked by an outside GTP engine (B), if B is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_checks: Option<ScoreChecks>,
 }
 
 impl MatchResult {
@@ -258,19 +261,31 @@ impl<G: Game> Table<G> {
 
 /// A random opening of `moves` moves (fewer if the game would end), seeded.
 pub fn random_opening<G: Game>(game: &G, moves: usize, seed: u64) -> G::State {
+    let mut s = game.initial();
+    for a in random_opening_moves(game, moves, seed) {
+        game.apply(&mut s, a);
+    }
+    s
+}
+
+/// The moves of [`random_opening`].
+pub fn random_opening_moves<G: Game>(game: &G, moves: usize, seed: u64) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut s = game.initial();
     let mut actions = Vec::new();
+    let mut played = Vec::new();
     for _ in 0..moves {
         game.legal_actions(&s, &mut actions);
+        let a = actions[rng.random_range(0..actions.len())];
         let mut t = s.clone();
-        game.apply(&mut t, actions[rng.random_range(0..actions.len())]);
+        game.apply(&mut t, a);
         if game.terminal_value(&t).is_some() {
             break;
         }
         s = t;
+        played.push(a);
     }
-    s
+    played
 }
 
 /// What a contestant's per-game agent is built from: a search, or a baseline player.
@@ -289,7 +304,7 @@ impl<'a, G: Game + Heuristic> TableRecipe<'a, G> {
     fn new(game: &'a G, cfg: &'a MatchConfig, a: &Contestant<'_>, b: &Contestant<'_>) -> Self {
         let recipe = |c: &Contestant<'_>| match c {
             Contestant::Search { search, .. } => Ok(search.clone()),
-            Contestant::Baseline(spec) => Err(*spec),
+            Contestant::Baseline(spec) => Err(spec.clone()),
         };
         let recipes: [Recipe; 2] = [recipe(a), recipe(b)];
         let leaves = recipes
@@ -310,7 +325,14 @@ impl<'a, G: Game + Heuristic> TableRecipe<'a, G> {
     fn table(&self, i: usize) -> Result<Table<G>> {
         let (game, cfg) = (self.game, self.cfg);
         let seed = mix64(cfg.seed ^ mix64(i as u64 + 1));
-        let opening = random_opening(game, cfg.opening_moves, mix64(cfg.seed ^ (i / 2) as u64));
+        let opening_moves =
+            random_opening_moves(game, cfg.opening_moves, mix64(cfg.seed ^ (i / 2) as u64));
+        let mut opening = game.initial();
+        let mut positions = Vec::with_capacity(opening_moves.len());
+        for &a in &opening_moves {
+            positions.push(opening.clone());
+            game.apply(&mut opening, a);
+        }
         let agent = |c: &Recipe, k: u64| -> Result<Agent<G>> {
             Ok(match c {
                 Ok(search) => {
@@ -321,7 +343,13 @@ impl<'a, G: Game + Heuristic> TableRecipe<'a, G> {
                         begun: false,
                     }
                 }
-                Err(spec) => Agent::Player(spec.build(game.clone(), seed ^ k)?),
+                Err(spec) => {
+                    let mut p = spec.build(game.clone(), seed ^ k)?;
+                    for (before, &a) in positions.iter().zip(&opening_moves) {
+                        p.observe(before, a);
+                    }
+                    Agent::Player(p)
+                }
             })
         };
         Ok(Table {
@@ -388,6 +416,16 @@ fn remove_finished<G: Game>(
     while i < tables.len() {
         if let Some(r) = tables[i].result {
             result.add(tables[i].a_first, r);
+            for agent in &tables[i].agents {
+                if let Agent::Player(p) = agent {
+                    if let Some(checks) = p.score_checks() {
+                        result
+                            .score_checks
+                            .get_or_insert_with(ScoreChecks::default)
+                            .merge(&checks);
+                    }
+                }
+            }
             tables.swap_remove(i);
             progress(result.games);
         } else {

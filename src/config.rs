@@ -256,6 +256,39 @@ pub fn training_defaults() -> ConfigFile {
     cfg
 }
 
+/// The settings `wgzero train` starts from for the game named `game`:
+/// [`training_defaults`], and for Go (`go9`, ...) what a CPU can afford on a
+/// game of 100-240 moves with 82+ actions:
+/// - 32 games per iteration, full searches of 64 simulations on a quarter
+///   of the moves, fast searches of 16, half the games opened with 1-6
+///   random moves;
+/// - 6 trained samples per full-search position (about 0.05 per self-play
+///   evaluation);
+/// - no rollout bootstrap (random playouts of a Go game are long and say
+///   little); baselines `random` and rollout `mcts:100`, 10 games every 5
+///   iterations (minimax cannot search 82 moves deep enough to mean
+///   anything).
+pub fn training_defaults_for(game: &str) -> ConfigFile {
+    let mut cfg = training_defaults();
+    if game.starts_with("go") && !game.starts_with("gomoku") {
+        let sp = &mut cfg.selfplay;
+        sp.games = 32;
+        sp.simulations = 64;
+        sp.fast_simulations = 16;
+        sp.full_search_prob = 0.25;
+        sp.batch = 64;
+        sp.random_opening_share = 0.5;
+        sp.random_opening_moves = 6;
+        let run = &mut cfg.run;
+        run.samples_per_position = 6.0;
+        run.bootstrap_share = 0.0;
+        run.baselines = vec!["random".into(), "mcts:100".into()];
+        run.baseline_games = 10;
+        run.baseline_every = 5;
+    }
+    cfg
+}
+
 /// Recursively overlays `over` onto `base` (tables merge, other values replace).
 fn merge(base: &mut toml::Value, over: toml::Value) {
     match (base, over) {

@@ -37,6 +37,10 @@ pub enum Error {
     #[error("device: {0}")]
     Device(String),
 
+    /// An outside GTP engine failed: it could not start, died, or broke the protocol.
+    #[error("GTP engine {0}")]
+    Gtp(String),
+
     /// Stopped on request (Ctrl-C) before the step finished.
     #[error("interrupted")]
     Interrupted,

@@ -7,6 +7,8 @@
 //!   structure-of-arrays tree;
 //! - [`eval`]: the evaluator interface through which the search asks for
 //!   policy/value evaluations of whole batches, and CPU evaluators;
+//! - [`gtp`]: the Go Text Protocol: wgzero as a GTP engine, outside GTP
+//!   engines (GNU Go) as opponents and score referees;
 //! - [`players`]: baseline players (random, rollout MCTS, alpha-beta minimax)
 //!   and the search player for a network;
 //! - [`selfplay`]: double-buffered self-play over many games, game records;
@@ -37,6 +39,7 @@ pub mod error;
 pub mod eval;
 pub mod files;
 pub mod game;
+pub mod gtp;
 pub mod mcts;
 pub mod models;
 pub mod net;

@@ -17,6 +17,7 @@ fn elo_and_score_follow_the_results() {
         losses: 20,
         first: [30, 10, 10],
         second: [30, 10, 10],
+        score_checks: None,
     };
     assert!((r.score() - 0.7).abs() < 1e-12);
     let e = r.elo();

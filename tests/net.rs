@@ -8,7 +8,7 @@ mod common;
 
 use burn::tensor::{Device, Tensor};
 use common::{max_rel_diff, random_states};
-use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
+use wgzero::game::{Connect4, Game, Go, Gomoku, TicTacToe};
 use wgzero::net::network::CpuPath;
 use wgzero::net::{self, encode, BackendChoice, NetConfig, Network};
 use wgzero::Error;
@@ -77,6 +77,9 @@ fn wgsl_encoding_matches_the_cpu_reference_for_every_game() {
     check_parity(&Gomoku::default(), &device, 200);
     check_parity(&Gomoku::new(9).unwrap(), &device, 200);
     check_parity(&Gomoku::new(19).unwrap(), &device, 50);
+    check_parity(&Go::default(), &device, 300);
+    check_parity(&Go::new(19, 6.5).unwrap(), &device, 50);
+    check_parity(&Go::new(5, -3.0).unwrap(), &device, 100);
     check_parity(&Connect4, &device, 1);
 }
 

@@ -29,7 +29,10 @@ pub struct EvalArgs {
     /// checkpoint); default: the shipped model of the game.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// The opponent: random, mcts:N, minimax:D, or a model / run folder.
+    /// The opponent: random, mcts:N, minimax:D, a model / run folder, or
+    /// (Go) `gtp:COMMAND` — any GTP engine's command line, e.g.
+    /// "gtp:gnugo --mode gtp --level 1"; its `final_score` is compared with
+    /// ours in games that end with two passes.
     #[arg(long)]
     against: Option<String>,
     /// Games (half with each colour).
@@ -119,7 +122,7 @@ pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
         return eval_positions(&game, file, &search, &mut model, &name, args);
     }
     let Some(against) = &args.against else {
-        bail!("give --against OPPONENT (random, mcts:N, minimax:D or a model folder) or --positions FILE");
+        bail!("give --against OPPONENT (random, mcts:N, minimax:D, gtp:COMMAND or a model folder) or --positions FILE");
     };
     if args.games == 0 {
         bail!("--games must be at least 1");
@@ -160,7 +163,12 @@ fn run_match<'e, G: Game + Heuristic>(
     let cfg = MatchConfig {
         games: args.games,
         opening_moves: args.opening_moves,
-        concurrency: args.games.min(256),
+        // An outside engine is a process per game: a few at a time.
+        concurrency: if matches!(b, Contestant::Baseline(PlayerSpec::Gtp(_))) {
+            args.games.min(8)
+        } else {
+            args.games.min(256)
+        },
         seed: args.seed,
     };
     let bar = indicatif::ProgressBar::new(args.games as u64);
@@ -201,6 +209,15 @@ fn print_match(a_name: &str, b_name: &str, r: &MatchResult, secs: f64) {
         r.first[0], r.first[1], r.first[2], r.second[0], r.second[1], r.second[2]
     );
     println!("  {}", r.elo());
+    if let Some(c) = &r.score_checks {
+        println!(
+            "  final scores (games ended by two passes) checked by {b_name}: {} agree, {} disagree",
+            c.agreed, c.disagreed
+        );
+        for e in &c.examples {
+            println!("    ours vs theirs: {e}");
+        }
+    }
     println!("  ({secs:.1} s)");
 }
 

@@ -7,6 +7,7 @@ mod curve;
 mod eval;
 mod gen_positions;
 mod grow;
+mod gtp;
 mod info;
 mod new_model;
 mod perft;
@@ -38,8 +39,8 @@ pub enum Command {
     /// Play a game against the engine in the terminal.
     ///
     /// Type moves in the game's notation: a column 1-7 for Connect Four, a cell
-    /// such as h8 for Gomoku, a cell 1-9 for tic-tac-toe. `help` lists the
-    /// commands, `quit` ends the game.
+    /// such as h8 for Gomoku, a point such as E5 or `pass` for Go, a cell 1-9
+    /// for tic-tac-toe. `help` lists the commands, `quit` ends the game.
     Play(play::PlayArgs),
     /// Solve a Connect Four position exactly and print the score of every move.
     ///
@@ -71,6 +72,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Write Connect Four test positions for `eval --positions`, judged by the solver.
     GenPositions(gen_positions::GenPositionsArgs),
+    /// Go engine over GTP (Go Text Protocol version 2) on standard input
+    /// and output, for Go GUIs (Sabaki, GoGui, Lizzie) and tournament tools.
+    Gtp(gtp::GtpArgs),
     /// Learning-curve benchmark (Connect Four): train runs from scratch for a
     /// fixed budget and/or take existing runs, and chart move errors on a
     /// validation file against self-play evaluations and wall time.
@@ -80,10 +84,13 @@ pub enum Command {
 /// Calls the generic `$run(game, args...)` with the game `$g` (a [`GameArgs`]) names.
 macro_rules! with_game {
     ($g:expr, $($run:ident)::+($($arg:expr),*)) => {{
-        use wgzero::game::{Connect4, Gomoku, TicTacToe};
+        use wgzero::game::{Connect4, Go, Gomoku, TicTacToe};
         match $g.game {
             GameName::Connect4 => $($run)::+(Connect4, $($arg),*),
-            GameName::Gomoku => Gomoku::new($g.size)
+            GameName::Gomoku => Gomoku::new($g.size.unwrap_or(15))
+                .map_err(Into::into)
+                .and_then(|g| $($run)::+(g, $($arg),*)),
+            GameName::Go => Go::new($g.size.unwrap_or(9), $g.komi)
                 .map_err(Into::into)
                 .and_then(|g| $($run)::+(g, $($arg),*)),
             GameName::Tictactoe => $($run)::+(TicTacToe, $($arg),*),
@@ -107,6 +114,7 @@ impl Command {
             Command::Eval(a) => with_game!(a.game, eval::eval(&a)),
             Command::GenPositions(a) => gen_positions::gen_positions(&a),
             Command::Curve(a) => curve::curve(&a),
+            Command::Gtp(a) => gtp::gtp(&a),
         }
     }
 }
@@ -115,6 +123,7 @@ impl Command {
 pub enum GameName {
     Connect4,
     Gomoku,
+    Go,
     Tictactoe,
 }
 
@@ -123,9 +132,12 @@ pub struct GameArgs {
     /// The game.
     #[arg(long, value_enum, default_value = "connect4")]
     pub game: GameName,
-    /// Board size for Gomoku (5-19).
-    #[arg(long, default_value_t = 15)]
-    pub size: usize,
+    /// Board size for Gomoku (5-19, default 15) and Go (5-19, default 9).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Komi for White in Go (Tromp-Taylor area scoring).
+    #[arg(long, default_value_t = 7.5, allow_negative_numbers = true)]
+    pub komi: f32,
 }
 
 /// How a network's outputs are averaged over board symmetries (`play`, `eval`).

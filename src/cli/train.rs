@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::{interrupt_flag, AlgorithmArg, BackendArg, GameArgs, PrecisionArg};
-use wgzero::config::{training_defaults, ConfigFile};
+use wgzero::config::{training_defaults_for, ConfigFile};
 use wgzero::game::Game;
 use wgzero::net::{self, ModelBytes, ModelSource};
 use wgzero::players::Heuristic;
@@ -60,8 +60,8 @@ pub struct TrainArgs {
 
 impl TrainArgs {
     /// The training defaults, the settings file over them, the flags over that.
-    fn settings(&self) -> Result<ConfigFile> {
-        let base = training_defaults();
+    fn settings(&self, game: &str) -> Result<ConfigFile> {
+        let base = training_defaults_for(game);
         let mut cfg = match &self.config {
             Some(path) => ConfigFile::load_over(path, &base)?,
             None => base,
@@ -84,7 +84,7 @@ impl TrainArgs {
 }
 
 pub fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
-    let cfg = args.settings()?;
+    let cfg = args.settings(&game.name())?;
     if let Some(m) = args.minutes {
         if !(m.is_finite() && m > 0.0) {
             bail!("--minutes must be a positive number");

@@ -13,10 +13,12 @@
 //! `0` draw, `+1` win.
 
 pub mod connect4;
+pub mod go;
 pub mod gomoku;
 pub mod tictactoe;
 
 pub use connect4::Connect4;
+pub use go::Go;
 pub use gomoku::Gomoku;
 pub use tictactoe::TicTacToe;
 
@@ -107,6 +109,19 @@ pub trait Game: Clone + Send + Sync + 'static {
             .map(|&a| self.format_move(a))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// For games played over GTP (Go): the commands that set an engine up
+    /// for these rules (`boardsize`, `komi`); `None` for other games.
+    fn gtp_setup(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// Black's (the first player's) final score margin, for games scored by
+    /// counting (Go), when the game ended with both players passing; `None`
+    /// otherwise.
+    fn final_score(&self, _s: &Self::State) -> Option<f32> {
+        None
     }
 
     /// Human-readable board.

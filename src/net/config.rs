@@ -44,11 +44,13 @@ fn is_one(n: &usize) -> bool {
 impl NetConfig {
     /// The default network for `game`: Connect Four and tic-tac-toe 4 blocks x
     /// 64 channels (about 300k parameters for Connect Four); Gomoku 6 blocks x
-    /// 96 channels.
+    /// 96 channels; Go 6 blocks x 64 channels.
     pub fn for_game<G: Game>(game: &G) -> Self {
         let name = game.name();
         let (blocks, channels) = if name.starts_with("gomoku") {
             (6, 96)
+        } else if name.starts_with("go") {
+            (6, 64)
         } else {
             (4, 64)
         };

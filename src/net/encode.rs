@@ -44,11 +44,26 @@ impl KernelSource for BitplanesWgsl {
     }
 }
 
+/// Go's kernel.
+struct GoWgsl;
+impl KernelSource for GoWgsl {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(include_str!("../../shaders/encode_go.wgsl"))
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
 /// Which kernel encodes a game, and its parameters after `n`.
 #[derive(Clone, Copy)]
 enum Layout {
     Connect4,
     Bitplanes { cells: u32, wpp: u32, words: u32 },
+    Go { cells: u32, wpp: u32, words: u32 },
 }
 
 fn layout<G: Game>(game: &G) -> Result<Layout> {
@@ -60,6 +75,14 @@ fn layout<G: Game>(game: &G) -> Result<Layout> {
     if (name.starts_with("gomoku") || name == "tictactoe") && c == 2 {
         let cells = (h * w) as u32;
         return Ok(Layout::Bitplanes {
+            cells,
+            wpp: cells.div_ceil(32),
+            words: game.packed_words() as u32,
+        });
+    }
+    if name.starts_with("go") && !name.starts_with("gomoku") && c == 10 {
+        let cells = (h * w) as u32;
+        return Ok(Layout::Go {
             cells,
             wpp: cells.div_ceil(32),
             words: game.packed_words() as u32,
@@ -122,7 +145,9 @@ pub fn encode_wgpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Result
     );
     let params: Vec<u32> = match layout {
         Layout::Connect4 => vec![n as u32],
-        Layout::Bitplanes { cells, wpp, words } => vec![n as u32, cells, wpp, words],
+        Layout::Bitplanes { cells, wpp, words } | Layout::Go { cells, wpp, words } => {
+            vec![n as u32, cells, wpp, words]
+        }
     };
     let params = client.create_from_slice(bytemuck::cast_slice(&params));
     let groups = (total as u32).div_ceil(WORKGROUP).max(1);
@@ -139,6 +164,7 @@ pub fn encode_wgpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Result
         Layout::Bitplanes { .. } => {
             client.launch(Box::new(SourceKernel::new(BitplanesWgsl, dim)), count, args)
         }
+        Layout::Go { .. } => client.launch(Box::new(SourceKernel::new(GoWgsl, dim)), count, args),
     };
     Ok(Tensor::from_primitive::<Wgpu>(out))
 }

@@ -1,9 +1,10 @@
 //! Static evaluations and move ordering for the minimax baseline.
 
 use crate::game::connect4::{cell_bit, C4State, HEIGHT, WIDTH};
+use crate::game::go::GoState;
 use crate::game::gomoku::GomokuState;
 use crate::game::tictactoe::TttState;
-use crate::game::{Connect4, Game, Gomoku, TicTacToe};
+use crate::game::{Connect4, Game, Go, Gomoku, TicTacToe};
 
 /// What alpha-beta needs beyond the rules.
 pub trait Heuristic: Game {
@@ -162,5 +163,18 @@ impl Heuristic for Gomoku {
         }
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         out.extend(scored.iter().take(GOMOKU_CANDIDATES).map(|x| x.1));
+    }
+}
+
+impl Heuristic for Go {
+    /// The Tromp-Taylor area score as the board stands (komi included), for
+    /// the side to move.
+    fn heuristic(&self, s: &GoState) -> f32 {
+        let black = self.area_score(s);
+        if self.to_move(s) == 0 {
+            black
+        } else {
+            -black
+        }
     }
 }

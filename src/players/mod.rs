@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::eval::{Evaluator, Rollout};
 use crate::game::Game;
+pub use crate::gtp::client::{GtpPlayer, ScoreChecks};
 use crate::mcts::{Search, SearchConfig};
 
 /// Picks moves.
@@ -26,6 +27,11 @@ pub trait Player<G: Game>: Send {
     /// Told after every move of the game (either side's), with the position
     /// before it; lets a search keep its tree.
     fn observe(&mut self, _before: &G::State, _action: usize) {}
+    /// For a player that referees final scores (an outside GTP engine): its
+    /// tally so far.
+    fn score_checks(&self) -> Option<ScoreChecks> {
+        None
+    }
 }
 
 /// Plays a uniformly random legal move.
@@ -144,18 +150,28 @@ impl<G: Game, E: Evaluator> Player<G> for SearchPlayer<G, E> {
 }
 
 /// A baseline opponent, as written on the command line:
-/// `random`, `mcts:N` (N simulations) or `minimax:D` (depth D).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `random`, `mcts:N` (N simulations), `minimax:D` (depth D) or
+/// `gtp:COMMAND LINE` (an outside GTP engine, Go only).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlayerSpec {
     Random,
     Mcts(u32),
     Minimax(u32),
+    Gtp(String),
 }
 
 impl FromStr for PlayerSpec {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         let err = |why: &str| Error::parse("a player", s, why.to_string());
+        if let Some(command) = s.strip_prefix("gtp:") {
+            if command.trim().is_empty() {
+                return Err(err(
+                    "gtp: needs an engine command line, e.g. gtp:gnugo --mode gtp",
+                ));
+            }
+            return Ok(PlayerSpec::Gtp(command.trim().to_string()));
+        }
         let (kind, arg) = match s.split_once(':') {
             Some((k, a)) => (k, Some(a)),
             None => (s, None),
@@ -174,7 +190,7 @@ impl FromStr for PlayerSpec {
             "random" if arg.is_none() => Ok(PlayerSpec::Random),
             "mcts" => Ok(PlayerSpec::Mcts(number("simulation count", 1, 10_000_000)?)),
             "minimax" => Ok(PlayerSpec::Minimax(number("depth", 1, 12)?)),
-            _ => Err(err("expected random, mcts:N or minimax:D")),
+            _ => Err(err("expected random, mcts:N, minimax:D or gtp:COMMAND")),
         }
     }
 }
@@ -185,17 +201,19 @@ impl std::fmt::Display for PlayerSpec {
             PlayerSpec::Random => write!(f, "random"),
             PlayerSpec::Mcts(n) => write!(f, "mcts:{n}"),
             PlayerSpec::Minimax(d) => write!(f, "minimax:{d}"),
+            PlayerSpec::Gtp(c) => write!(f, "gtp:{c}"),
         }
     }
 }
 
 impl PlayerSpec {
     /// Builds the player for `game`.
-    pub fn build<G: Game + Heuristic>(self, game: G, seed: u64) -> Result<Box<dyn Player<G>>> {
-        Ok(match self {
+    pub fn build<G: Game + Heuristic>(&self, game: G, seed: u64) -> Result<Box<dyn Player<G>>> {
+        Ok(match *self {
             PlayerSpec::Random => Box::new(RandomPlayer::new(game, seed)),
             PlayerSpec::Mcts(n) => Box::new(MctsPlayer::new(game, n, seed)?),
             PlayerSpec::Minimax(d) => Box::new(Minimax::new(game, d, seed)),
+            PlayerSpec::Gtp(ref command) => Box::new(GtpPlayer::new(game, command)?),
         })
     }
 }

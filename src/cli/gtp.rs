@@ -1,0 +1,89 @@
+//! `wgzero gtp`: wgzero as a Go engine speaking GTP on standard input and
+//! output, for Go GUIs and tournament tools.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::{averaged_evaluator, AveragingArgs, BackendArg};
+use wgzero::game::{Game, Go};
+use wgzero::gtp::Engine;
+use wgzero::mcts::SearchConfig;
+use wgzero::net::{self, ModelSource};
+use wgzero::players::{MctsPlayer, Player, SearchPlayer};
+use wgzero::train::store::model_folder;
+
+#[derive(Args)]
+pub struct GtpArgs {
+    /// The game (only Go speaks GTP).
+    #[arg(long, default_value = "go", value_parser = ["go"])]
+    game: String,
+    /// Board size at start (5-19); `boardsize` changes it.
+    #[arg(long, default_value_t = 9)]
+    size: usize,
+    /// Komi at start; `komi` changes it.
+    #[arg(long, default_value_t = 7.5, allow_negative_numbers = true)]
+    komi: f32,
+    /// A model or run folder. Without one the engine plays the shipped
+    /// network of the board size, or rollout MCTS where there is none.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Simulations per move (of the network's search, or of rollout MCTS).
+    #[arg(long, default_value_t = 400)]
+    sims: u32,
+    #[command(flatten)]
+    averaging: AveragingArgs,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendArg,
+    /// Seed of the engine's random choices.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn gtp(args: &GtpArgs) -> Result<()> {
+    if args.sims == 0 {
+        anyhow::bail!("--sims must be at least 1");
+    }
+    let game = Go::new(args.size, args.komi).context("--size / --komi")?;
+    let model = match &args.model {
+        Some(p) => Some(model_folder(p)?),
+        None => None,
+    };
+    let backend = args.backend;
+    let (sims, seed, symmetries) = (args.sims, args.seed, args.averaging.symmetries);
+    let factory = Box::new(move |game: Go| -> wgzero::Result<Box<dyn Player<Go>>> {
+        let source = match &model {
+            Some(s) => Some(s.clone()),
+            None => wgzero::models::shipped(&game.name()).map(|_| ModelSource::Shipped),
+        };
+        let Some(source) = source else {
+            return Ok(Box::new(MctsPlayer::new(game, sims, seed)?));
+        };
+        let selected = net::select(backend.into())?;
+        let eval = averaged_evaluator(&game, &source, &selected, symmetries)
+            .map_err(|e| wgzero::Error::Model(format!("{e:#}")))?;
+        let cfg = SearchConfig {
+            simulations: sims,
+            ..SearchConfig::default()
+        };
+        let name = format!("{} ({sims} simulations)", source.label());
+        Ok(Box::new(SearchPlayer::new(game, cfg, eval, name, seed)?))
+    });
+    let mut engine = Engine::new(game, factory).context("starting the engine")?;
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let line = line.context("reading standard input")?;
+        if let Some(response) = engine.handle_line(&line) {
+            out.write_all(response.as_bytes())?;
+            out.flush()?;
+        }
+        if engine.finished() {
+            break;
+        }
+    }
+    Ok(())
+}

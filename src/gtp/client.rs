@@ -1,0 +1,298 @@
+//! An outside GTP engine, run as a child process: [`GtpClient`] speaks the
+//! protocol, [`GtpPlayer`] plays it in matches and checks its final scores
+//! against wgzero's.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use serde::Serialize;
+
+use super::{parse_score, score_text};
+use crate::error::{Error, Result};
+use crate::game::Game;
+use crate::players::Player;
+
+/// A GTP engine process.
+pub struct GtpClient {
+    command: String,
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+fn gtp_error(command: &str, why: impl std::fmt::Display) -> Error {
+    Error::Gtp(format!("{command}: {why}"))
+}
+
+impl GtpClient {
+    /// Starts `command_line` (a program and its arguments, shell-quoted).
+    pub fn spawn(command_line: &str) -> Result<Self> {
+        let words = shlex::split(command_line)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| gtp_error(command_line, "cannot split the command line"))?;
+        let mut child = Command::new(&words[0])
+            .args(&words[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| gtp_error(command_line, format!("cannot start it: {e}")))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        Ok(GtpClient {
+            command: command_line.to_string(),
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    /// The command line it was started with.
+    pub fn command_line(&self) -> &str {
+        &self.command
+    }
+
+    /// Sends one command and returns the engine's answer: `Ok(text)` for
+    /// `=`, `Err(Error::GtpRefused)` for `?`; a dead engine or a malformed
+    /// answer is an [`Error::Gtp`].
+    pub fn send(&mut self, command: &str) -> Result<std::result::Result<String, String>> {
+        writeln!(self.stdin, "{command}")
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| gtp_error(&self.command, format!("write failed ({e})")))?;
+        let mut text = String::new();
+        let mut first = true;
+        let mut ok = true;
+        loop {
+            let mut line = String::new();
+            let n = self
+                .stdout
+                .read_line(&mut line)
+                .map_err(|e| gtp_error(&self.command, format!("read failed ({e})")))?;
+            if n == 0 {
+                return Err(gtp_error(
+                    &self.command,
+                    format!("the engine closed its output after {command:?}"),
+                ));
+            }
+            let line = line.trim_end_matches(['\n', '\r']);
+            if first {
+                if line.is_empty() {
+                    continue;
+                }
+                let rest = match line.chars().next() {
+                    Some('=') => &line[1..],
+                    Some('?') => {
+                        ok = false;
+                        &line[1..]
+                    }
+                    _ => {
+                        return Err(gtp_error(
+                            &self.command,
+                            format!("malformed answer {line:?} to {command:?}"),
+                        ))
+                    }
+                };
+                text.push_str(rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim());
+                first = false;
+            } else if line.is_empty() {
+                break;
+            } else {
+                text.push('\n');
+                text.push_str(line);
+            }
+        }
+        Ok(if ok { Ok(text) } else { Err(text) })
+    }
+
+    /// Sends a command that must succeed.
+    pub fn expect(&mut self, command: &str) -> Result<String> {
+        self.send(command)?
+            .map_err(|why| gtp_error(&self.command, format!("{command:?} refused: {why}")))
+    }
+}
+
+impl Drop for GtpClient {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit").and_then(|_| self.stdin.flush());
+        let mut line = String::new();
+        let _ = self.stdout.read_line(&mut line);
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Final scores compared with an outside engine's `final_score`, in games
+/// that ended with both sides passing.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ScoreChecks {
+    pub agreed: usize,
+    pub disagreed: usize,
+    /// The first few disagreements: `ours vs theirs after MOVES`.
+    pub examples: Vec<String>,
+}
+
+impl ScoreChecks {
+    /// Adds another tally.
+    pub fn merge(&mut self, other: &ScoreChecks) {
+        self.agreed += other.agreed;
+        self.disagreed += other.disagreed;
+        for e in &other.examples {
+            if self.examples.len() < 5 {
+                self.examples.push(e.clone());
+            }
+        }
+    }
+}
+
+/// An outside GTP engine as a player: it is told every move, asked with
+/// `genmove`, and at the end of a game that both sides finished by passing
+/// its `final_score` is compared with the rules' own.
+pub struct GtpPlayer<G: Game> {
+    game: G,
+    client: GtpClient,
+    /// The position the engine holds.
+    mirror: G::State,
+    /// The move it generated last, not yet observed.
+    own: Option<usize>,
+    checks: ScoreChecks,
+    /// An error met in `observe` (which cannot return one), reported by the next `choose`.
+    failed: Option<String>,
+    moves: Vec<usize>,
+}
+
+impl<G: Game> GtpPlayer<G> {
+    /// Starts the engine and sets it up for `game` (board size, komi).
+    pub fn new(game: G, command_line: &str) -> Result<Self> {
+        let setup = game.gtp_setup().ok_or_else(|| {
+            Error::config(format!(
+                "{} cannot be played over GTP (a Go protocol)",
+                game.name()
+            ))
+        })?;
+        let mut client = GtpClient::spawn(command_line)?;
+        client.expect("protocol_version")?;
+        for cmd in setup {
+            client.expect(&cmd)?;
+        }
+        client.expect("clear_board")?;
+        Ok(GtpPlayer {
+            mirror: game.initial(),
+            game,
+            client,
+            own: None,
+            checks: ScoreChecks::default(),
+            failed: None,
+            moves: Vec::new(),
+        })
+    }
+
+    fn color(&self, s: &G::State) -> &'static str {
+        if self.game.to_move(s) == 0 {
+            "black"
+        } else {
+            "white"
+        }
+    }
+
+    /// Brings the engine to `state` when it is the start of a new game.
+    fn sync(&mut self, state: &G::State) -> Result<()> {
+        if &self.mirror == state {
+            return Ok(());
+        }
+        if *state == self.game.initial() {
+            self.client.expect("clear_board")?;
+            self.mirror = state.clone();
+            self.moves.clear();
+            self.own = None;
+            return Ok(());
+        }
+        Err(gtp_error(
+            self.client.command_line(),
+            "lost track of the position (it was not told every move)",
+        ))
+    }
+
+    fn observe_checked(&mut self, before: &G::State, action: usize) -> Result<()> {
+        self.sync(before)?;
+        if self.own.take() != Some(action) {
+            let cmd = format!(
+                "play {} {}",
+                self.color(before),
+                self.game.format_move(action)
+            );
+            if let Err(why) = self.client.send(&cmd)? {
+                return Err(gtp_error(
+                    self.client.command_line(),
+                    format!(
+                        "refused {cmd:?} ({why}) after {}",
+                        self.game.format_moves(&self.moves)
+                    ),
+                ));
+            }
+        }
+        self.game.apply(&mut self.mirror, action);
+        self.moves.push(action);
+        if let Some(ours) = self.game.final_score(&self.mirror) {
+            let answer = self.client.expect("final_score")?;
+            let theirs = parse_score(&answer);
+            if theirs == Some(ours) {
+                self.checks.agreed += 1;
+            } else {
+                self.checks.disagreed += 1;
+                if self.checks.examples.len() < 5 {
+                    self.checks.examples.push(format!(
+                        "{} vs {answer} after {}",
+                        score_text(ours),
+                        self.game.format_moves(&self.moves)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<G: Game> Player<G> for GtpPlayer<G> {
+    fn name(&self) -> String {
+        format!("gtp:{}", self.client.command_line())
+    }
+    fn choose(&mut self, state: &G::State) -> Result<usize> {
+        if let Some(why) = self.failed.take() {
+            return Err(Error::Gtp(why));
+        }
+        self.sync(state)?;
+        let answer = self
+            .client
+            .expect(&format!("genmove {}", self.color(state)))?;
+        if answer.eq_ignore_ascii_case("resign") {
+            // Resigning is conceding: it passes instead (told like any move
+            // of ours), and the rules score the game when it ends.
+            return self.game.parse_move(state, "pass");
+        }
+        let a = {
+            self.game.parse_move(state, &answer).map_err(|e| {
+                gtp_error(
+                    self.client.command_line(),
+                    format!(
+                        "its move {answer:?} is not legal here ({e}) after {}",
+                        self.game.format_moves(&self.moves)
+                    ),
+                )
+            })?
+        };
+        self.own = Some(a);
+        Ok(a)
+    }
+    fn observe(&mut self, before: &G::State, action: usize) {
+        if self.failed.is_none() {
+            if let Err(e) = self.observe_checked(before, action) {
+                self.failed = Some(e.to_string());
+            }
+        }
+    }
+    fn score_checks(&self) -> Option<ScoreChecks> {
+        Some(self.checks.clone())
+    }
+}
