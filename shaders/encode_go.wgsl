@@ -16,8 +16,8 @@
 @group(0) @binding(1) var<storage, read_write> planes: array<f32>;
 @group(0) @binding(2) var<storage, read_write> params: array<u32>;
 
-fn has(base: u32, set: u32, wpp: u32, cell: u32) -> bool {
-    return ((states[base + 2u + set * wpp + cell / 32u] >> (cell % 32u)) & 1u) == 1u;
+fn has(base: u32, bits: u32, wpp: u32, cell: u32) -> bool {
+    return ((states[base + 2u + bits * wpp + cell / 32u] >> (cell % 32u)) & 1u) == 1u;
 }
 
 @compute @workgroup_size(64)
