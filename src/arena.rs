@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::eval::{Batch, Evaluator};
 use crate::game::{mix64, Game};
 use crate::mcts::{Search, SearchConfig, SearchResult};
-use crate::players::{Heuristic, Player, PlayerSpec, ScoreChecks};
+use crate::players::{guarded_action, Heuristic, Player, PlayerSpec, ScoreChecks};
 
 /// One side of a match.
 pub enum Contestant<'a> {
@@ -231,7 +231,8 @@ impl<G: Game> Table<G> {
                         *begun = true;
                     }
                     if search.is_done() {
-                        search.result()?.action
+                        let r = search.result()?;
+                        guarded_action(&self.game, &self.state, r.action, &r.visits)
                     } else {
                         self.local.clear();
                         if search.gather(&mut self.local, leaves) > 0 {

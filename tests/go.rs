@@ -447,3 +447,26 @@ fn go_trains_and_plays_from_the_command_line() {
     assert!(err.contains("go5") && err.contains("go9"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The pass safeguard of playing searches: never pass while the board loses,
+/// always pass when the opponent passed and the board wins.
+#[test]
+fn playing_searches_pass_only_when_it_is_safe() {
+    use wgzero::players::guarded_action;
+    let g = Go::new(5, 0.5).unwrap();
+    let mut visits = vec![0u32; 26];
+    visits[25] = 90; // the search likes passing
+    visits[7] = 10;
+    // White to move with no stone on the board: passing loses.
+    let s = g.parse_position("C3").unwrap();
+    assert_eq!(guarded_action(&g, &s, g.pass(), &visits), 7);
+    // White's own choice of a stone stays.
+    assert_eq!(guarded_action(&g, &s, 3, &visits), 3);
+    // Black to move after White passed, Black owns the board: pass wins.
+    let s = g.parse_position("C3 pass").unwrap();
+    assert_eq!(guarded_action(&g, &s, 7, &visits), g.pass());
+    // Other games are left alone.
+    let c4 = wgzero::game::Connect4;
+    let s = c4.initial();
+    assert_eq!(guarded_action(&c4, &s, 3, &[0; 7]), 3);
+}

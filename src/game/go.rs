@@ -873,6 +873,12 @@ impl Game for Go {
             format!("komi {}", self.komi),
         ])
     }
+    fn pass_action(&self) -> Option<usize> {
+        Some(self.pass())
+    }
+    fn score_now(&self, s: &GoState) -> Option<f32> {
+        Some(self.area_score(s))
+    }
     fn final_score(&self, s: &GoState) -> Option<f32> {
         s.result.filter(|_| s.passes >= 2)
     }

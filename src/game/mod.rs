@@ -124,6 +124,17 @@ pub trait Game: Clone + Send + Sync + 'static {
         None
     }
 
+    /// The pass action, for games that have one (Go).
+    fn pass_action(&self) -> Option<usize> {
+        None
+    }
+
+    /// For games scored by counting (Go): the first player's margin if the
+    /// game ended now, as the board stands (`None` for other games).
+    fn score_now(&self, _s: &Self::State) -> Option<f32> {
+        None
+    }
+
     /// Human-readable board.
     fn render(&self, s: &Self::State) -> String;
 

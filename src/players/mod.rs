@@ -140,13 +140,53 @@ impl<G: Game, E: Evaluator> Player<G> for SearchPlayer<G, E> {
             self.search.reset(state.clone());
         }
         let sims = self.search.config().simulations;
-        Ok(self.search.run(&mut self.eval, sims)?.action)
+        let r = self.search.run(&mut self.eval, sims)?;
+        Ok(guarded_action(
+            self.search.game(),
+            state,
+            r.action,
+            &r.visits,
+        ))
     }
     fn observe(&mut self, before: &G::State, action: usize) {
         if self.search.root_state() == before && self.search.advance(action).is_err() {
             self.search.reset(self.search.game().initial());
         }
     }
+}
+
+/// The move a playing (not self-play) search makes, with the pass safeguard
+/// of engines for counting games (Leela Zero's default, KataGo's
+/// conservative pass): in a game with a pass ([`Game::pass_action`]),
+/// - when the opponent has just passed and the board as it stands wins for
+///   the side to move, it passes (that ends and wins the game);
+/// - it never passes while the board as it stands loses for it (a pass
+///   invites the opponent to end the game): it plays its most-visited other
+///   move instead, when it has one.
+///
+/// Otherwise, and in other games, the search's own choice.
+pub fn guarded_action<G: Game>(game: &G, s: &G::State, searched: usize, visits: &[u32]) -> usize {
+    let (Some(pass), Some(black)) = (game.pass_action(), game.score_now(s)) else {
+        return searched;
+    };
+    let mine = if game.to_move(s) == 0 { black } else { -black };
+    let mut after_pass = s.clone();
+    if game.is_legal(s, pass) {
+        game.apply(&mut after_pass, pass);
+        if mine > 0.0 && game.terminal_value(&after_pass).is_some() {
+            return pass;
+        }
+    }
+    if searched != pass || mine > 0.0 {
+        return searched;
+    }
+    let mut legal = Vec::new();
+    game.legal_actions(s, &mut legal);
+    legal
+        .into_iter()
+        .filter(|&a| a != pass)
+        .max_by_key(|&a| visits.get(a).copied().unwrap_or(0))
+        .unwrap_or(searched)
 }
 
 /// A baseline opponent, as written on the command line:
