@@ -260,7 +260,8 @@ impl<G: Game> Table<G> {
     }
 }
 
-/// A random opening of `moves` moves (fewer if the game would end), seeded.
+/// A random opening of `moves` moves (fewer if the game would end; no pass
+/// where there is another move), seeded.
 pub fn random_opening<G: Game>(game: &G, moves: usize, seed: u64) -> G::State {
     let mut s = game.initial();
     for a in random_opening_moves(game, moves, seed) {
@@ -277,6 +278,11 @@ pub fn random_opening_moves<G: Game>(game: &G, moves: usize, seed: u64) -> Vec<u
     let mut played = Vec::new();
     for _ in 0..moves {
         game.legal_actions(&s, &mut actions);
+        // An opening never passes (in Go a pass there ends nothing but
+        // hands a game to whoever may pass back first).
+        if actions.len() > 1 {
+            actions.retain(|&a| Some(a) != game.pass_action());
+        }
         let a = actions[rng.random_range(0..actions.len())];
         let mut t = s.clone();
         game.apply(&mut t, a);

@@ -25,8 +25,9 @@
 //! - [`models`]: models shipped in the binary.
 //!
 //! Layers, each importing only those before it: game < eval < mcts <
-//! players / selfplay < arena < train < bench, curve < the binary's `cli`; `net`
-//! sits beside `eval` (it implements the evaluator and the training step).
+//! players and gtp (one layer: GTP opponents are players) / selfplay <
+//! arena < train < bench, curve < the binary's `cli`; `net` sits beside
+//! `eval` (it implements the evaluator and the training step).
 //!
 //! Game rules, search and players know nothing of the network's backend: they
 //! only see [`eval::Evaluator`].
