@@ -270,7 +270,7 @@ pub fn training_defaults() -> ConfigFile {
 ///   anything).
 pub fn training_defaults_for(game: &str) -> ConfigFile {
     let mut cfg = training_defaults();
-    if game.starts_with("go") && !game.starts_with("gomoku") {
+    if crate::game::go::is_go_name(game) {
         let sp = &mut cfg.selfplay;
         sp.games = 32;
         sp.simulations = 64;

@@ -9,8 +9,9 @@
 //! `.ci/run` installs it and sets WGZERO_REQUIRE_GNUGO=1, which makes a
 //! missing GNU Go a failure. Elsewhere the tests print why they skip.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Command;
 
 use rand::{Rng, SeedableRng};
@@ -172,7 +173,7 @@ fn cross_check(gnugo: &str, n: usize, games: usize, seed: u64) -> Tally {
             }
         }
         t.games += 1;
-        match g.final_score(&s) {
+        match (s.passes() >= 2).then(|| g.area_score(&s)) {
             Some(_) if !forced => t.unsettled += 1,
             Some(ours) => {
                 t.scored_by_passes += 1;
@@ -284,33 +285,24 @@ fn eval_against_gnu_go_reports_results_and_score_checks() {
     let Some(gnugo) = gnugo("eval_against_gnu_go_reports_results_and_score_checks") else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("wgzero-gnugo-eval-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::tempdir("gnugo-eval");
     let model = dir.join("model");
-    let out = Command::new(wgzero())
-        .args([
-            "new-model",
-            "--game",
-            "go",
-            "--size",
-            "7",
-            "--blocks",
-            "1",
-            "--channels",
-            "8",
-        ])
-        .arg("--out")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let against = format!("gtp:{gnugo} --mode gtp --chinese-rules --level 0");
-    let out = Command::new(wgzero())
-        .args([
+    let model = model.to_str().unwrap();
+    common::wgzero_ok(&[
+        "new-model",
+        "--game",
+        "go",
+        "--size",
+        "7",
+        "--blocks",
+        "1",
+        "--channels",
+        "8",
+        "--out",
+        model,
+    ]);
+    let eval = |games: &str, against: &str| {
+        common::wgzero(&[
             "eval",
             "--game",
             "go",
@@ -320,44 +312,22 @@ fn eval_against_gnu_go_reports_results_and_score_checks() {
             "cpu",
             "--sims",
             "8",
+            "--games",
+            games,
+            "--against",
+            against,
+            "--model",
+            model,
         ])
-        .args(["--games", "4", "--against", &against, "--model"])
-        .arg(&model)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    };
+    let against = format!("gtp:{gnugo} --mode gtp --chinese-rules --level 0");
+    let (ok, text, err) = eval("4", &against);
+    assert!(ok, "{text}{err}");
     assert!(text.contains(": 4 games"), "{text}");
     assert!(text.contains("final scores"), "{text}");
     // a broken engine command is a clear error, not a hang
-    let out = Command::new(wgzero())
-        .args([
-            "eval",
-            "--game",
-            "go",
-            "--size",
-            "7",
-            "--backend",
-            "cpu",
-            "--sims",
-            "8",
-        ])
-        .args([
-            "--games",
-            "2",
-            "--against",
-            "gtp:/no/such/engine",
-            "--model",
-        ])
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (ok, _, err) = eval("2", "gtp:/no/such/engine");
+    assert!(!ok);
     assert!(err.contains("cannot start"), "{err}");
-    let _ = std::fs::remove_dir_all(Path::new(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
 }

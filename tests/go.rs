@@ -378,72 +378,59 @@ fn gtp_engine_plays_a_whole_game() {
 /// network, CPU), and `eval` plays its network against random.
 #[test]
 fn go_trains_and_plays_from_the_command_line() {
-    let bin = env!("CARGO_BIN_EXE_wgzero");
     let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_train.toml");
-    let dir = std::env::temp_dir().join(format!("wgzero-go-train-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::tempdir("go-train");
     let run = dir.join("run");
-    let out = std::process::Command::new(bin)
-        .args([
-            "train",
-            "--game",
-            "go",
-            "--size",
-            "5",
-            "--iterations",
-            "1",
-            "--backend",
-            "cpu",
-        ])
-        .args(["--config", tiny, "--run"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let run = run.to_str().unwrap();
+    let (_, err) = common::wgzero_ok(&[
+        "train",
+        "--game",
+        "go",
+        "--size",
+        "5",
+        "--iterations",
+        "1",
+        "--backend",
+        "cpu",
+        "--config",
+        tiny,
+        "--run",
+        run,
+    ]);
     assert!(err.contains("iter 1 self-play"), "{err}");
-    let out = std::process::Command::new(bin)
-        .args([
-            "eval",
-            "--game",
-            "go",
-            "--size",
-            "5",
-            "--backend",
-            "cpu",
-            "--sims",
-            "8",
-        ])
-        .args(["--games", "2", "--against", "random", "--model"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (text, _) = common::wgzero_ok(&[
+        "eval",
+        "--game",
+        "go",
+        "--size",
+        "5",
+        "--backend",
+        "cpu",
+        "--sims",
+        "8",
+        "--games",
+        "2",
+        "--against",
+        "random",
+        "--model",
+        run,
+    ]);
     assert!(text.contains(": 2 games"), "{text}");
     // a model trained on 5x5 cannot play 9x9: a clear error
-    let out = std::process::Command::new(bin)
-        .args([
-            "eval",
-            "--game",
-            "go",
-            "--backend",
-            "cpu",
-            "--games",
-            "2",
-            "--against",
-            "random",
-        ])
-        .arg("--model")
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (ok, _, err) = common::wgzero(&[
+        "eval",
+        "--game",
+        "go",
+        "--backend",
+        "cpu",
+        "--games",
+        "2",
+        "--against",
+        "random",
+        "--model",
+        run,
+    ]);
+    assert!(!ok);
     assert!(err.contains("go5") && err.contains("go9"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

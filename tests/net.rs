@@ -7,7 +7,7 @@
 mod common;
 
 use burn::tensor::{Device, Tensor};
-use common::{max_rel_diff, random_states};
+use common::{max_rel_diff, random_states, tempdir};
 use wgzero::game::{Connect4, Game, Go, Gomoku, TicTacToe};
 use wgzero::net::network::CpuPath;
 use wgzero::net::{self, encode, BackendChoice, NetConfig, Network};
@@ -105,13 +105,6 @@ fn wgpu_and_cpu_backends_agree_on_the_same_weights() {
         "logits differ by {dl}, values by {dv}"
     );
     assert!(l1.iter().chain(&v1).all(|x| x.is_finite()));
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("wgzero-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]

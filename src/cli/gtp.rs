@@ -7,12 +7,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{averaged_evaluator, AveragingArgs, BackendArg};
+use super::{network_player, AveragingArgs, BackendArg};
 use wgzero::game::{Game, Go};
 use wgzero::gtp::Engine;
-use wgzero::mcts::SearchConfig;
 use wgzero::net::{self, ModelSource};
-use wgzero::players::{MctsPlayer, Player, SearchPlayer};
+use wgzero::players::{MctsPlayer, Player};
 use wgzero::train::store::model_folder;
 
 #[derive(Args)]
@@ -63,14 +62,8 @@ pub fn gtp(args: &GtpArgs) -> Result<()> {
             return Ok(Box::new(MctsPlayer::new(game, sims, seed)?));
         };
         let selected = net::select(backend.into())?;
-        let eval = averaged_evaluator(&game, &source, &selected, symmetries)
-            .map_err(|e| wgzero::Error::Model(format!("{e:#}")))?;
-        let cfg = SearchConfig {
-            simulations: sims,
-            ..SearchConfig::default()
-        };
-        let name = format!("{} ({sims} simulations)", source.label());
-        Ok(Box::new(SearchPlayer::new(game, cfg, eval, name, seed)?))
+        network_player(&game, &source, &selected, sims, symmetries, seed)
+            .map_err(|e| wgzero::Error::Model(format!("{e:#}")))
     });
     let mut engine = Engine::new(game, factory).context("starting the engine")?;
     let stdin = std::io::stdin();

@@ -23,8 +23,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use wgzero::eval::SymmetryAverage;
 use wgzero::game::Game;
-use wgzero::mcts::Algorithm;
+use wgzero::mcts::{Algorithm, SearchConfig};
 use wgzero::net::{BackendChoice, ModelSource, NetEvaluator, Precision, Selected};
+use wgzero::players::{Player, SearchPlayer};
 
 /// AlphaZero-style self-play engine for any vendor's GPU (wgpu) or a plain CPU.
 #[derive(Parser)]
@@ -160,6 +161,32 @@ pub fn averaged_evaluator<G: Game>(
 ) -> Result<SymmetryAverage<G, NetEvaluator>> {
     let opened = source.evaluator(game, selected, Precision::Auto)?;
     SymmetryAverage::new(game.clone(), opened.eval, symmetries).context("--symmetries")
+}
+
+/// A tree-search player (`play`'s and `gtp`'s engine): `source`'s network on
+/// `selected`'s device averaged over `symmetries` images, `sims` simulations
+/// of PUCT per move.
+pub fn network_player<G: Game>(
+    game: &G,
+    source: &ModelSource,
+    selected: &Selected,
+    sims: u32,
+    symmetries: usize,
+    seed: u64,
+) -> Result<Box<dyn Player<G>>> {
+    let eval = averaged_evaluator(game, source, selected, symmetries)?;
+    let cfg = SearchConfig {
+        simulations: sims,
+        ..SearchConfig::default()
+    };
+    let name = format!("{} ({sims} simulations)", source.label());
+    Ok(Box::new(SearchPlayer::new(
+        game.clone(),
+        cfg,
+        eval,
+        name,
+        seed,
+    )?))
 }
 
 /// A root search algorithm (`--algorithm`).

@@ -7,11 +7,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
-use super::{averaged_evaluator, AveragingArgs, BackendArg, GameArgs};
+use super::{network_player, AveragingArgs, BackendArg, GameArgs};
 use wgzero::game::Game;
-use wgzero::mcts::SearchConfig;
 use wgzero::net::{self, ModelSource};
-use wgzero::players::{Heuristic, Player, PlayerSpec, SearchPlayer};
+use wgzero::players::{Heuristic, Player, PlayerSpec};
 use wgzero::train::store::model_folder;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -115,19 +114,14 @@ fn build_opponent<G: Game + Heuristic>(game: &G, args: &PlayArgs) -> Result<Box<
         );
     }
     let selected = net::select(args.backend.into())?;
-    let eval = averaged_evaluator(game, &source, &selected, args.averaging.symmetries)?;
-    let cfg = SearchConfig {
-        simulations: args.sims,
-        ..SearchConfig::default()
-    };
-    let name = format!("{} ({} simulations)", source.label(), args.sims);
-    Ok(Box::new(SearchPlayer::new(
-        game.clone(),
-        cfg,
-        eval,
-        name,
+    network_player(
+        game,
+        &source,
+        &selected,
+        args.sims,
+        args.averaging.symmetries,
         args.seed,
-    )?))
+    )
 }
 
 /// The engine's move, announced with the time it took.

@@ -24,7 +24,7 @@
 //! GTP's: a column letter `A`..`T` without `I`, then the row counted from the
 //! bottom (`E5` is the centre of 9x9), or `pass`.
 
-use super::{bit, dihedral, mix64, Game};
+use super::{bit, dihedral, mix64, zobrist_keys, Game};
 use crate::error::{Error, Result};
 
 /// Largest supported board side.
@@ -40,20 +40,7 @@ const FILTER_WORDS: usize = 8;
 /// The packed value of "no ko point".
 const PACKED_NO_KO: u32 = 511;
 
-const fn zobrist_table() -> [[u64; MAX_CELLS]; 2] {
-    let mut t = [[0u64; MAX_CELLS]; 2];
-    let mut p = 0;
-    while p < 2 {
-        let mut i = 0;
-        while i < MAX_CELLS {
-            t[p][i] = mix64(0x6a09_e667_f3bc_c909u64.wrapping_mul((p * MAX_CELLS + i + 1) as u64));
-            i += 1;
-        }
-        p += 1;
-    }
-    t
-}
-static ZOBRIST: [[u64; MAX_CELLS]; 2] = zobrist_table();
+static ZOBRIST: [[u64; MAX_CELLS]; 2] = zobrist_keys(0x6a09_e667_f3bc_c909);
 
 /// One point of the board.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -145,6 +132,12 @@ impl GoState {
         self.filter[w] |= m;
         self.history.push(h);
     }
+}
+
+/// Whether `name` is a Go game's [`Game::name`] (`go9`, `go19`, ...).
+pub fn is_go_name(name: &str) -> bool {
+    name.strip_prefix("go")
+        .is_some_and(|n| n.parse::<usize>().is_ok())
 }
 
 /// Go rules for one board size and komi.
@@ -310,15 +303,16 @@ impl Go {
     fn has_liberty_after(&self, s: &GoState, p: usize, me: u8) -> bool {
         self.neighbours(p).iter().any(|q| {
             let pt = s.points[q];
-            let libs = if pt.color == 0 {
-                return true;
-            } else {
-                s.points[pt.root as usize].libs
-            };
-            if pt.color == me {
-                libs > 1
-            } else {
-                libs == 1
+            match pt.color {
+                0 => true,
+                c => {
+                    let libs = s.points[pt.root as usize].libs;
+                    if c == me {
+                        libs > 1
+                    } else {
+                        libs == 1
+                    }
+                }
             }
         })
     }
@@ -878,9 +872,6 @@ impl Game for Go {
     }
     fn score_now(&self, s: &GoState) -> Option<f32> {
         Some(self.area_score(s))
-    }
-    fn final_score(&self, s: &GoState) -> Option<f32> {
-        s.result.filter(|_| s.passes >= 2)
     }
     fn format_move(&self, a: usize) -> String {
         if a == self.pass() {

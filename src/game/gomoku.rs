@@ -4,7 +4,7 @@
 //! Cells are numbered `row * n + col` with row 0 at the top; the notation is a
 //! column letter and a rank counted from the bottom (`h8` is the centre of 15x15).
 
-use super::{bit, dihedral, mix64, Game};
+use super::{bit, dihedral, zobrist_keys, Game};
 use crate::error::{Error, Result};
 
 /// Largest supported board side.
@@ -13,20 +13,7 @@ const MAX_CELLS: usize = MAX_SIZE * MAX_SIZE;
 const WORDS64: usize = MAX_CELLS.div_ceil(64);
 const NO_MOVE: u16 = u16::MAX;
 
-const fn zobrist_table() -> [[u64; MAX_CELLS]; 2] {
-    let mut t = [[0u64; MAX_CELLS]; 2];
-    let mut p = 0;
-    while p < 2 {
-        let mut i = 0;
-        while i < MAX_CELLS {
-            t[p][i] = mix64(0x9e37_79b9_7f4a_7c15u64.wrapping_mul((p * MAX_CELLS + i + 1) as u64));
-            i += 1;
-        }
-        p += 1;
-    }
-    t
-}
-static ZOBRIST: [[u64; MAX_CELLS]; 2] = zobrist_table();
+static ZOBRIST: [[u64; MAX_CELLS]; 2] = zobrist_keys(0x9e37_79b9_7f4a_7c15);
 
 /// A Gomoku position.
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -117,13 +117,6 @@ pub trait Game: Clone + Send + Sync + 'static {
         None
     }
 
-    /// Black's (the first player's) final score margin, for games scored by
-    /// counting (Go), when the game ended with both players passing; `None`
-    /// otherwise.
-    fn final_score(&self, _s: &Self::State) -> Option<f32> {
-        None
-    }
-
     /// The pass action, for games that have one (Go).
     fn pass_action(&self) -> Option<usize> {
         None
@@ -259,6 +252,24 @@ pub const fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// Zobrist keys of two players' stones on up to 19x19 points (board games
+/// on an `n x n` board use the first `n * n`), derived from `seed` with
+/// [`mix64`] at compile time.
+pub(crate) const fn zobrist_keys(seed: u64) -> [[u64; 361]; 2] {
+    const CELLS: usize = 361;
+    let mut t = [[0u64; CELLS]; 2];
+    let mut p = 0;
+    while p < 2 {
+        let mut i = 0;
+        while i < CELLS {
+            t[p][i] = mix64(seed.wrapping_mul((p * CELLS + i + 1) as u64));
+            i += 1;
+        }
+        p += 1;
+    }
+    t
 }
 
 /// Writes a bit set (`bits[i]` for cell `i`) as planes value 1.0/0.0.

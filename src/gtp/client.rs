@@ -214,6 +214,18 @@ impl<G: Game> GtpPlayer<G> {
         ))
     }
 
+    /// Our score of the game if it has just ended with both sides passing.
+    fn score_after_two_passes(&self) -> Option<f32> {
+        let pass = self.game.pass_action()?;
+        let ended =
+            self.game.terminal_value(&self.mirror).is_some() && self.moves.ends_with(&[pass, pass]);
+        if ended {
+            self.game.score_now(&self.mirror)
+        } else {
+            None
+        }
+    }
+
     fn observe_checked(&mut self, before: &G::State, action: usize) -> Result<()> {
         self.sync(before)?;
         if self.own.take() != Some(action) {
@@ -234,7 +246,7 @@ impl<G: Game> GtpPlayer<G> {
         }
         self.game.apply(&mut self.mirror, action);
         self.moves.push(action);
-        if let Some(ours) = self.game.final_score(&self.mirror) {
+        if let Some(ours) = self.score_after_two_passes() {
             let answer = self.client.expect("final_score")?;
             let theirs = parse_score(&answer);
             if theirs == Some(ours) {

@@ -154,11 +154,6 @@ impl Engine {
         self.states.last().expect("never empty")
     }
 
-    /// The rules in force.
-    pub fn game(&self) -> Go {
-        self.game
-    }
-
     /// Answers one input line: the full response text (ending with an empty
     /// line), or `None` for a line without a command. Never panics on input.
     pub fn handle_line(&mut self, line: &str) -> Option<String> {

@@ -49,7 +49,7 @@ impl NetConfig {
         let name = game.name();
         let (blocks, channels) = if name.starts_with("gomoku") {
             (6, 96)
-        } else if name.starts_with("go") {
+        } else if crate::game::go::is_go_name(&name) {
             (6, 64)
         } else {
             (4, 64)

@@ -16,47 +16,41 @@ use crate::game::Game;
 
 const WORKGROUP: u32 = 64;
 
-/// Connect Four's kernel.
-struct Connect4Wgsl;
-impl KernelSource for Connect4Wgsl {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(include_str!("../../shaders/encode_connect4.wgsl"))
-    }
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
+/// A WGSL kernel of `shaders/`, one type per file (the type keys burn's
+/// kernel cache).
+macro_rules! wgsl_kernel {
+    ($(#[$doc:meta])* $name:ident, $file:literal) => {
+        $(#[$doc])*
+        struct $name;
+        impl KernelSource for $name {
+            fn source(&self) -> SourceTemplate {
+                SourceTemplate::new(include_str!(concat!("../../shaders/", $file)))
+            }
+            fn id(&self) -> KernelId {
+                KernelId::new::<Self>()
+            }
+            fn lang(&self) -> &'static str {
+                "wgsl"
+            }
+        }
+    };
 }
 
-/// The kernel for games packed as plain bit planes (Gomoku, tic-tac-toe).
-struct BitplanesWgsl;
-impl KernelSource for BitplanesWgsl {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(include_str!("../../shaders/encode_bitplanes.wgsl"))
-    }
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
-}
-
-/// Go's kernel.
-struct GoWgsl;
-impl KernelSource for GoWgsl {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(include_str!("../../shaders/encode_go.wgsl"))
-    }
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
-}
+wgsl_kernel!(
+    /// Connect Four's kernel.
+    Connect4Wgsl,
+    "encode_connect4.wgsl"
+);
+wgsl_kernel!(
+    /// The kernel for games packed as plain bit planes (Gomoku, tic-tac-toe).
+    BitplanesWgsl,
+    "encode_bitplanes.wgsl"
+);
+wgsl_kernel!(
+    /// Go's kernel.
+    GoWgsl,
+    "encode_go.wgsl"
+);
 
 /// Which kernel encodes a game, and its parameters after `n`.
 #[derive(Clone, Copy)]
@@ -80,7 +74,7 @@ fn layout<G: Game>(game: &G) -> Result<Layout> {
             words: game.packed_words() as u32,
         });
     }
-    if name.starts_with("go") && !name.starts_with("gomoku") && c == 10 {
+    if crate::game::go::is_go_name(&name) && c == 10 {
         let cells = (h * w) as u32;
         return Ok(Layout::Go {
             cells,

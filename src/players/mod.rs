@@ -170,10 +170,10 @@ pub fn guarded_action<G: Game>(game: &G, s: &G::State, searched: usize, visits: 
         return searched;
     };
     let mine = if game.to_move(s) == 0 { black } else { -black };
-    let mut after_pass = s.clone();
-    if game.is_legal(s, pass) {
+    if mine > 0.0 && game.is_legal(s, pass) {
+        let mut after_pass = s.clone();
         game.apply(&mut after_pass, pass);
-        if mine > 0.0 && game.terminal_value(&after_pass).is_some() {
+        if game.terminal_value(&after_pass).is_some() {
             return pass;
         }
     }

@@ -156,3 +156,33 @@ impl NaiveC4 {
         best
     }
 }
+
+/// A fresh, empty folder under the system's temporary folder for one test.
+pub fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("wgzero-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs the `wgzero` binary with `args`; returns its standard output and
+/// error and whether it succeeded.
+pub fn wgzero(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wgzero"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// [`wgzero`] that must succeed (its output shown otherwise); its standard
+/// output and error.
+pub fn wgzero_ok(args: &[&str]) -> (String, String) {
+    let (ok, out, err) = wgzero(args);
+    assert!(ok, "wgzero {}:\n{out}{err}", args.join(" "));
+    (out, err)
+}
