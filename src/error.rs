@@ -41,6 +41,11 @@ pub enum Error {
     #[error("GTP engine {0}")]
     Gtp(String),
 
+    /// The broker or shared folder that carries games and networks between
+    /// processes failed: unreachable, refused, or timed out.
+    #[error("transport: {0}")]
+    Transport(String),
+
     /// Stopped on request (Ctrl-C) before the step finished.
     #[error("interrupted")]
     Interrupted,

@@ -15,6 +15,10 @@
 //! - [`arena`]: matches (many games at once, Elo) and batched searches;
 //! - [`net`]: the network, its device (wgpu or `flex`), WGSL encoding,
 //!   training steps: the only module that sees burn and wgpu;
+//! - [`transport`]: games and networks between the processes of a run
+//!   (NATS JetStream or a shared folder);
+//! - [`worker`]: self-play for a trainer elsewhere (`wgzero worker`): spool,
+//!   publishing, network switching;
 //! - [`train`]: the replay buffer and the closed training loop (`wgzero train`);
 //! - [`bench`]: the portable benchmark (`wgzero bench`);
 //! - [`curve`]: the learning-curve benchmark (`wgzero curve`): move errors on
@@ -26,7 +30,7 @@
 //!
 //! Layers, each importing only those before it: game < eval < mcts <
 //! players and gtp (one layer: GTP opponents are players) / selfplay <
-//! arena < train < bench, curve < the binary's `cli`; `net` sits beside
+//! arena < transport < train < bench, curve < the binary's `cli`; `net` sits beside
 //! `eval` (it implements the evaluator and the training step).
 //!
 //! Game rules, search and players know nothing of the network's backend: they
@@ -49,5 +53,7 @@ pub mod positions;
 pub mod selfplay;
 pub mod solver;
 pub mod train;
+pub mod transport;
+pub mod worker;
 
 pub use error::{Error, Result};

@@ -40,7 +40,7 @@ fn play<G: Game, E: Evaluator>(
 /// legal, the game ends where the record ends, with the recorded outcome.
 fn check_games<G: Game>(game: &G, games: &[GameRecord], expected: usize) {
     assert_eq!(games.len(), expected);
-    let mut ids: Vec<u64> = games.iter().map(|g| g.game_id).collect();
+    let mut ids: Vec<u128> = games.iter().map(|g| g.game_id).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), expected, "game ids are unique");
@@ -136,7 +136,7 @@ fn random_openings_are_legal_untrained_and_only_in_their_share() {
     // Seeded: the same openings again.
     let (_, again) = play(&game, &mut Uniform::new(), &cfg);
     let firsts = |gs: &[GameRecord]| {
-        let mut v: Vec<(u64, u16)> = gs
+        let mut v: Vec<(u128, u16)> = gs
             .iter()
             .map(|g| (g.game_id, g.positions[0].action))
             .collect();

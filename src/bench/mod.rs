@@ -6,6 +6,7 @@
 //! stops) and every step checks its own results. One file per step:
 //! [`forward`], [`encoding`], [`search`], [`selfplay`], [`training`], [`tune`].
 
+pub mod broker;
 pub mod encoding;
 pub mod forward;
 pub mod search;

@@ -28,9 +28,19 @@ pub struct BenchArgs {
     /// Seed of the random weights and games.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Benchmark the broker instead (`docs/distributed.md`): games/s, MB/s
+    /// and publish-to-ack latency through a local nats-server from 1, 2, 4
+    /// and 8 publishing processes to one consumer, with Connect Four and
+    /// Gomoku games; a 10,000-game spool drained after a broker restart;
+    /// beside this machine's self-play games/s.
+    #[arg(long)]
+    broker: bool,
 }
 
 pub fn bench<G: Game>(game: G, args: &BenchArgs) -> Result<()> {
+    if args.broker {
+        return bench_broker(args);
+    }
     let opts = BenchOptions {
         quick: args.quick,
         backend: args.backend.into(),
@@ -140,4 +150,83 @@ fn print_loop_steps(r: &BenchReport) {
         r.tuned_file.display()
     );
     println!("\ntotal {:.0} s", r.seconds);
+}
+
+/// `wgzero bench --broker`.
+fn bench_broker(args: &BenchArgs) -> Result<()> {
+    use wgzero::bench::broker::{self, BrokerBenchOptions};
+    let sp = selfplay_games_per_second(args)?;
+    eprintln!(
+        "self-play on this machine: {sp:.2} games/s (Connect Four, default network and settings)"
+    );
+    let opts = BrokerBenchOptions {
+        exe: std::env::current_exe()?,
+        dir: std::env::temp_dir().join(format!("wgzero-bench-broker-{}", std::process::id())),
+        publishers: if args.quick {
+            vec![1, 2]
+        } else {
+            vec![1, 2, 4, 8]
+        },
+        games: if args.quick { 500 } else { 2000 },
+        spool_games: if args.quick { 2000 } else { 10_000 },
+        selfplay_games_per_second: sp,
+    };
+    let r = broker::run(&opts, &mut |line| eprintln!("{line}"))?;
+    let _ = std::fs::remove_dir_all(&opts.dir);
+    println!("\nwgzero bench --broker — {}", r.nats_server);
+    println!(
+        "{:>9} {:>8} {:>10} {:>7} {:>10} {:>8} {:>9} {:>9}",
+        "payload", "B/game", "publishers", "games", "games/s", "MB/s", "ack p50", "ack p99"
+    );
+    for row in &r.rows {
+        println!(
+            "{:>9} {:>8} {:>10} {:>7} {:>10.0} {:>8.1} {:>7.2}ms {:>7.2}ms",
+            row.payload,
+            row.bytes_per_game,
+            row.publishers,
+            row.games,
+            row.games_per_second,
+            row.mb_per_second,
+            row.ack_p50_ms,
+            row.ack_p99_ms
+        );
+    }
+    println!(
+        "spool of {} games drained in {:.2} s after a broker restart ({:.0} games/s)",
+        r.drain.games, r.drain.seconds, r.drain.games_per_second
+    );
+    println!(
+        "self-play here: {:.2} games/s; the slowest row carries {:.0}x that",
+        r.selfplay_games_per_second, r.headroom
+    );
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&r)?)?;
+        println!("report: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Connect Four self-play games/s on this machine: the training defaults'
+/// self-play settings, the default network (random weights), the CPU.
+fn selfplay_games_per_second(args: &BenchArgs) -> Result<f64> {
+    use wgzero::game::Connect4;
+    use wgzero::net::{ModelSource, Precision};
+    let selected = wgzero::net::select(args.backend.into())?;
+    let mut cfg = wgzero::config::training_defaults_for("connect4").selfplay;
+    cfg.games = if args.quick { 32 } else { 128 };
+    let source = ModelSource::Random {
+        config: None,
+        seed: args.seed,
+    };
+    let mut opened = source.evaluator(&Connect4, &selected, Precision::Auto)?;
+    let t = std::time::Instant::now();
+    let r = wgzero::selfplay::run(
+        &Connect4,
+        &mut opened.eval,
+        "bench",
+        &cfg,
+        &mut |_| Ok(()),
+        &mut |_| {},
+    )?;
+    Ok(r.games as f64 / t.elapsed().as_secs_f64())
 }

@@ -183,6 +183,7 @@ fn train_config(args: &CurveArgs, config: &Path, selected: &Selected) -> Result<
     let interrupt = interrupt_flag();
     let opts = RunOptions {
         init: None,
+        broker: None,
         iterations: None,
         evaluations: args.evaluations,
         minutes: args.minutes,

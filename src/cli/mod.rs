@@ -80,6 +80,31 @@ pub enum Command {
     /// fixed budget and/or take existing runs, and chart move errors on a
     /// validation file against self-play evaluations and wall time.
     Curve(curve::CurveArgs),
+    /// Self-play for a trainer elsewhere: reads the run's settings and best
+    /// network from the broker, publishes every finished game (spooled on
+    /// disk until the broker acknowledges it), follows promotions.
+    Worker(worker::WorkerArgs),
+    /// Try a distributed run on this machine: starts nats-server on
+    /// loopback, the trainer (`train --broker`) and N workers; Ctrl-C stops
+    /// them all. The same command resumes.
+    Cluster(cluster::ClusterArgs),
+    /// One publishing process of `bench --broker` (internal).
+    #[command(hide = true)]
+    BenchPublisher(BenchPublisherArgs),
+}
+
+#[derive(Args)]
+pub struct BenchPublisherArgs {
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    run: String,
+    #[arg(long)]
+    games: usize,
+    #[arg(long)]
+    payload: std::path::PathBuf,
+    #[arg(long)]
+    origin: u64,
 }
 
 /// Calls the generic `$run(game, args...)` with the game `$g` (a [`GameArgs`]) names.
@@ -99,6 +124,10 @@ macro_rules! with_game {
     }};
 }
 
+mod cluster;
+// After the macro, which it uses.
+mod worker;
+
 impl Command {
     /// Runs the command.
     pub fn run(self) -> Result<()> {
@@ -116,6 +145,15 @@ impl Command {
             Command::GenPositions(a) => gen_positions::gen_positions(&a),
             Command::Curve(a) => curve::curve(&a),
             Command::Gtp(a) => gtp::gtp(&a),
+            Command::Worker(a) => worker::worker(&a),
+            Command::Cluster(a) => cluster::cluster(&a),
+            Command::BenchPublisher(a) => {
+                let payload = std::fs::read(&a.payload)?;
+                let r =
+                    wgzero::bench::broker::publisher(&a.url, &a.run, &payload, a.games, a.origin)?;
+                println!("{}", serde_json::to_string(&r)?);
+                Ok(())
+            }
         }
     }
 }

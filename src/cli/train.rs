@@ -8,11 +8,13 @@ use clap::Args;
 
 use super::{interrupt_flag, AlgorithmArg, BackendArg, GameArgs, PrecisionArg};
 use wgzero::config::{training_defaults_for, ConfigFile};
+use wgzero::game::go::is_go_name;
 use wgzero::game::Game;
 use wgzero::net::{self, ModelBytes, ModelSource};
 use wgzero::players::Heuristic;
-use wgzero::train::run::{self as train_run, RunOptions, RunSummary};
+use wgzero::train::run::{self as train_run, Broker, RunOptions, RunSummary};
 use wgzero::train::store::model_folder;
+use wgzero::transport::run_name_of;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -56,6 +58,16 @@ pub struct TrainArgs {
     /// Inference precision in self-play and arena games.
     #[arg(long, value_enum, default_value = "auto")]
     precision: PrecisionArg,
+    /// Take self-play games from workers (`wgzero worker`) through this
+    /// broker instead of playing them: nats://HOST:PORT (NATS JetStream) or
+    /// dir:PATH (a shared folder). The run's name there is the run folder's
+    /// name.
+    #[arg(long)]
+    broker: Option<String>,
+    /// Replicas of the run's stream and buckets on a JetStream cluster
+    /// (with --broker nats://; 3 on a 3-node cluster).
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
 }
 
 impl TrainArgs {
@@ -99,8 +111,13 @@ pub fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
         Some(m) => Some(init_model(&game, m)?),
         None => None,
     };
+    let broker = match &args.broker {
+        Some(url) => Some(connect_broker(&game, args, url)?),
+        None => None,
+    };
     let opts = RunOptions {
         init,
+        broker,
         iterations: args.iterations,
         evaluations: args.evaluations,
         minutes: args.minutes,
@@ -138,6 +155,27 @@ fn print_summary(summary: &RunSummary, minutes: f64) {
     if summary.interrupted {
         println!("resume with the same command");
     }
+}
+
+/// The trainer's link to the broker (creating the run's stream and buckets).
+fn connect_broker<G: Game>(
+    game: &G,
+    args: &TrainArgs,
+    url: &str,
+) -> Result<std::cell::RefCell<Broker>> {
+    let name = run_name_of(&args.run);
+    if !(1..=5).contains(&args.replicas) {
+        bail!("--replicas must be 1-5");
+    }
+    let opts = wgzero::transport::NatsOptions {
+        create: true,
+        replicas: args.replicas,
+        ..Default::default()
+    };
+    let transport = wgzero::transport::connect_with(url, &name, &opts).context("--broker")?;
+    eprintln!("broker run {name}: start workers with `wgzero worker --broker {url} --run {name}`");
+    let komi = is_go_name(&game.name()).then_some(args.game.komi);
+    Ok(std::cell::RefCell::new(Broker { transport, komi }))
 }
 
 /// A count given as an integer or in exponent form (`5000000`, `5e6`).

@@ -271,7 +271,7 @@ impl<G: Game> Slot<G> {
                 let first = if game.to_move(&run.state) == 0 { v } else { -v };
                 let run = self.game.take().expect("checked");
                 self.finished = Some(GameRecord {
-                    game_id: run.id,
+                    game_id: run.id as u128,
                     model_id: model_id.to_string(),
                     outcome: first.round() as i8,
                     positions: run.positions,

@@ -5,13 +5,17 @@
 //!
 //! ```text
 //! magic    4 bytes  "WGZR"
-//! version  u32      2 (version 1 files, without `flags`, are still read)
+//! version  u32      3 (versions 1 and 2, with 64-bit ids, are still read;
+//!                   version 1 has no `flags`)
 //! game     u16 length + UTF-8 bytes   (Game::name, e.g. "connect4")
 //! words    u32      packed words per position (Game::packed_words)
 //! actions  u32      size of the action space
 //! count    u32      number of games
 //! then `count` games:
-//!   game_id   u64
+//!   game_id   u128  (u64 before version 3) globally unique: a worker's
+//!                   random 64-bit id in the high half, its game counter in
+//!                   the low half; 0 in the high half for games of the
+//!                   single-process loop (see [`GameId`])
 //!   model_id  u16 length + UTF-8 bytes   (Network::id, or "rollout", ...)
 //!   outcome   i8    result for the player who moved first: 1 win, 0 draw, -1 loss
 //!   moves     u32   number of positions
@@ -35,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::game::Game;
 
 /// Format version written by this build.
-pub const RECORDS_VERSION: u32 = 2;
+pub const RECORDS_VERSION: u32 = 3;
 const MAGIC: &[u8; 4] = b"WGZR";
 
 /// One position of a game and its training targets.
@@ -51,10 +55,46 @@ pub struct PositionRecord {
     pub full_search: bool,
 }
 
+/// A game's id: globally unique across the machines of a run. The high 64
+/// bits name the process that played it (a random id drawn when a worker
+/// starts; 0 for the single-process loop, whose ids stay as they were), the
+/// low 64 bits count that process's games.
+pub struct GameId;
+
+impl GameId {
+    /// The id of game `counter` of process `origin`.
+    pub fn from_parts(origin: u64, counter: u64) -> u128 {
+        ((origin as u128) << 64) | counter as u128
+    }
+
+    /// The process half of an id.
+    pub fn origin(id: u128) -> u64 {
+        (id >> 64) as u64
+    }
+
+    /// The counter half of an id.
+    pub fn counter(id: u128) -> u64 {
+        id as u64
+    }
+
+    /// 64 bits standing for the id (for hashing): the id itself when the
+    /// high half is 0, so that the single-process loop's choices by id
+    /// (held-out games) are what they were with 64-bit ids.
+    pub fn fold(id: u128) -> u64 {
+        let hi = Self::origin(id);
+        Self::counter(id) ^ if hi == 0 { 0 } else { crate::game::mix64(hi) }
+    }
+
+    /// The id as 32 hex digits (message ids, file names).
+    pub fn hex(id: u128) -> String {
+        format!("{id:032x}")
+    }
+}
+
 /// One finished game.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GameRecord {
-    pub game_id: u64,
+    pub game_id: u128,
     pub model_id: String,
     /// Result for the first player: 1 win, 0 draw, -1 loss.
     pub outcome: i8,
@@ -183,6 +223,9 @@ impl<'a> Cursor<'a> {
     fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
     }
+    fn u128(&mut self) -> Result<u128> {
+        Ok(u128::from_le_bytes(self.take(16)?.try_into().unwrap()))
+    }
     fn f32(&mut self) -> Result<f32> {
         Ok(f32::from_le_bytes(self.take(4)?.try_into().unwrap()))
     }
@@ -207,7 +250,7 @@ pub fn decode_records(bytes: &[u8]) -> Result<(RecordsHeader, Vec<GameRecord>)> 
         return Err(bad("not a wgzero record file (bad magic)"));
     }
     let version = c.u32()?;
-    if version != RECORDS_VERSION && version != 1 {
+    if !(1..=RECORDS_VERSION).contains(&version) {
         return Err(bad(&format!(
             "record version {version} is not supported (this build reads {RECORDS_VERSION})"
         )));
@@ -223,7 +266,11 @@ pub fn decode_records(bytes: &[u8]) -> Result<(RecordsHeader, Vec<GameRecord>)> 
     let count = c.u32()? as usize;
     let mut games = Vec::with_capacity(count.min(1 << 16));
     for _ in 0..count {
-        let game_id = c.u64()?;
+        let game_id = if version >= 3 {
+            c.u128()?
+        } else {
+            c.u64()? as u128
+        };
         let model_id = c.string()?;
         let outcome = c.u8()? as i8;
         if !(-1..=1).contains(&outcome) {
@@ -331,4 +378,86 @@ impl RecordChunks {
     pub fn files_written(&self) -> usize {
         self.written
     }
+}
+
+/// One game as a record file of one game (a broker message's payload).
+pub fn encode_game<G: Game>(game: &G, record: &GameRecord) -> Vec<u8> {
+    encode_records(&RecordsHeader::of(game), std::slice::from_ref(record))
+}
+
+/// Reads a message that should hold exactly one of `game`'s games, and
+/// checks the game against the rules ([`validate_game`]). The error says
+/// what is wrong; nothing here panics on hostile bytes.
+pub fn decode_game<G: Game>(game: &G, bytes: &[u8]) -> std::result::Result<GameRecord, String> {
+    let (header, mut games) = decode_records(bytes).map_err(|e| e.to_string())?;
+    if header != RecordsHeader::of(game) {
+        return Err(format!(
+            "records of {} ({} words, {} actions), not {}",
+            header.game,
+            header.words,
+            header.actions,
+            game.name()
+        ));
+    }
+    if games.len() != 1 {
+        return Err(format!("{} games in one message, not 1", games.len()));
+    }
+    let record = games.pop().expect("one game");
+    validate_game(game, &record)?;
+    Ok(record)
+}
+
+/// Checks a game record against the rules: it starts at the initial
+/// position, every stored position is the one the moves before it reach,
+/// every move is legal, the game ends where the rules end it with the
+/// recorded outcome, and every value and policy is finite and in range.
+pub fn validate_game<G: Game>(game: &G, g: &GameRecord) -> std::result::Result<(), String> {
+    if g.positions.is_empty() {
+        return Err("a game without positions".into());
+    }
+    let mut s = game.initial();
+    let mut packed = vec![0u32; game.packed_words()];
+    for (i, p) in g.positions.iter().enumerate() {
+        let at = |what: &str| format!("position {i}: {what}");
+        if game.terminal_value(&s).is_some() {
+            return Err(at("the game was already over"));
+        }
+        game.pack(&s, &mut packed);
+        if p.packed != packed {
+            return Err(at("not the position the moves before it reach"));
+        }
+        if p.to_move != game.to_move(&s) {
+            return Err(at("wrong side to move"));
+        }
+        let a = p.action as usize;
+        if a >= game.num_actions() || !game.is_legal(&s, a) {
+            return Err(at(&format!("illegal move {a}")));
+        }
+        if !(p.value.is_finite() && p.value.abs() <= 1.0 + 1e-4) {
+            return Err(at(&format!("value {} out of range", p.value)));
+        }
+        if p.policy.iter().any(|x| !x.is_finite() || *x < 0.0) {
+            return Err(at("a policy entry is negative or not finite"));
+        }
+        let sum: f32 = p.policy.iter().sum();
+        if (sum - 1.0).abs() > 1e-3 {
+            return Err(at(&format!("policy sums to {sum}, not 1")));
+        }
+        game.apply(&mut s, a);
+    }
+    let Some(v) = game.terminal_value(&s) else {
+        return Err("the game does not end after its last move".into());
+    };
+    let first = if game.to_move(&s) == 0 { v } else { -v };
+    if first.round() as i8 != g.outcome {
+        return Err(format!(
+            "outcome {} but the rules give {}",
+            g.outcome,
+            first.round() as i8
+        ));
+    }
+    if g.model_id.is_empty() {
+        return Err("no model id".into());
+    }
+    Ok(())
 }

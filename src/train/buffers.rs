@@ -9,7 +9,7 @@ use super::ReplayBuffer;
 use crate::config::RunConfig;
 use crate::error::Result;
 use crate::game::{mix64, Game};
-use crate::selfplay::records::{read_records, GameRecord};
+use crate::selfplay::records::{read_records, GameId, GameRecord};
 
 /// The positions trained on and the positions held out.
 pub struct Buffers<G: Game> {
@@ -39,8 +39,8 @@ impl<G: Game> Buffers<G> {
 }
 
 /// Whether a game is held out of training (a fixed share, by its id).
-pub fn is_held_out(game_id: u64, cfg: &RunConfig) -> bool {
-    let u = (mix64(game_id ^ 0x4e1d) >> 11) as f64 / (1u64 << 53) as f64;
+pub fn is_held_out(game_id: u128, cfg: &RunConfig) -> bool {
+    let u = (mix64(GameId::fold(game_id) ^ 0x4e1d) >> 11) as f64 / (1u64 << 53) as f64;
     u < cfg.held_out_share
 }
 
@@ -104,7 +104,7 @@ mod tests {
     use crate::train::store::games_file;
 
     /// A game of `n` positions, every other one a fast search (no target).
-    fn record(game_id: u64, n: usize) -> GameRecord {
+    fn record(game_id: u128, n: usize) -> GameRecord {
         let game = Connect4;
         let mut s = game.initial();
         let positions = (0..n)
@@ -146,7 +146,7 @@ mod tests {
         };
         // 10 iterations of 20 games x 6 positions (3 full searches each).
         for it in 1..=10u64 {
-            let games: Vec<_> = (0..20).map(|g| record(it * 100 + g, 6)).collect();
+            let games: Vec<_> = (0..20).map(|g| record((it * 100 + g) as u128, 6)).collect();
             write_records(&games_file(&run, it), &header, &games).unwrap();
         }
         let cfg = RunConfig {

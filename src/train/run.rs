@@ -8,6 +8,7 @@
 //! steps ([`super::steps`]); `state.json` moves on after each, so an
 //! interruption loses at most the unfinished step.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -17,7 +18,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::buffers::{load_buffers, Buffers};
 use super::plot;
-use super::steps::{arena_step, self_play_step, train_step, StepContext};
+use super::steps::{
+    arena_step, clear_stale, collect_step, self_play_step, train_step, Ingest, StepContext,
+};
 use super::store::{self, RunState, Step, OPTIMIZER_FILE};
 use crate::config::ConfigFile;
 use crate::error::{Error, Result};
@@ -25,6 +28,7 @@ use crate::game::{mix64, Game};
 use crate::net::trainer::Trainer;
 use crate::net::{ModelBytes, Precision, Selected};
 use crate::players::Heuristic;
+use crate::transport::{NetworkInfo, RunSettings, Transport};
 
 /// How to run: stop conditions and the device.
 pub struct RunOptions<'a> {
@@ -45,6 +49,16 @@ pub struct RunOptions<'a> {
     /// existing run it must be the network that run started from (the same
     /// command resumes); any other is an error.
     pub init: Option<ModelBytes>,
+    /// Take self-play games from workers through this transport instead of
+    /// playing them, and publish promoted networks to it.
+    pub broker: Option<RefCell<Broker>>,
+}
+
+/// The trainer's side of a distributed run.
+pub struct Broker {
+    pub transport: Box<dyn Transport>,
+    /// Komi (Go), told to workers with the run's settings.
+    pub komi: Option<f32>,
 }
 
 /// What a call to [`train`] did.
@@ -93,7 +107,10 @@ pub fn train<G: Game + Heuristic>(
         iterations: opts.iterations,
         evaluations: opts.evaluations,
     };
-    let interrupted = iterate(&ctx, &mut state, limits, log)?;
+    if let Some(b) = &opts.broker {
+        announce(&ctx, &state, &mut b.borrow_mut(), log)?;
+    }
+    let interrupted = iterate(&ctx, &mut state, limits, opts.broker.as_ref(), log)?;
     Ok(RunSummary {
         iteration: state.iteration,
         completed: state.iteration - first_iteration,
@@ -203,14 +220,93 @@ pub fn network_evaluations(line: &serde_json::Value) -> u64 {
     }
 }
 
+/// A trainer with a broker, at start: puts the run's settings and its best
+/// network (workers wait for both), and starts consuming games.
+fn announce<G: Game>(
+    ctx: &StepContext<'_, G>,
+    state: &RunState,
+    broker: &mut Broker,
+    log: &mut dyn FnMut(&str),
+) -> Result<()> {
+    clear_stale(ctx.run, state);
+    let t = broker.transport.as_mut();
+    t.put_settings(&RunSettings {
+        game: ctx.game.name(),
+        komi: broker.komi,
+        config_toml: ctx.cfg.to_toml(),
+    })?;
+    publish_best(ctx, state, t)?;
+    t.open_games()?;
+    log(&format!("taking games from {}", t.describe()));
+    Ok(())
+}
+
+/// Puts the run's best network on the transport unless `best` already names it.
+fn publish_best<G: Game>(
+    ctx: &StepContext<'_, G>,
+    state: &RunState,
+    t: &mut dyn Transport,
+) -> Result<()> {
+    let best = store::read_checkpoint(ctx.game, ctx.run, &state.best)?;
+    let model = ModelBytes {
+        label: best.dir.display().to_string(),
+        config_json: best.config_json.clone(),
+        weights: best.weights.clone(),
+    };
+    // The id of the weights themselves (a random first network's
+    // checkpoint names its seed instead).
+    let info = NetworkInfo {
+        model_id: model.model_id(),
+        iteration: best.meta.iteration,
+    };
+    if t.best()?.as_ref() != Some(&info) {
+        t.put_best(&info, &model)?;
+    }
+    Ok(())
+}
+
+/// [`publish_best`], retried while the broker is away (a promotion made
+/// while it was down reaches the workers once it is back).
+fn publish_until_done<G: Game>(
+    ctx: &StepContext<'_, G>,
+    state: &RunState,
+    t: &mut dyn Transport,
+    log: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let mut warned = false;
+    loop {
+        match publish_best(ctx, state, t) {
+            Ok(()) => return Ok(()),
+            Err(Error::Transport(e)) => {
+                if !warned {
+                    log(&format!(
+                        "warning: cannot publish the best network ({e}); retrying"
+                    ));
+                    warned = true;
+                }
+                if (ctx.stop)() {
+                    return Err(Error::Interrupted);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Runs steps until the run reaches a limit or `ctx.stop` says so; whether
 /// it was stopped.
 fn iterate<G: Game + Heuristic>(
     ctx: &StepContext<'_, G>,
     state: &mut RunState,
     limits: Limits,
+    broker: Option<&RefCell<Broker>>,
     log: &mut dyn FnMut(&str),
 ) -> Result<bool> {
+    let mut ingest = match broker {
+        Some(_) => Some(Ingest::load(ctx.game, ctx.run)?),
+        None => None,
+    };
     let mut metrics = store::read_metrics(ctx.run);
     let mut buffers = load_buffers(ctx.game, ctx.run, &ctx.cfg.run, state.iteration + 1)?;
     let mut trainer = open_trainer(ctx, state)?;
@@ -224,8 +320,15 @@ fn iterate<G: Game + Heuristic>(
         }
         let it = state.iteration + 1;
         let result = match state.next {
-            Step::SelfPlay => self_play_step(ctx, state, log)
-                .and_then(|out| add_games(&mut buffers, &out.games, ctx)),
+            Step::SelfPlay => match (broker, ingest.as_mut()) {
+                (Some(b), Some(ingest)) => {
+                    let t = &mut b.borrow_mut().transport;
+                    publish_until_done(ctx, state, t.as_mut(), log)
+                        .and_then(|()| collect_step(ctx, state, t.as_mut(), ingest, log))
+                }
+                _ => self_play_step(ctx, state, log),
+            }
+            .and_then(|out| add_games(&mut buffers, &out.games, ctx)),
             Step::Train => train_step(ctx, state, &mut trainer, &buffers, &mut rng, log).map(drop),
             Step::Arena => arena_step(ctx, state, &mut metrics, log).map(drop),
         };

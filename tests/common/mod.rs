@@ -186,3 +186,20 @@ pub fn wgzero_ok(args: &[&str]) -> (String, String) {
     assert!(ok, "wgzero {}:\n{out}{err}", args.join(" "));
     (out, err)
 }
+
+/// A local nats-server for a test (its store in a temporary folder), or
+/// `None` with a note when nats-server is missing; with
+/// WGZERO_REQUIRE_NATS=1 (set by `.ci/run`) a missing server fails the test.
+pub fn nats_server(test: &str) -> Option<wgzero::transport::server::NatsServer> {
+    let store = tempdir(&format!("nats-{test}"));
+    match wgzero::transport::server::NatsServer::start(&store, None) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            if std::env::var("WGZERO_REQUIRE_NATS").is_ok_and(|v| v == "1") {
+                panic!("{test}: WGZERO_REQUIRE_NATS=1 but nats-server cannot start: {e}");
+            }
+            println!("SKIPPED {test}: {e}");
+            None
+        }
+    }
+}

@@ -5,12 +5,14 @@
 //! outcome.
 
 mod arena;
+mod collect;
 mod selfplay;
 mod train;
 
 use std::path::Path;
 
 pub use arena::{arena_search, arena_step, ArenaOutcome};
+pub use collect::{clear_stale, collect_step, Ingest};
 pub use selfplay::{self_play_step, SelfPlayOutcome};
 pub use train::{train_step, TrainOutcome};
 

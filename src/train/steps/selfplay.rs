@@ -37,14 +37,14 @@ pub fn self_play_step<G: Game>(
     let mut reports: Vec<SelfPlayReport> = Vec::new();
     if bootstrap > 0 {
         let mut sink = |mut g: GameRecord| {
-            g.game_id |= (it << 24) | (1 << 23);
+            g.game_id |= ((it << 24) | (1 << 23)) as u128;
             games.push(g);
         };
         reports.push(rollout_games(ctx, &sp_cfg, bootstrap, &pb, &mut sink)?);
     }
     if total > bootstrap {
         let mut sink = |mut g: GameRecord| {
-            g.game_id |= it << 24;
+            g.game_id |= (it << 24) as u128;
             games.push(g);
         };
         reports.push(network_games(
@@ -157,7 +157,7 @@ fn network_games<G: Game>(
 }
 
 /// The step's figures from its games and the self-play reports.
-fn summarise<G: Game>(
+pub(super) fn summarise<G: Game>(
     game: &G,
     games: &[GameRecord],
     reports: &[SelfPlayReport],

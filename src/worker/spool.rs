@@ -1,0 +1,83 @@
+//! The worker's spool: each finished game is written here (atomically, one
+//! file per game, named by its id) before it is published, and deleted only
+//! once the broker has acknowledged it. A worker that starts resends what
+//! it finds, so a game that reached the spool is never lost; the broker and
+//! the trainer drop the copies of a game sent twice.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::files::write_atomic;
+
+pub struct Spool {
+    dir: PathBuf,
+}
+
+/// A spooled game: its id (32 hex digits) and file.
+#[derive(Clone, Debug)]
+pub struct Spooled {
+    pub id: String,
+    pub path: PathBuf,
+}
+
+impl Spool {
+    /// The spool in `dir` (created if needed).
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Transport(format!("spool {}: {e}", dir.display())))?;
+        Ok(Spool {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes a game (fsync, rename, fsync of the folder).
+    pub fn put(&self, id: &str, payload: &[u8]) -> Result<Spooled> {
+        let path = self.dir.join(format!("{id}.wgzr"));
+        write_atomic(&path, payload)?;
+        Ok(Spooled {
+            id: id.to_string(),
+            path,
+        })
+    }
+
+    /// The games in the spool, oldest first.
+    pub fn list(&self) -> Result<Vec<Spooled>> {
+        let mut files: Vec<(std::time::SystemTime, Spooled)> = Vec::new();
+        for e in std::fs::read_dir(&self.dir)?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".wgzr") else {
+                continue;
+            };
+            if name.starts_with('.') || id.is_empty() {
+                continue;
+            }
+            let t = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            files.push((
+                t,
+                Spooled {
+                    id: id.to_string(),
+                    path: e.path(),
+                },
+            ));
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        Ok(files.into_iter().map(|(_, s)| s).collect())
+    }
+
+    /// Removes an acknowledged game (already gone is fine: another worker
+    /// sharing the spool sent it).
+    pub fn remove(&self, s: &Spooled) -> Result<()> {
+        match std::fs::remove_file(&s.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

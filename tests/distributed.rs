@@ -1,0 +1,642 @@
+//! Distributed self-play through a real nats-server on 127.0.0.1: the trainer
+//! (`wgzero train --broker`) and workers (`wgzero worker`) as processes, on
+//! tic-tac-toe with a tiny network. SIGKILL of a worker, of the trainer and
+//! of the broker; duplicates; malformed messages.
+//!
+//! `.ci/run` installs nats-server and sets WGZERO_REQUIRE_NATS=1: a missing
+//! server then fails these tests instead of skipping them.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use wgzero::eval::Uniform;
+use wgzero::game::{Connect4, TicTacToe};
+use wgzero::net::ModelBytes;
+use wgzero::selfplay::records::{encode_game, read_records, GameId, GameRecord};
+use wgzero::selfplay::{self, SelfPlayConfig};
+use wgzero::transport::server::NatsServer;
+use wgzero::transport::{connect, NetworkInfo, RunSettings, Transport};
+
+const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_broker.toml");
+const EXE: &str = env!("CARGO_BIN_EXE_wgzero");
+
+/// A process with its output in a log file.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn start(args: &[&str], log: &Path) -> Proc {
+        let f = std::fs::File::create(log).unwrap();
+        let child = Command::new(EXE)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        Proc {
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+    fn interrupt(&self) {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+    /// Waits for exit (panics after `limit`); whether it succeeded.
+    fn wait(&mut self, limit: Duration) -> bool {
+        let t = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.success();
+            }
+            if t.elapsed() > limit {
+                self.kill9();
+                panic!("process did not end within {limit:?}:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    /// Waits until the log contains `needle` `times` times.
+    fn wait_for(&self, needle: &str, times: usize, limit: Duration) {
+        let t = Instant::now();
+        while self.text().matches(needle).count() < times {
+            assert!(
+                t.elapsed() < limit,
+                "no {needle:?} x{times} within {limit:?}:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn trainer_args<'a>(run: &'a str, url: &'a str, iterations: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--game",
+        "tictactoe",
+        "--run",
+        run,
+        "--broker",
+        url,
+        "--config",
+        TINY,
+        "--iterations",
+        iterations,
+        "--backend",
+        "cpu",
+    ]
+}
+
+fn worker_args<'a>(url: &'a str, run: &'a str, spool: &'a str, cache: &'a str) -> Vec<&'a str> {
+    vec![
+        "worker",
+        "--broker",
+        url,
+        "--run",
+        run,
+        "--spool",
+        spool,
+        "--cache",
+        cache,
+        "--threads",
+        "1",
+        "--chunk",
+        "4",
+        "--backend",
+        "cpu",
+        "--drain",
+        "20",
+        "-v",
+    ]
+}
+
+/// Ids (hex) a worker's log says it spooled / the broker acknowledged.
+fn logged(text: &str, what: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(what))
+        .map(|s| s.trim().to_string())
+        .collect()
+}
+
+/// Ids of every game stored in a run folder's game files (in order).
+fn stored_ids(run: &Path) -> Vec<u128> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(run.join("games"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wgzr"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|p| read_records(p).unwrap().1)
+        .map(|g| g.game_id)
+        .collect()
+}
+
+/// Every game left in the run's stream (read by a fresh consumer).
+fn left_in_stream(url: &str, run: &str) -> Vec<GameRecord> {
+    let mut t = connect(url, run, false).unwrap();
+    t.open_games().unwrap();
+    let mut out = Vec::new();
+    loop {
+        let got = t.fetch_games(200, Duration::from_millis(500)).unwrap();
+        if got.is_empty() {
+            return out;
+        }
+        for g in got {
+            let (_, mut games) = wgzero::selfplay::records::decode_records(&g.payload).unwrap();
+            out.push(games.pop().unwrap());
+        }
+    }
+}
+
+/// `n` legal tic-tac-toe games (uniform search), ids from `origin`.
+fn games(n: usize, origin: u64, seed: u64) -> Vec<GameRecord> {
+    let cfg = SelfPlayConfig {
+        games: n,
+        simulations: 8,
+        batch: 16,
+        leaves_per_game: 2,
+        threads: 1,
+        seed,
+        ..SelfPlayConfig::default()
+    };
+    let mut out = Vec::new();
+    selfplay::run(
+        &TicTacToe,
+        &mut Uniform::new(),
+        "uniform",
+        &cfg,
+        &mut |mut g| {
+            g.game_id = GameId::from_parts(origin, out.len() as u64);
+            out.push(g);
+            Ok(())
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    out
+}
+
+fn publish(t: &mut dyn Transport, games: &[GameRecord]) {
+    let msgs: Vec<(String, Vec<u8>)> = games
+        .iter()
+        .map(|g| (GameId::hex(g.game_id), encode_game(&TicTacToe, g)))
+        .collect();
+    for r in t.publish_games(&msgs) {
+        r.unwrap();
+    }
+}
+
+/// The streams, bucket and object store of `run` (as a trainer creates them).
+fn create_run(url: &str, run: &str) -> Box<dyn Transport> {
+    connect(url, run, true).unwrap()
+}
+
+/// Checks the ids of one worker process: a prefix 0..k of its counter, no
+/// gaps (a finished game is never lost), no repeats.
+fn check_prefixes(ids: &[u128]) {
+    let mut by_worker: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for &id in ids {
+        by_worker
+            .entry(GameId::origin(id))
+            .or_default()
+            .push(GameId::counter(id));
+    }
+    for (w, mut c) in by_worker {
+        c.sort();
+        let expected: Vec<u64> = (0..c.len() as u64).collect();
+        assert_eq!(c, expected, "worker {w:016x}: games lost or repeated");
+    }
+}
+
+#[test]
+fn trainer_and_two_workers_end_to_end() {
+    let Some(server) = common::nats_server("dist-e2e") else {
+        return;
+    };
+    let dir = common::tempdir("dist-e2e");
+    let run = dir.join("e2e");
+    let url = server.url();
+    let run_s = run.to_str().unwrap();
+    let mut trainer = Proc::start(&trainer_args(run_s, &url, "3"), &dir.join("trainer.log"));
+    let cache = dir.join("cache");
+    let mut workers: Vec<Proc> = (0..2)
+        .map(|i| {
+            let spool = dir.join(format!("spool{i}"));
+            Proc::start(
+                &worker_args(
+                    &url,
+                    "e2e",
+                    spool.to_str().unwrap(),
+                    cache.to_str().unwrap(),
+                ),
+                &dir.join(format!("worker{i}.log")),
+            )
+        })
+        .collect();
+    assert!(
+        trainer.wait(Duration::from_secs(240)),
+        "trainer failed:\n{}",
+        trainer.text()
+    );
+    // A promotion (iteration 1's network, published when iteration 2
+    // began) reached both workers.
+    for w in &workers {
+        w.wait_for("switched to network", 1, Duration::from_secs(60));
+    }
+    for w in &workers {
+        w.interrupt();
+    }
+    let mut spooled = Vec::new();
+    for w in &mut workers {
+        assert!(
+            w.wait(Duration::from_secs(60)),
+            "worker failed:\n{}",
+            w.text()
+        );
+        spooled.extend(logged(&w.text(), "spooled "));
+        assert!(w.text().contains("0 left in the spool"), "{}", w.text());
+    }
+    // Every game arrived exactly once: stored by the trainer or still in
+    // the stream, never both, never twice.
+    let stored = stored_ids(&run);
+    let left: Vec<u128> = left_in_stream(&url, "e2e")
+        .iter()
+        .map(|g| g.game_id)
+        .collect();
+    assert_eq!(stored.len(), 24, "3 iterations of 8 games");
+    let all: Vec<u128> = stored.iter().chain(&left).copied().collect();
+    let unique: BTreeSet<u128> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "a game arrived twice");
+    let spooled: BTreeSet<u128> = spooled
+        .iter()
+        .map(|h| u128::from_str_radix(h, 16).unwrap())
+        .collect();
+    assert_eq!(unique, spooled, "arrived == spooled");
+    check_prefixes(&all);
+    // Each game records the network that played it: one the workers used.
+    let used: HashSet<String> = workers
+        .iter()
+        .flat_map(|w| {
+            w.text()
+                .lines()
+                .filter_map(|l| {
+                    l.strip_prefix("playing with network ")
+                        .or_else(|| l.strip_prefix("switched to network "))
+                        .map(|r| r.split(' ').next().unwrap().to_string())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let models: HashSet<String> = (1..=3)
+        .flat_map(|it| {
+            read_records(&run.join(format!("games/iter-{it:06}.wgzr")))
+                .unwrap()
+                .1
+        })
+        .map(|g| g.model_id)
+        .collect();
+    assert!(used.len() >= 2, "{used:?}");
+    assert!(models.is_subset(&used), "{models:?} not in {used:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Puts settings and a random tiny network, as a trainer would.
+fn seed_run(url: &str, run: &str, dir: &Path) -> Box<dyn Transport> {
+    let mut t = create_run(url, run);
+    let model = dir.join("model");
+    let (ok, out, err) = common::wgzero(&[
+        "new-model",
+        "--game",
+        "tictactoe",
+        "--out",
+        model.to_str().unwrap(),
+        "--blocks",
+        "1",
+        "--channels",
+        "8",
+    ]);
+    assert!(ok, "{out}{err}");
+    let m = ModelBytes {
+        label: "test".into(),
+        config_json: std::fs::read_to_string(model.join("config.json")).unwrap(),
+        weights: std::fs::read(model.join("model.bpk")).unwrap(),
+    };
+    t.put_settings(&RunSettings {
+        game: "tictactoe".into(),
+        komi: None,
+        config_toml: std::fs::read_to_string(TINY).unwrap(),
+    })
+    .unwrap();
+    t.put_best(
+        &NetworkInfo {
+            model_id: m.model_id(),
+            iteration: 0,
+        },
+        &m,
+    )
+    .unwrap();
+    t
+}
+
+#[test]
+fn a_worker_killed_at_random_moments_loses_only_games_in_progress() {
+    let Some(server) = common::nats_server("dist-worker-kill") else {
+        return;
+    };
+    let dir = common::tempdir("dist-worker-kill");
+    let url = server.url();
+    let _t = seed_run(&url, "wk", &dir);
+    let (spool, cache) = (dir.join("spool"), dir.join("cache"));
+    // No trainer here: the backlog only grows, so no pausing.
+    let mut args = worker_args(&url, "wk", spool.to_str().unwrap(), cache.to_str().unwrap());
+    args.extend(["--max-backlog", "0"]);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut spooled = Vec::new();
+    for round in 0..5 {
+        let mut w = Proc::start(&args, &dir.join(format!("worker{round}.log")));
+        w.wait_for("spooled ", 1, Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..1500)));
+        w.kill9();
+        spooled.extend(logged(&w.text(), "spooled "));
+    }
+    // A last worker resends the spool, plays on, and stops cleanly.
+    let mut w = Proc::start(&args, &dir.join("last.log"));
+    w.wait_for("published ", 1, Duration::from_secs(60));
+    w.interrupt();
+    assert!(w.wait(Duration::from_secs(60)), "{}", w.text());
+    spooled.extend(logged(&w.text(), "spooled "));
+    assert!(w.text().contains("0 left in the spool"), "{}", w.text());
+    let arrived: Vec<u128> = left_in_stream(&url, "wk")
+        .iter()
+        .map(|g| g.game_id)
+        .collect();
+    let unique: BTreeSet<u128> = arrived.iter().copied().collect();
+    assert_eq!(unique.len(), arrived.len(), "no game arrives twice");
+    for h in &spooled {
+        assert!(
+            unique.contains(&u128::from_str_radix(h, 16).unwrap()),
+            "spooled game {h} never arrived"
+        );
+    }
+    check_prefixes(&arrived);
+    assert_eq!(
+        unique
+            .iter()
+            .map(|&i| GameId::origin(i))
+            .collect::<BTreeSet<_>>()
+            .len(),
+        6,
+        "games from all six worker processes"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_trainer_killed_at_random_moments_stores_what_an_uninterrupted_one_does() {
+    // Twenty iterations of 8 games from a stream of 200.
+    let Some(server) = common::nats_server("dist-trainer-kill") else {
+        return;
+    };
+    let dir = common::tempdir("dist-trainer-kill");
+    let url = server.url();
+    let published = games(200, 0xabc, 3);
+    for name in ["steady", "killed"] {
+        publish(create_run(&url, name).as_mut(), &published);
+    }
+    let steady = dir.join("steady");
+    let mut p = Proc::start(
+        &trainer_args(steady.to_str().unwrap(), &url, "20"),
+        &dir.join("steady.log"),
+    );
+    assert!(p.wait(Duration::from_secs(240)), "{}", p.text());
+    let killed = dir.join("killed");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut kills = 0;
+    for round in 0.. {
+        let mut p = Proc::start(
+            &trainer_args(killed.to_str().unwrap(), &url, "20"),
+            &dir.join(format!("killed{round}.log")),
+        );
+        std::thread::sleep(Duration::from_millis(rng.random_range(30..400)));
+        if p.child.try_wait().unwrap().is_some() {
+            assert!(p.wait(Duration::from_secs(1)), "{}", p.text());
+            break;
+        }
+        p.kill9();
+        kills += 1;
+        assert!(round < 200, "the killed trainer never finished");
+    }
+    println!("the trainer was killed {kills} times");
+    assert!(kills >= 3, "killed {kills} times");
+    let ids = stored_ids(&killed);
+    assert_eq!(ids, stored_ids(&steady), "stored ids (and their order)");
+    let expected: Vec<u128> = published[..160].iter().map(|g| g.game_id).collect();
+    assert_eq!(
+        ids, expected,
+        "stored == published, in order, no duplicates"
+    );
+    for it in 1..=20 {
+        let f = format!("games/iter-{it:06}.wgzr");
+        assert_eq!(
+            std::fs::read(steady.join(&f)).unwrap(),
+            std::fs::read(killed.join(&f)).unwrap(),
+            "{f}: the replay buffer's games differ"
+        );
+    }
+    assert!(!killed.join("games/incoming").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn duplicates_and_redeliveries_are_stored_once() {
+    let Some(server) = common::nats_server("dist-dup") else {
+        return;
+    };
+    let dir = common::tempdir("dist-dup");
+    let url = server.url();
+    let g = games(12, 0xd0, 5);
+    let mut t = create_run(&url, "dup");
+    publish(t.as_mut(), &g[..4]);
+    // The same game again under the same id: the broker keeps one.
+    publish(t.as_mut(), &g[1..2]);
+    // The same game under another message id (as after the broker's
+    // deduplication window): the trainer drops it by game id.
+    t.publish_game("ffff0000", encode_game(&TicTacToe, &g[2]))
+        .unwrap();
+    // A consumer takes games without acknowledging them (as a trainer that
+    // dies would); they are delivered again to the trainer.
+    t.open_games().unwrap();
+    assert!(!t.fetch_games(3, Duration::from_secs(1)).unwrap().is_empty());
+    drop(t);
+    let mut t = connect(&url, "dup", false).unwrap();
+    publish(t.as_mut(), &g[4..]);
+    let run = dir.join("dup");
+    let mut p = Proc::start(
+        &trainer_args(run.to_str().unwrap(), &url, "1"),
+        &dir.join("t.log"),
+    );
+    assert!(p.wait(Duration::from_secs(120)), "{}", p.text());
+    let ids = stored_ids(&run);
+    let expected: Vec<u128> = g[..8].iter().map(|g| g.game_id).collect();
+    assert_eq!(ids, expected);
+    assert!(p.text().contains("1 duplicates"), "{}", p.text());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn malformed_messages_are_rejected_and_the_trainer_goes_on() {
+    let Some(server) = common::nats_server("dist-bad") else {
+        return;
+    };
+    let dir = common::tempdir("dist-bad");
+    let url = server.url();
+    let g = games(8, 0xbad, 9);
+    let mut t = create_run(&url, "bad");
+    t.publish_game("01", b"not a record at all".to_vec())
+        .unwrap();
+    publish(t.as_mut(), &g[..3]);
+    // Another game's record.
+    let mut c4 = Vec::new();
+    selfplay::run(
+        &Connect4,
+        &mut Uniform::new(),
+        "uniform",
+        &SelfPlayConfig {
+            games: 1,
+            simulations: 4,
+            batch: 8,
+            leaves_per_game: 1,
+            threads: 1,
+            ..SelfPlayConfig::default()
+        },
+        &mut |r| {
+            c4.push(r);
+            Ok(())
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    t.publish_game("02", encode_game(&Connect4, &c4[0]))
+        .unwrap();
+    // A tic-tac-toe game with a lie in it: an illegal move, a wrong outcome,
+    // a policy that is not finite, a truncated record.
+    let mut illegal = g[3].clone();
+    illegal.game_id = GameId::from_parts(0xbad, 100);
+    illegal.positions[1].action = illegal.positions[0].action;
+    t.publish_game("03", encode_game(&TicTacToe, &illegal))
+        .unwrap();
+    let mut outcome = g[3].clone();
+    outcome.game_id = GameId::from_parts(0xbad, 101);
+    outcome.outcome = if outcome.outcome == 1 { -1 } else { 1 };
+    t.publish_game("04", encode_game(&TicTacToe, &outcome))
+        .unwrap();
+    let mut nan = g[3].clone();
+    nan.game_id = GameId::from_parts(0xbad, 102);
+    nan.positions[0].policy[0] = f32::NAN;
+    t.publish_game("05", encode_game(&TicTacToe, &nan)).unwrap();
+    let bytes = encode_game(&TicTacToe, &g[3]);
+    t.publish_game("06", bytes[..bytes.len() - 7].to_vec())
+        .unwrap();
+    publish(t.as_mut(), &g[3..]);
+    let run = dir.join("bad");
+    let mut p = Proc::start(
+        &trainer_args(run.to_str().unwrap(), &url, "1"),
+        &dir.join("t.log"),
+    );
+    assert!(p.wait(Duration::from_secs(120)), "{}", p.text());
+    let text = p.text();
+    assert_eq!(text.matches("rejected message").count(), 6, "{text}");
+    for why in [
+        "bad magic",
+        "not tictactoe",
+        "illegal move",
+        "outcome",
+        "not finite",
+        "truncated",
+    ] {
+        assert!(text.contains(why), "no {why:?} in:\n{text}");
+    }
+    assert_eq!(
+        stored_ids(&run),
+        g.iter().map(|g| g.game_id).collect::<Vec<_>>()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_broker_killed_and_restarted_loses_nothing_acknowledged() {
+    let Some(mut server) = common::nats_server("dist-broker-kill") else {
+        return;
+    };
+    let dir = common::tempdir("dist-broker-kill");
+    let url = server.url();
+    let (port, store) = (server.port, server.store.clone());
+    let run = dir.join("bk");
+    let mut trainer = Proc::start(
+        &trainer_args(run.to_str().unwrap(), &url, "4"),
+        &dir.join("t.log"),
+    );
+    let (spool, cache) = (dir.join("spool"), dir.join("cache"));
+    let mut w = Proc::start(
+        &worker_args(&url, "bk", spool.to_str().unwrap(), cache.to_str().unwrap()),
+        &dir.join("w.log"),
+    );
+    trainer.wait_for("iter 1 collect", 1, Duration::from_secs(120));
+    w.wait_for("published ", 12, Duration::from_secs(120));
+    server.kill();
+    // Games finished meanwhile wait in the spool.
+    let before = w.text().matches("spooled ").count();
+    w.wait_for("spooled ", before + 4, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(1));
+    let mut server = NatsServer::start(&store, Some(port)).unwrap();
+    assert!(trainer.wait(Duration::from_secs(240)), "{}", trainer.text());
+    w.interrupt();
+    assert!(w.wait(Duration::from_secs(60)), "{}", w.text());
+    let text = w.text();
+    assert!(text.contains("0 left in the spool"), "{text}");
+    let acknowledged: BTreeSet<u128> = logged(&text, "published ")
+        .iter()
+        .map(|h| u128::from_str_radix(h, 16).unwrap())
+        .collect();
+    let stored = stored_ids(&run);
+    let left: Vec<u128> = left_in_stream(&url, "bk")
+        .iter()
+        .map(|g| g.game_id)
+        .collect();
+    let arrived: BTreeSet<u128> = stored.iter().chain(&left).copied().collect();
+    assert_eq!(arrived.len(), stored.len() + left.len(), "no duplicates");
+    for id in &acknowledged {
+        assert!(arrived.contains(id), "acknowledged game {id:032x} was lost");
+    }
+    check_prefixes(&arrived.iter().copied().collect::<Vec<_>>());
+    server.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
