@@ -640,3 +640,65 @@ fn a_broker_killed_and_restarted_loses_nothing_acknowledged() {
     server.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn cluster_runs_resumes_and_stops_cleanly_on_ctrl_c() {
+    if common::nats_server("dist-cluster").is_none() {
+        return;
+    }
+    let dir = common::tempdir("dist-cluster");
+    let run = dir.join("cl");
+    let run_s = run.to_str().unwrap();
+    let base = [
+        "cluster",
+        "--game",
+        "tictactoe",
+        "--run",
+        run_s,
+        "--workers",
+        "2",
+        "--config",
+        TINY,
+    ];
+    // To a limit, then resumed to a further one.
+    let mut p = Proc::start(
+        &[&base[..], &["--iterations", "2"]].concat(),
+        &dir.join("a.log"),
+    );
+    assert!(p.wait(Duration::from_secs(180)), "{}", p.text());
+    assert!(p.text().contains("cluster stopped"), "{}", p.text());
+    let mut p = Proc::start(
+        &[&base[..], &["--iterations", "3"]].concat(),
+        &dir.join("b.log"),
+    );
+    assert!(p.wait(Duration::from_secs(180)), "{}", p.text());
+    assert!(p.text().contains("resuming"), "{}", p.text());
+    assert_eq!(stored_ids(&run).len(), 24);
+    // Ctrl-C in the middle: everything stops, nothing is left in the spools.
+    let p = Proc::start(
+        &[&base[..], &["--iterations", "1000"]].concat(),
+        &dir.join("c.log"),
+    );
+    p.wait_for("iter 6 collect", 1, Duration::from_secs(180));
+    p.interrupt();
+    let mut p = p;
+    assert!(p.wait(Duration::from_secs(90)), "{}", p.text());
+    let text = p.text();
+    assert!(text.contains("cluster stopped"), "{text}");
+    assert_eq!(text.matches("0 left in the spool").count(), 2, "{text}");
+    for w in ["worker-0", "worker-1"] {
+        let left = std::fs::read_dir(run.join("spool").join(w))
+            .unwrap()
+            .count();
+        assert_eq!(left, 0, "{w}'s spool");
+    }
+    // The run is consistent: its state names complete game files.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("state.json")).unwrap()).unwrap();
+    let done = state["iteration"].as_u64().unwrap();
+    assert!(done >= 5, "{state}");
+    let ids = stored_ids(&run);
+    let unique: BTreeSet<u128> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

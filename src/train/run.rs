@@ -19,7 +19,8 @@ use rand_chacha::ChaCha8Rng;
 use super::buffers::{load_buffers, Buffers};
 use super::plot;
 use super::steps::{
-    arena_step, clear_stale, collect_step, self_play_step, train_step, Ingest, StepContext,
+    arena_step, clear_incoming, clear_stale, collect_step, self_play_step, train_step, Ingest,
+    StepContext,
 };
 use super::store::{self, RunState, Step, OPTIMIZER_FILE};
 use crate::config::ConfigFile;
@@ -326,7 +327,9 @@ fn iterate<G: Game + Heuristic>(
                     publish_until_done(ctx, state, t.as_mut(), log)
                         .and_then(|()| collect_step(ctx, state, t.as_mut(), ingest, log))
                 }
-                _ => self_play_step(ctx, state, log),
+                // Games played here: anything a broker left half collected
+                // for this iteration is superseded.
+                _ => self_play_step(ctx, state, log).inspect(|_| clear_incoming(ctx.run)),
             }
             .and_then(|out| add_games(&mut buffers, &out.games, ctx)),
             Step::Train => train_step(ctx, state, &mut trainer, &buffers, &mut rng, log).map(drop),

@@ -146,22 +146,38 @@ fn play_loop<G: Game>(
     summary.networks.push(info.model_id.clone());
     let mut counter = 0u64;
     let mut chunk = 0u64;
+    // A newer best not yet switched to (its fetch failed: retried).
+    let mut wanted: Option<NetworkInfo> = None;
     loop {
         if stop() || opts.max_games.is_some_and(|m| counter >= m) {
             return Ok(());
         }
         match transport.poll_best() {
-            Ok(Some(new)) if new.model_id != info.model_id => {
-                eval = open_network(game, transport, &new, opts)?;
-                info = new;
-                log(&format!(
-                    "switched to network {} (iteration {})",
-                    info.model_id, info.iteration
-                ));
-                summary.networks.push(info.model_id.clone());
-            }
-            Ok(_) => {}
+            Ok(Some(new)) => wanted = Some(new),
+            Ok(None) => {}
             Err(e) => log(&format!("warning: cannot read best ({e}); playing on")),
+        }
+        if let Some(w) = wanted.take() {
+            if w.model_id != info.model_id {
+                match open_network(game, transport, &w, opts) {
+                    Ok(e) => {
+                        eval = e;
+                        info = w;
+                        log(&format!(
+                            "switched to network {} (iteration {})",
+                            info.model_id, info.iteration
+                        ));
+                        summary.networks.push(info.model_id.clone());
+                    }
+                    Err(e) => {
+                        log(&format!(
+                            "warning: cannot fetch network {} ({e}); playing on with {}",
+                            w.model_id, info.model_id
+                        ));
+                        wanted = Some(w); // retried after the next batch
+                    }
+                }
+            }
         }
         if !wait_for_trainer(transport, opts, &stop, log) {
             return Ok(());

@@ -197,7 +197,7 @@ pub fn collect_step<G: Game>(
 
 /// Removes the incoming files once their iteration's file and state are
 /// written.
-fn clear_incoming(run: &Path) {
+pub(crate) fn clear_incoming(run: &Path) {
     let _ = std::fs::remove_dir_all(incoming_dir(run));
 }
 

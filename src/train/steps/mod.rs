@@ -12,6 +12,7 @@ mod train;
 use std::path::Path;
 
 pub use arena::{arena_search, arena_step, ArenaOutcome};
+pub(crate) use collect::clear_incoming;
 pub use collect::{clear_stale, collect_step, Ingest};
 pub use selfplay::{self_play_step, SelfPlayOutcome};
 pub use train::{train_step, TrainOutcome};
