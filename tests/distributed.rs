@@ -702,3 +702,66 @@ fn cluster_runs_resumes_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(unique.len(), ids.len());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// docs/distributed.md's publish-only workers: with the users of
+/// tests/data/nats-users.conf, a worker plays and publishes, follows
+/// promotions, and can neither move `best` nor consume games.
+#[test]
+fn workers_with_publish_only_rights_play_but_cannot_change_the_run() {
+    let users = include_str!("data/nats-users.conf");
+    let store = common::tempdir("nats-dist-perm");
+    let server = match NatsServer::start_with(&store, None, users) {
+        Ok(s) => s,
+        Err(e) => {
+            assert!(
+                !std::env::var("WGZERO_REQUIRE_NATS").is_ok_and(|v| v == "1"),
+                "WGZERO_REQUIRE_NATS=1 but nats-server cannot start: {e}"
+            );
+            println!("SKIPPED: {e}");
+            return;
+        }
+    };
+    let dir = common::tempdir("dist-perm");
+    let run = dir.join("perm");
+    let trainer_url = format!("nats://trainer:trainerpw@127.0.0.1:{}", server.port);
+    let worker_url = format!("nats://worker:workerpw@127.0.0.1:{}", server.port);
+    let mut trainer = Proc::start(
+        &trainer_args(run.to_str().unwrap(), &trainer_url, "2"),
+        &dir.join("t.log"),
+    );
+    let (spool, cache) = (dir.join("spool"), dir.join("cache"));
+    let mut w = Proc::start(
+        &worker_args(
+            &worker_url,
+            "perm",
+            spool.to_str().unwrap(),
+            cache.to_str().unwrap(),
+        ),
+        &dir.join("w.log"),
+    );
+    assert!(trainer.wait(Duration::from_secs(120)), "{}", trainer.text());
+    w.wait_for("switched to network", 1, Duration::from_secs(60));
+    w.interrupt();
+    assert!(w.wait(Duration::from_secs(60)), "{}", w.text());
+    assert!(w.text().contains("0 left in the spool"), "{}", w.text());
+    // No password in what either prints.
+    assert!(!trainer.text().contains("trainerpw") && !w.text().contains("workerpw"));
+    assert_eq!(stored_ids(&run).len(), 16);
+    // With the worker's rights: no new best, no consuming.
+    let mut t = connect(&worker_url, "perm", false).unwrap();
+    let best = t.best().unwrap().unwrap();
+    let model = t.get_network(&best).unwrap();
+    let forged = NetworkInfo {
+        model_id: model.model_id(),
+        iteration: 99,
+    };
+    assert!(t.put_best(&forged, &model).is_err(), "a worker moved best");
+    assert_eq!(t.best().unwrap(), Some(best));
+    assert!(t.open_games().is_err(), "a worker consumed games");
+    // Wrong password: a clear error.
+    let bad = format!("nats://worker:nope@127.0.0.1:{}", server.port);
+    let e = connect(&bad, "perm", false).err().unwrap().to_string();
+    assert!(e.contains("authorization"), "{e}");
+    assert!(!e.contains("nope"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -173,7 +173,10 @@ fn connect_broker<G: Game>(
         ..Default::default()
     };
     let transport = wgzero::transport::connect_with(url, &name, &opts).context("--broker")?;
-    eprintln!("broker run {name}: start workers with `wgzero worker --broker {url} --run {name}`");
+    eprintln!(
+        "broker run {name}: start workers with `wgzero worker --broker {} --run {name}`",
+        wgzero::transport::redact(url)
+    );
     let komi = is_go_name(&game.name()).then_some(args.game.komi);
     Ok(std::cell::RefCell::new(Broker { transport, komi }))
 }

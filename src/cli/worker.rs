@@ -89,8 +89,9 @@ fn wait_for_settings(url: &str, run: &str) -> Result<Option<RunSettings>> {
         }
         if !said {
             eprintln!(
-                "waiting for run {run}'s trainer on {} (wgzero train --run DIR --broker {url})",
-                t.describe()
+                "waiting for run {run}'s trainer on {} (wgzero train --run DIR --broker {})",
+                t.describe(),
+                transport::redact(url)
             );
             said = true;
         }
@@ -133,7 +134,7 @@ fn run<G: Game>(game: G, args: &WorkerArgs, settings: &RunSettings) -> Result<()
         "run {} ({}) on {}; device: {}",
         args.run,
         game.name(),
-        args.broker,
+        transport::redact(&args.broker),
         selected.report.chosen
     );
     let root = cache_root();

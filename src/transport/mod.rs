@@ -169,6 +169,17 @@ pub fn connect_with(url: &str, run: &str, opts: &NatsOptions) -> Result<Box<dyn 
     )))
 }
 
+/// A `--broker` value fit to print: without a password or token.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 /// A run name usable in stream, bucket and subject names: letters, digits,
 /// `-` and `_`, at most 64 characters.
 pub fn check_run_name(run: &str) -> Result<()> {

@@ -95,6 +95,24 @@ pub struct NatsTransport {
     pub last_latencies: Vec<Duration>,
 }
 
+/// `scheme://user:pass@host:port` -> (`scheme://host:port`, (user, pass));
+/// `scheme://token@host` -> (..., (token, None)). The client takes
+/// credentials as options, not from the URL; messages show the URL
+/// without them.
+fn split_credentials(url: &str) -> (String, Option<(String, Option<String>)>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), None);
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return (url.to_string(), None);
+    };
+    let creds = match userinfo.split_once(':') {
+        Some((u, p)) => (u.to_string(), Some(p.to_string())),
+        None => (userinfo.to_string(), None),
+    };
+    (format!("{scheme}://{host}"), Some(creds))
+}
+
 fn err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Transport(format!("{what}: {e}"))
 }
@@ -111,8 +129,16 @@ impl NatsTransport {
             .build()
             .map_err(|e| err("tokio runtime", e))?;
         let timeout = opts.timeout;
+        let (url, creds) = split_credentials(url);
+        let url = url.as_str();
+        let mut options = async_nats::ConnectOptions::new();
+        match creds {
+            Some((user, Some(pass))) => options = options.user_and_password(user, pass),
+            Some((token, None)) => options = options.token(token),
+            None => {}
+        }
         let client = rt.block_on(async {
-            let connect = async_nats::ConnectOptions::new()
+            let connect = options
                 .name(format!("wgzero {run}"))
                 .connection_timeout(timeout)
                 .request_timeout(Some(timeout))
@@ -131,7 +157,7 @@ impl NatsTransport {
         js.set_timeout(timeout);
         let t = NatsTransport {
             rt,
-            url: url.to_string(),
+            url: url.to_string(), // without credentials
             run: run.to_string(),
             opts: opts.clone(),
             names: Names::of(run),

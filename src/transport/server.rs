@@ -33,6 +33,12 @@ impl NatsServer {
     /// JetStream storing under `store`, and waits until it accepts
     /// connections. Its log goes to `store/nats.log`.
     pub fn start(store: &Path, port: Option<u16>) -> Result<Self> {
+        Self::start_with(store, port, "")
+    }
+
+    /// [`NatsServer::start`] with `extra` appended to the server's
+    /// configuration (users and permissions, say).
+    pub fn start_with(store: &Path, port: Option<u16>, extra: &str) -> Result<Self> {
         let port = match port {
             Some(p) => p,
             None => free_port()?,
@@ -41,7 +47,7 @@ impl NatsServer {
         let store = store.canonicalize()?;
         let conf = store.join("nats.conf");
         let text = format!(
-            "listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{\n  store_dir: {:?}\n}}\n",
+            "listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{\n  store_dir: {:?}\n}}\n{extra}\n",
             store.join("jetstream").display().to_string()
         );
         std::fs::write(&conf, text)?;
