@@ -96,6 +96,9 @@ impl TrainArgs {
 }
 
 pub fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
+    if args.broker.is_some() && args.evaluations.is_some() {
+        bail!("--evaluations counts this process's self-play; with --broker the workers play: use --iterations or --minutes");
+    }
     let cfg = args.settings(&game.name())?;
     if let Some(m) = args.minutes {
         if !(m.is_finite() && m > 0.0) {
