@@ -283,6 +283,21 @@ fn trainer_and_two_workers_end_to_end() {
         );
         spooled.extend(logged(&w.text(), "spooled "));
         assert!(w.text().contains("0 left in the spool"), "{}", w.text());
+        // Its summary: every game it played was published.
+        let line = w
+            .text()
+            .lines()
+            .find(|l| l.contains("games played"))
+            .unwrap()
+            .to_string();
+        let n: Vec<u64> = line
+            .split(": ")
+            .nth(1)
+            .unwrap()
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        assert!(n[0] > 0 && n[0] == n[1], "played, published: {line}");
     }
     // Every game arrived exactly once: stored by the trainer or still in
     // the stream, never both, never twice.

@@ -204,7 +204,7 @@ fn play_loop<G: Game>(
             let _ = tx.send(s);
             Ok(())
         };
-        match sp::run_until(
+        let played = sp::run_until(
             game,
             &mut eval,
             &info.model_id,
@@ -212,12 +212,13 @@ fn play_loop<G: Game>(
             &mut sink,
             &mut |_| {},
             &stop,
-        ) {
+        );
+        summary.games = counter;
+        match played {
             Ok(_) => {}
             Err(Error::Interrupted) => return Ok(()),
             Err(e) => return Err(e),
         }
-        summary.games = counter;
     }
 }
 
