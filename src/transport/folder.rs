@@ -79,9 +79,13 @@ impl Transport for FolderTransport {
                     return Err(Error::Transport(format!("bad game id {id:?}")));
                 }
                 let path = self.root.join("games").join(format!("{id}.wgzr"));
-                let duplicate = path.exists();
+                // A game still waiting under this id: keep it (and its
+                // place in the order), as the broker's deduplication does.
+                if path.exists() {
+                    return Ok(Published { duplicate: true });
+                }
                 write_atomic(&path, payload)?;
-                Ok(Published { duplicate })
+                Ok(Published { duplicate: false })
             })
             .collect()
     }
