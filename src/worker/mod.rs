@@ -215,7 +215,14 @@ fn play_loop<G: Game>(
         );
         summary.games = counter;
         match played {
-            Ok(_) => {}
+            Ok(r) => log(&format!(
+                "batch {chunk}: {} games, {} positions, {:.1} games/s ({} games in all, network {})",
+                r.games,
+                r.positions,
+                r.games as f64 / r.wall_seconds.max(1e-9),
+                counter,
+                info.model_id
+            )),
             Err(Error::Interrupted) => return Ok(()),
             Err(e) => return Err(e),
         }
