@@ -724,17 +724,8 @@ fn cluster_runs_resumes_and_stops_cleanly_on_ctrl_c() {
 #[test]
 fn workers_with_publish_only_rights_play_but_cannot_change_the_run() {
     let users = include_str!("data/nats-users.conf");
-    let store = common::tempdir("nats-dist-perm");
-    let server = match NatsServer::start_with(&store, None, users) {
-        Ok(s) => s,
-        Err(e) => {
-            assert!(
-                !std::env::var("WGZERO_REQUIRE_NATS").is_ok_and(|v| v == "1"),
-                "WGZERO_REQUIRE_NATS=1 but nats-server cannot start: {e}"
-            );
-            println!("SKIPPED: {e}");
-            return;
-        }
+    let Some(server) = common::nats_server_with("dist-perm", users) else {
+        return;
     };
     let dir = common::tempdir("dist-perm");
     let run = dir.join("perm");

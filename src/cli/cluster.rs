@@ -13,7 +13,7 @@ use clap::Args;
 
 use super::{interrupt_flag, GameArgs, GameName};
 use wgzero::transport::run_name_of;
-use wgzero::transport::server::NatsServer;
+use wgzero::transport::server::{signal, NatsServer};
 
 #[derive(Args)]
 pub struct ClusterArgs {
@@ -90,12 +90,12 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         std::thread::sleep(Duration::from_millis(200));
     };
     for w in &workers {
-        signal(w, "INT");
+        signal(w.id(), "INT");
     }
     let status = match status {
         Some(s) => s,
         None => {
-            signal(&trainer, "INT");
+            signal(trainer.id(), "INT");
             trainer.wait()?
         }
     };
@@ -149,11 +149,4 @@ fn spawn(cmd: &mut Command) -> Result<Child> {
         .process_group(0)
         .spawn()
         .context("starting a wgzero process")
-}
-
-fn signal(child: &Child, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status();
 }

@@ -249,11 +249,7 @@ fn publish_best<G: Game>(
     t: &mut dyn Transport,
 ) -> Result<()> {
     let best = store::read_checkpoint(ctx.game, ctx.run, &state.best)?;
-    let model = ModelBytes {
-        label: best.dir.display().to_string(),
-        config_json: best.config_json.clone(),
-        weights: best.weights.clone(),
-    };
+    let model = best.model_bytes();
     // The id of the weights themselves (a random first network's
     // checkpoint names its seed instead).
     let info = NetworkInfo {

@@ -189,11 +189,16 @@ pub fn read_checkpoint<G: Game>(game: &G, run: &Path, rel: &str) -> Result<Check
 impl Checkpoint {
     /// The checkpoint as a model source (errors name its folder).
     pub fn source(&self) -> ModelSource {
-        ModelSource::Bytes(ModelBytes {
+        ModelSource::Bytes(self.model_bytes())
+    }
+
+    /// The checkpoint's network as bytes (labelled with its folder).
+    pub fn model_bytes(&self) -> ModelBytes {
+        ModelBytes {
             label: self.dir.display().to_string(),
             config_json: self.config_json.clone(),
             weights: self.weights.clone(),
-        })
+        }
     }
 
     /// The network on `selected`'s device (checks config, shapes and weights).

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{
-    decode_network, encode_network, from_json, to_json, Incoming, NetworkInfo, Published,
-    RunSettings, Transport,
+    decode_network, encode_network, from_json, newer_best, to_json, Incoming, NetworkInfo,
+    Published, RunSettings, Transport,
 };
 use crate::error::{Error, Result};
-use crate::files::write_atomic;
+use crate::files::{files_oldest_first, remove_if_present, sync_dir, write_atomic};
 use crate::net::ModelBytes;
 
 pub struct FolderTransport {
@@ -52,21 +52,25 @@ impl FolderTransport {
 
     /// Published games not yet handed out, oldest first.
     fn waiting(&self) -> Result<Vec<PathBuf>> {
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-        for e in std::fs::read_dir(self.root.join("games"))?.flatten() {
-            let path = e.path();
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || !name.ends_with(".wgzr") || self.handed.contains(&path) {
-                continue;
-            }
-            let t = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or(std::time::UNIX_EPOCH);
-            files.push((t, path));
+        let mut files = files_oldest_first(&self.root.join("games"), ".wgzr")?;
+        files.retain(|p| !self.handed.contains(p));
+        Ok(files)
+    }
+
+    /// Where the network `info` is stored.
+    fn network_path(&self, info: &NetworkInfo) -> PathBuf {
+        self.root
+            .join("networks")
+            .join(format!("{}.wgzn", info.object_name()))
+    }
+
+    /// The JSON file `name` of the run folder, if it exists.
+    fn read_json<T: for<'de> serde::Deserialize<'de>>(&self, name: &str) -> Result<Option<T>> {
+        match std::fs::read(self.root.join(name)) {
+            Ok(bytes) => Ok(Some(from_json(name, &bytes)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
         }
-        files.sort();
-        Ok(files.into_iter().map(|(_, p)| p).collect())
     }
 }
 
@@ -126,14 +130,7 @@ impl Transport for FolderTransport {
     }
 
     fn backlog(&mut self) -> Result<u64> {
-        let n = std::fs::read_dir(self.root.join("games"))?
-            .flatten()
-            .filter(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                !n.starts_with('.') && n.ends_with(".wgzr")
-            })
-            .count();
-        Ok(n as u64)
+        Ok(files_oldest_first(&self.root.join("games"), ".wgzr")?.len() as u64)
     }
 
     fn ack_game(&mut self, game: &Incoming) -> Result<()> {
@@ -142,47 +139,28 @@ impl Transport for FolderTransport {
                 "acknowledging a game not handed out".into(),
             ));
         };
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-        crate::files::sync_dir(path.parent());
+        remove_if_present(&path)?;
+        sync_dir(path.parent());
         self.handed.remove(&path);
         Ok(())
     }
 
     fn put_best(&mut self, info: &NetworkInfo, model: &ModelBytes) -> Result<()> {
-        let path = self
-            .root
-            .join("networks")
-            .join(format!("{}.wgzn", info.object_name()));
-        write_atomic(&path, &encode_network(model))?;
+        write_atomic(&self.network_path(info), &encode_network(model))?;
         write_atomic(&self.root.join("best.json"), &to_json(info))
     }
 
     fn best(&mut self) -> Result<Option<NetworkInfo>> {
-        match std::fs::read(self.root.join("best.json")) {
-            Ok(bytes) => Ok(Some(from_json("best.json", &bytes)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        self.read_json("best.json")
     }
 
     fn poll_best(&mut self) -> Result<Option<NetworkInfo>> {
         let now = self.best()?;
-        if now.is_some() && now != self.last_best {
-            self.last_best = now.clone();
-            return Ok(now);
-        }
-        Ok(None)
+        Ok(newer_best(&mut self.last_best, now))
     }
 
     fn get_network(&mut self, info: &NetworkInfo) -> Result<ModelBytes> {
-        let path = self
-            .root
-            .join("networks")
-            .join(format!("{}.wgzn", info.object_name()));
+        let path = self.network_path(info);
         let bytes = std::fs::read(&path)
             .map_err(|e| Error::Transport(format!("{}: {e}", path.display())))?;
         decode_network(&bytes, info)
@@ -193,11 +171,7 @@ impl Transport for FolderTransport {
     }
 
     fn settings(&mut self) -> Result<Option<RunSettings>> {
-        match std::fs::read(self.root.join("settings.json")) {
-            Ok(bytes) => Ok(Some(from_json("settings.json", &bytes)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        self.read_json("settings.json")
     }
 
     fn describe(&self) -> String {

@@ -169,25 +169,46 @@ pub fn connect_with(url: &str, run: &str, opts: &NatsOptions) -> Result<Box<dyn 
     )))
 }
 
+/// `scheme://user:pass@host:port` -> (`scheme://host:port`, (user, pass));
+/// `scheme://token@host` -> (..., (token, None)). The client takes
+/// credentials as options, not from the URL; messages show the URL
+/// without them.
+pub(crate) fn split_credentials(url: &str) -> (String, Option<(String, Option<String>)>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), None);
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return (url.to_string(), None);
+    };
+    let creds = match userinfo.split_once(':') {
+        Some((u, p)) => (u.to_string(), Some(p.to_string())),
+        None => (userinfo.to_string(), None),
+    };
+    (format!("{scheme}://{host}"), Some(creds))
+}
+
 /// A `--broker` value fit to print: without a password or token.
 pub fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://***@{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+    match split_credentials(url) {
+        (clean, Some(_)) => clean.replacen("://", "://***@", 1),
+        (clean, None) => clean,
     }
+}
+
+/// `now` if it is a `best` other than `last` (which it then becomes): the
+/// rule of [`Transport::poll_best`].
+fn newer_best(last: &mut Option<NetworkInfo>, now: Option<NetworkInfo>) -> Option<NetworkInfo> {
+    if now.is_some() && now != *last {
+        last.clone_from(&now);
+        return now;
+    }
+    None
 }
 
 /// A run name usable in stream, bucket and subject names: letters, digits,
 /// `-` and `_`, at most 64 characters.
 pub fn check_run_name(run: &str) -> Result<()> {
-    let ok = !run.is_empty()
-        && run.len() <= 64
-        && run
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok = !run.is_empty() && run.len() <= 64 && run.chars().all(name_char);
     if ok {
         Ok(())
     } else {
@@ -195,6 +216,11 @@ pub fn check_run_name(run: &str) -> Result<()> {
             "run name {run:?}: use 1-64 letters, digits, '-' or '_'"
         )))
     }
+}
+
+/// A character allowed in a run name.
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
 /// The run name a run folder gets on the broker: its last path component
@@ -208,13 +234,7 @@ pub fn run_name_of(folder: &std::path::Path) -> String {
         .unwrap_or_else(|| "run".into());
     let clean: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if name_char(c) { c } else { '_' })
         .take(64)
         .collect();
     if clean.is_empty() {

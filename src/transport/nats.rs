@@ -26,8 +26,8 @@ use futures_util::StreamExt;
 use tokio::io::AsyncReadExt;
 
 use super::{
-    decode_network, encode_network, from_json, to_json, Incoming, NetworkInfo, Published,
-    RunSettings, Transport,
+    decode_network, encode_network, from_json, newer_best, split_credentials, to_json, Incoming,
+    NetworkInfo, Published, RunSettings, Transport,
 };
 use crate::error::{Error, Result};
 use crate::net::ModelBytes;
@@ -93,24 +93,6 @@ pub struct NatsTransport {
     /// Publish-to-acknowledgement time of each game of the last
     /// `publish_games` call (for the broker benchmark).
     pub last_latencies: Vec<Duration>,
-}
-
-/// `scheme://user:pass@host:port` -> (`scheme://host:port`, (user, pass));
-/// `scheme://token@host` -> (..., (token, None)). The client takes
-/// credentials as options, not from the URL; messages show the URL
-/// without them.
-fn split_credentials(url: &str) -> (String, Option<(String, Option<String>)>) {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return (url.to_string(), None);
-    };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return (url.to_string(), None);
-    };
-    let creds = match userinfo.split_once(':') {
-        Some((u, p)) => (u.to_string(), Some(p.to_string())),
-        None => (userinfo.to_string(), None),
-    };
-    (format!("{scheme}://{host}"), Some(creds))
 }
 
 fn err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -450,11 +432,7 @@ impl Transport for NatsTransport {
             Some(info) => Some(info),
             None => self.best()?,
         };
-        if now.is_some() && now != self.last_best {
-            self.last_best = now.clone();
-            return Ok(now);
-        }
-        Ok(None)
+        Ok(newer_best(&mut self.last_best, now))
     }
 
     fn get_network(&mut self, info: &NetworkInfo) -> Result<ModelBytes> {

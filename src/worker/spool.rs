@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::files::write_atomic;
+use crate::files::{files_oldest_first, remove_if_present, write_atomic};
 
 pub struct Spool {
     dir: PathBuf,
@@ -46,38 +46,25 @@ impl Spool {
 
     /// The games in the spool, oldest first.
     pub fn list(&self) -> Result<Vec<Spooled>> {
-        let mut files: Vec<(std::time::SystemTime, Spooled)> = Vec::new();
-        for e in std::fs::read_dir(&self.dir)?.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Some(id) = name.strip_suffix(".wgzr") else {
-                continue;
-            };
-            if name.starts_with('.') || id.is_empty() {
-                continue;
-            }
-            let t = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or(std::time::UNIX_EPOCH);
-            files.push((
-                t,
-                Spooled {
-                    id: id.to_string(),
-                    path: e.path(),
-                },
-            ));
-        }
-        files.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
-        Ok(files.into_iter().map(|(_, s)| s).collect())
+        Ok(files_oldest_first(&self.dir, ".wgzr")?
+            .into_iter()
+            .map(|path| Spooled {
+                id: stem(&path),
+                path,
+            })
+            .collect())
     }
 
     /// Removes an acknowledged game (already gone is fine: another worker
     /// sharing the spool sent it).
     pub fn remove(&self, s: &Spooled) -> Result<()> {
-        match std::fs::remove_file(&s.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        Ok(remove_if_present(&s.path)?)
     }
+}
+
+/// A game file's id: its name without `.wgzr`.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

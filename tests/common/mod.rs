@@ -191,8 +191,13 @@ pub fn wgzero_ok(args: &[&str]) -> (String, String) {
 /// `None` with a note when nats-server is missing; with
 /// WGZERO_REQUIRE_NATS=1 (set by `.ci/run`) a missing server fails the test.
 pub fn nats_server(test: &str) -> Option<wgzero::transport::server::NatsServer> {
+    nats_server_with(test, "")
+}
+
+/// [`nats_server`] with `extra` in the server's configuration.
+pub fn nats_server_with(test: &str, extra: &str) -> Option<wgzero::transport::server::NatsServer> {
     let store = tempdir(&format!("nats-{test}"));
-    match wgzero::transport::server::NatsServer::start(&store, None) {
+    match wgzero::transport::server::NatsServer::start_with(&store, None, extra) {
         Ok(s) => Some(s),
         Err(e) => {
             if std::env::var("WGZERO_REQUIRE_NATS").is_ok_and(|v| v == "1") {
