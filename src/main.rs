@@ -6,6 +6,7 @@ mod cli;
 use clap::Parser;
 
 fn main() {
+    wgzero::net::device::pin_default_device();
     let args = cli::Cli::parse();
     if let Err(e) = args.command.run() {
         eprintln!("error: {e:#}");

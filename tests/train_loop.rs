@@ -99,6 +99,34 @@ fn check_run_loads(run: &Path) {
     }
 }
 
+/// Resuming a run on the CPU backend loads its optimiser state without
+/// starting a wgpu device (burn puts a loaded optimiser state on its default
+/// device, which `main` pins to the CPU backend): no Vulkan driver is loaded
+/// (the dynamic loader's log lists every library the process opens).
+#[cfg(target_os = "linux")]
+#[test]
+fn resuming_on_the_cpu_backend_starts_no_gpu_device() {
+    let run = temp_dir("resume-cpu");
+    let o = train(&run, 1);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = train_command(&run, 2)
+        .env("LD_DEBUG", "files")
+        .env_remove("BURN_DEVICE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let log = text(&o);
+    assert!(log.contains("file=libc.so"), "the loader's log is missing");
+    assert!(log.contains("resuming"), "{log}");
+    let gpu: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("file=") && l.contains("vulkan"))
+        .collect();
+    assert!(gpu.is_empty(), "a CPU run loaded {gpu:?}");
+    let _ = std::fs::remove_dir_all(&run);
+}
+
 #[test]
 fn train_runs_resumes_and_writes_everything() {
     let run = temp_dir("resume");

@@ -77,6 +77,22 @@ fn vendor_name(id: u32) -> String {
     }
 }
 
+/// Makes burn's default device its CPU backend (`flex`) unless `BURN_DEVICE`
+/// already names one.
+///
+/// Every network wgzero runs is opened on an explicit device ([`select`]);
+/// the one thing burn puts on its default device is a loaded optimiser
+/// state (moved to the parameters' device at the next step). Left alone,
+/// that default is wgpu, so resuming a training run on the CPU backend
+/// started a (software) Vulkan device: the drivers loaded, about 100 MB more
+/// memory, driver warnings on stderr. Call it first thing in `main`, before
+/// any thread exists: it sets an environment variable.
+pub fn pin_default_device() {
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        std::env::set_var("BURN_DEVICE", "flex");
+    }
+}
+
 /// Every adapter wgpu can see (Vulkan, Metal, DX12; GL when none of those has one).
 pub fn list_adapters() -> Vec<AdapterReport> {
     let instance =
