@@ -11,7 +11,9 @@
 //! `points` checkpoints spread evenly over the run's evaluations, each
 //! searched at the play budget. Each measurement is saved in the run folder
 //! (`validation/iter-NNNNNN.json`, keyed by the file's digest and the
-//! budget), so measuring a longer run again only measures what is new.
+//! budget), so measuring a longer run again only measures what is new, and a
+//! measured point stays on the curve after its checkpoint is deleted (a run
+//! folder copied or committed without its old checkpoints).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -217,20 +219,43 @@ pub fn pick_checkpoints(compute: &[(u64, u64, f64)], kept: &[u64], points: usize
     picked
 }
 
-/// The iterations whose checkpoints a run keeps.
-fn kept_checkpoints(run: &Path) -> Vec<u64> {
-    let Ok(entries) = std::fs::read_dir(run.join("checkpoints")) else {
+/// The iterations named `iter-N` (a file's extension ignored) in `dir`.
+fn iterations_in(dir: &Path) -> Vec<u64> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut its: Vec<u64> = entries
+    entries
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix("iter-")?.parse().ok()
+            let stem = name.strip_suffix(".json").unwrap_or(&name);
+            stem.strip_prefix("iter-")?.parse().ok()
         })
-        .collect();
+        .collect()
+}
+
+/// The iterations a curve can show: those whose checkpoint the run keeps,
+/// and those measured before on this set and budget (a saved measurement
+/// outlives a checkpoint that was pruned or not copied with the run).
+pub fn measurable_iterations(run: &Path, set: &ValidationSet, budget: &Budget) -> Vec<u64> {
+    let mut its = iterations_in(&run.join("checkpoints"));
+    its.extend(
+        iterations_in(&run.join("validation"))
+            .into_iter()
+            .filter(|&it| {
+                saved_measurement(run, &checkpoint_name(it), set, budget)
+                    .1
+                    .is_some()
+            }),
+    );
     its.sort_unstable();
+    its.dedup();
     its
+}
+
+/// A checkpoint's path in its run folder.
+fn checkpoint_name(iteration: u64) -> String {
+    format!("checkpoints/iter-{iteration:06}")
 }
 
 /// Measures (or reads the saved measurement of) up to `points` checkpoints
@@ -251,11 +276,12 @@ pub fn measure_run(
         return Err(Error::Config(format!("{} holds no run", run.display())));
     }
     let compute = run_compute(&store::read_metrics(run));
-    let picked = pick_checkpoints(&compute, &kept_checkpoints(run), points);
+    let measurable = measurable_iterations(run, set, budget);
+    let picked = pick_checkpoints(&compute, &measurable, points);
     let mut out = Vec::new();
     for i in picked {
         let (iteration, evaluations, wall_seconds) = compute[i];
-        let checkpoint = format!("checkpoints/iter-{iteration:06}");
+        let checkpoint = checkpoint_name(iteration);
         let validation = measured(run, &checkpoint, set, budget, selected, progress)?;
         log(&format!(
             "{label}: iteration {iteration}, {:.2} M evaluations, {:.1} min: {} wrong of {} ({:.1}%)",
@@ -289,18 +315,11 @@ fn measured(
     selected: &Selected,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Validation> {
-    let name = checkpoint.trim_start_matches("checkpoints/");
-    let file = run.join("validation").join(format!("{name}.json"));
-    let saved: Vec<Validation> = std::fs::read_to_string(&file)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    if let Some(v) = saved
-        .iter()
-        .find(|v| v.digest == set.digest && &v.budget == budget && v.wrong_at.len() == v.rate.wrong)
-    {
-        return Ok(v.clone());
+    let (saved, found) = saved_measurement(run, checkpoint, set, budget);
+    if let Some(v) = found {
+        return Ok(v);
     }
+    let file = measurement_file(run, checkpoint);
     let source = ModelSource::Folder(run.join(checkpoint));
     let v = validate(&source, set, budget, selected, progress)?;
     let mut all = saved;
@@ -309,6 +328,30 @@ fn measured(
     let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Config(e.to_string()))?;
     write_atomic(&file, text.as_bytes())?;
     Ok(v)
+}
+
+/// Where a checkpoint's measurements are saved.
+fn measurement_file(run: &Path, checkpoint: &str) -> PathBuf {
+    let name = checkpoint.trim_start_matches("checkpoints/");
+    run.join("validation").join(format!("{name}.json"))
+}
+
+/// A checkpoint's saved measurements, and the one on this set and budget.
+fn saved_measurement(
+    run: &Path,
+    checkpoint: &str,
+    set: &ValidationSet,
+    budget: &Budget,
+) -> (Vec<Validation>, Option<Validation>) {
+    let saved: Vec<Validation> = std::fs::read_to_string(measurement_file(run, checkpoint))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let found = saved
+        .iter()
+        .find(|v| v.digest == set.digest && &v.budget == budget && v.wrong_at.len() == v.rate.wrong)
+        .cloned();
+    (saved, found)
 }
 
 /// A network measured outside a run, placed on the chart at the compute it
@@ -428,5 +471,42 @@ mod tests {
         // More points than iterations: each at most once.
         assert_eq!(pick_checkpoints(&compute, &all, 50).len(), 10);
         assert!(pick_checkpoints(&compute, &[], 4).is_empty());
+    }
+
+    #[test]
+    fn saved_measurements_outlive_their_checkpoints() {
+        let run = std::env::temp_dir().join(format!("wgzero-curve-kept-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&run);
+        std::fs::create_dir_all(run.join("checkpoints/iter-000003")).unwrap();
+        std::fs::create_dir_all(run.join("validation")).unwrap();
+        let set = ValidationSet {
+            path: PathBuf::from("v.txt"),
+            positions: Vec::new(),
+            digest: "d1".into(),
+        };
+        let budget = Budget::default();
+        let measurement = |digest: &str| Validation {
+            rate: ErrorRate::new(1, 10),
+            budget: budget.clone(),
+            digest: digest.into(),
+            seconds: 1.0,
+            wrong_at: vec![4],
+        };
+        let save = |it: u64, v: Validation| {
+            let text = serde_json::to_string(&vec![v]).unwrap();
+            std::fs::write(run.join(format!("validation/iter-{it:06}.json")), text).unwrap();
+        };
+        save(1, measurement("d1"));
+        save(2, measurement("another set"));
+        save(3, measurement("d1"));
+        // 1: measured on this set, checkpoint gone; 2: another set's, and
+        // no checkpoint to measure; 3: both.
+        assert_eq!(measurable_iterations(&run, &set, &budget), vec![1, 3]);
+        let other = Budget {
+            simulations: 50,
+            ..Budget::default()
+        };
+        assert_eq!(measurable_iterations(&run, &set, &other), vec![3]);
+        let _ = std::fs::remove_dir_all(&run);
     }
 }
