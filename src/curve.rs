@@ -195,12 +195,16 @@ pub fn run_compute(metrics: &[serde_json::Value]) -> Vec<(u64, u64, f64)> {
         .collect()
 }
 
-/// The checkpoints to measure: of the completed iterations whose checkpoint
-/// is kept, the first at or past each of `points` evenly spaced shares of
-/// the run's evaluations (the last iteration always among them).
-pub fn pick_checkpoints(compute: &[(u64, u64, f64)], kept: &[u64], points: usize) -> Vec<usize> {
+/// The checkpoints to measure: of the completed iterations in `measurable`
+/// ([`measurable_iterations`]), the first at or past each of `points` evenly
+/// spaced shares of the run's evaluations (the last one always among them).
+pub fn pick_checkpoints(
+    compute: &[(u64, u64, f64)],
+    measurable: &[u64],
+    points: usize,
+) -> Vec<usize> {
     let candidates: Vec<usize> = (0..compute.len())
-        .filter(|&i| kept.contains(&compute[i].0))
+        .filter(|&i| measurable.contains(&compute[i].0))
         .collect();
     let Some(&last) = candidates.last() else {
         return Vec::new();
