@@ -247,7 +247,7 @@ pub fn measurable_iterations(run: &Path, set: &ValidationSet, budget: &Budget) -
         iterations_in(&run.join("validation"))
             .into_iter()
             .filter(|&it| {
-                saved_measurement(run, &checkpoint_name(it), set, budget)
+                saved_measurement(run, &checkpoint_path(it), set, budget)
                     .1
                     .is_some()
             }),
@@ -258,8 +258,8 @@ pub fn measurable_iterations(run: &Path, set: &ValidationSet, budget: &Budget) -
 }
 
 /// A checkpoint's path in its run folder.
-fn checkpoint_name(iteration: u64) -> String {
-    format!("checkpoints/iter-{iteration:06}")
+fn checkpoint_path(iteration: u64) -> String {
+    format!("checkpoints/{}", store::checkpoint_name(iteration))
 }
 
 /// Measures (or reads the saved measurement of) up to `points` checkpoints
@@ -285,7 +285,7 @@ pub fn measure_run(
     let mut out = Vec::new();
     for i in picked {
         let (iteration, evaluations, wall_seconds) = compute[i];
-        let checkpoint = checkpoint_name(iteration);
+        let checkpoint = checkpoint_path(iteration);
         let validation = measured(run, &checkpoint, set, budget, selected, progress)?;
         log(&format!(
             "{label}: iteration {iteration}, {:.2} M evaluations, {:.1} min: {} wrong of {} ({:.1}%)",

@@ -262,7 +262,7 @@ pub fn create_run<G: Game>(
         promoted: true,
         model_id: net.id().to_string(),
     };
-    let rel = save_checkpoint(run, "iter-000000", &net, None, &meta)?;
+    let rel = save_checkpoint(run, &checkpoint_name(0), &net, None, &meta)?;
     let state = RunState {
         game: game.name(),
         iteration: 0,
@@ -315,6 +315,11 @@ fn check_init_shape(net: &NetConfig, cfg: &RunConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The folder name (in `checkpoints/`) of iteration `iteration`'s checkpoint.
+pub fn checkpoint_name(iteration: u64) -> String {
+    format!("iter-{iteration:06}")
 }
 
 /// The game file of iteration `iteration`.

@@ -14,7 +14,7 @@ use crate::net::trainer::{StepStats, Trainer};
 use crate::train::buffers::Buffers;
 use crate::train::metrics::{HeldOutMetrics, TrainMetrics};
 use crate::train::store::{
-    read_checkpoint, save_checkpoint, save_state, CheckpointMeta, RunState, Step,
+    checkpoint_name, read_checkpoint, save_checkpoint, save_state, CheckpointMeta, RunState, Step,
 };
 use crate::train::ReplayBuffer;
 
@@ -193,5 +193,5 @@ fn save_trained<G: Game>(
         model_id: model_id(&net.weights_bytes()?),
     };
     let opt = trainer.optimizer_bytes()?;
-    save_checkpoint(ctx.run, &format!("iter-{it:06}"), &net, Some(&opt), &meta)
+    save_checkpoint(ctx.run, &checkpoint_name(it), &net, Some(&opt), &meta)
 }
