@@ -139,6 +139,20 @@ pub struct RunConfig {
     pub net_value_channels: Option<usize>,
     /// Seed of the initial weights and of the games. Default: 0.
     pub seed: u64,
+    /// Checkpoints kept besides the best and the latest: the most recent
+    /// promoted ones (0: every promoted one). Default: 20.
+    pub keep_checkpoints: usize,
+    /// Also keep the checkpoint of every this many iterations, for
+    /// learning curves (`wgzero curve`; 0: none). Default: 25. Only the
+    /// latest checkpoint keeps its optimiser state (what resuming needs);
+    /// the others keep their network, which is all that playing,
+    /// measuring and `--init-model` read.
+    pub keep_checkpoints_every: u64,
+    /// Delete game files no resume can read any more: those older than
+    /// the newest files holding four replay windows of full-search
+    /// positions (the most a resumed run's buffer reads back), counted
+    /// from `metrics.jsonl`, plus 5 iterations to spare. Default: true.
+    pub prune_games: bool,
 }
 
 impl Default for RunConfig {
@@ -167,6 +181,9 @@ impl Default for RunConfig {
             net_channels: None,
             net_value_channels: None,
             seed: 0,
+            keep_checkpoints: 20,
+            keep_checkpoints_every: 25,
+            prune_games: true,
         }
     }
 }

@@ -46,6 +46,13 @@ pub enum Error {
     #[error("transport: {0}")]
     Transport(String),
 
+    /// The broker refused a message for good: retrying cannot help (a
+    /// record over the server's payload limit, a publish the user's
+    /// permissions forbid, a malformed id). Transient failures (the broker
+    /// away, a timeout) are [`Error::Transport`].
+    #[error("rejected by the broker: {0}")]
+    Rejected(String),
+
     /// Stopped on request (Ctrl-C) before the step finished.
     #[error("interrupted")]
     Interrupted,

@@ -101,3 +101,25 @@ pub fn remove_if_present(path: &Path) -> std::io::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// One line of a text stream read as bytes: `Ok(text)` without its line
+/// ending, or `Err(reason)` for a line that is not UTF-8 (the reader goes
+/// on with the next line: an interactive protocol answers an error instead
+/// of ending). `None` at the end of the stream.
+pub fn next_line(
+    reader: &mut impl std::io::BufRead,
+) -> std::io::Result<Option<std::result::Result<String, String>>> {
+    let mut bytes = Vec::new();
+    if reader.read_until(b'\n', &mut bytes)? == 0 {
+        return Ok(None);
+    }
+    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+        bytes.pop();
+    }
+    Ok(Some(String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "the line is not valid UTF-8 (byte {} of the line)",
+            e.utf8_error().valid_up_to() + 1
+        )
+    })))
+}

@@ -7,10 +7,10 @@
 //!   structure-of-arrays tree;
 //! - [`eval`]: the evaluator interface through which the search asks for
 //!   policy/value evaluations of whole batches, and CPU evaluators;
-//! - [`gtp`]: the Go Text Protocol: wgzero as a GTP engine, outside GTP
-//!   engines (GNU Go) as opponents and score referees;
-//! - [`players`]: baseline players (random, rollout MCTS, alpha-beta minimax)
-//!   and the search player for a network;
+//! - [`players`]: baseline players (random, rollout MCTS, alpha-beta minimax),
+//!   the search player for a network, and outside GTP engines (GNU Go) as
+//!   opponents and score referees ([`players::gtp`]);
+//! - [`gtp`]: wgzero as a GTP engine (`wgzero gtp`), above the players;
 //! - [`selfplay`]: double-buffered self-play over many games, game records;
 //! - [`arena`]: matches (many games at once, Elo) and batched searches;
 //! - [`net`]: the network, its device (wgpu or `flex`), WGSL encoding,
@@ -26,11 +26,13 @@
 //! - [`positions`]: Connect Four test positions judged by the solver;
 //! - [`config`]: the settings file and the training loop's settings;
 //! - [`files`]: atomic writes and file helpers;
+//! - [`fuzz`]: fuzzing entry points, one per decoder of outside bytes;
+//! - [`process`]: portable child-process control and memory measurement;
 //! - [`models`]: models shipped in the binary.
 //!
 //! Layers, each importing only those before it: game < eval < mcts <
-//! players and gtp (one layer: GTP opponents are players) / selfplay <
-//! arena < transport < train < bench, curve < the binary's `cli`; `net` sits beside
+//! players < gtp / selfplay < arena < transport < train < bench, curve <
+//! the binary's `cli`; `net` sits beside
 //! `eval` (it implements the evaluator and the training step).
 //!
 //! Game rules, search and players know nothing of the network's backend: they
@@ -43,6 +45,7 @@ pub mod curve;
 pub mod error;
 pub mod eval;
 pub mod files;
+pub mod fuzz;
 pub mod game;
 pub mod gtp;
 pub mod mcts;
@@ -50,6 +53,7 @@ pub mod models;
 pub mod net;
 pub mod players;
 pub mod positions;
+pub mod process;
 pub mod selfplay;
 pub mod solver;
 pub mod train;

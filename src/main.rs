@@ -7,6 +7,7 @@ use clap::Parser;
 
 fn main() {
     wgzero::net::device::pin_default_device();
+    wgzero::net::device::quiet_mesa_runtime_dir();
     let args = cli::Cli::parse();
     if let Err(e) = args.command.run() {
         eprintln!("error: {e:#}");

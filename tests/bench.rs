@@ -12,11 +12,24 @@ fn search_scaling_measures_every_thread_count() {
     let points = search_scaling(&TicTacToe, 0.2).unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(points.len(), cores);
-    assert_eq!(points[0].speedup, 1.0);
-    assert_eq!(points[0].ceiling_speedup, 1.0);
-    assert!(points
-        .iter()
-        .all(|p| p.simulations_per_second > 0.0 && p.ceiling_speedup > 0.0));
+    // One point per thread count, in order, each a real measurement: a
+    // speedup is that count's rate over one thread's, so it must agree
+    // with the rates reported (not merely be set).
+    for (i, p) in points.iter().enumerate() {
+        assert_eq!(p.threads, i + 1);
+        assert!(p.simulations_per_second > 1000.0, "{p:?}");
+        let ratio = p.simulations_per_second / points[0].simulations_per_second;
+        assert!((p.speedup - ratio).abs() < 1e-9, "{p:?} vs {ratio}");
+        // No thread count is more than its number of threads faster.
+        assert!(
+            p.speedup > 0.2 && p.speedup <= (i + 1) as f64 * 1.25,
+            "{p:?}"
+        );
+        assert!(
+            p.ceiling_speedup > 0.2 && p.ceiling_speedup <= (i + 1) as f64 * 1.25,
+            "{p:?}"
+        );
+    }
 }
 
 #[test]

@@ -4,6 +4,10 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn wgzero(args: &[&str], stdin: &str) -> Output {
+    wgzero_bytes(args, stdin.as_bytes())
+}
+
+fn wgzero_bytes(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
         .args(args)
         .stdin(Stdio::piped())
@@ -11,12 +15,7 @@ fn wgzero(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -67,8 +66,9 @@ fn play_reports_full_columns_and_quits_on_end_of_input() {
 
 #[test]
 fn play_to_the_end_against_an_engine() {
-    // The human moves second and always plays column 1 then 2...: the engine
-    // (minimax:4) wins, and the game ends with a verdict.
+    // The human moves second and always plays column 1 then 2 ...: minimax:4
+    // (first, X) takes the centre column and wins long before the columns
+    // fill up; the verdict must name it.
     let moves: String = (0..21).map(|i| format!("{}\n", i % 7 + 1)).collect();
     let o = wgzero(
         &["play", "--opponent", "minimax:4", "--human", "second"],
@@ -76,10 +76,112 @@ fn play_to_the_end_against_an_engine() {
     );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(
-        t.contains("minimax:4 wins.") || t.contains("You win.") || t.contains("Draw."),
-        "{t}"
+    assert!(t.contains("minimax:4 wins."), "{t}");
+    assert!(!t.contains("You win.") && !t.contains("Draw."), "{t}");
+}
+
+/// `wgzero play --game go --size 5` from `position`, the human as `human`,
+/// with `input` typed; the verdict line.
+fn go_verdict(position: &str, komi: &str, human: &str, input: &str) -> String {
+    let o = wgzero(
+        &[
+            "play",
+            "--game",
+            "go",
+            "--size",
+            "5",
+            &format!("--komi={komi}"),
+            "--opponent",
+            "random",
+            "--human",
+            human,
+            "--position",
+            position,
+        ],
+        input,
     );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    ["You win.", "random wins.", "Draw."]
+        .into_iter()
+        .find(|v| t.contains(v))
+        .unwrap_or_else(|| panic!("no verdict: {t}"))
+        .to_string()
+}
+
+#[test]
+fn play_go_names_the_winner_for_both_colours_and_by_passes() {
+    // An empty 5x5 board ended by two passes, Black to move: komi decides.
+    // With komi -7.5 Black (the side to move) has won; with 7.5 White has.
+    assert_eq!(go_verdict("pass pass", "-7.5", "first", ""), "You win.");
+    assert_eq!(
+        go_verdict("pass pass", "-7.5", "second", ""),
+        "random wins."
+    );
+    assert_eq!(go_verdict("pass pass", "7.5", "first", ""), "random wins.");
+    assert_eq!(go_verdict("pass pass", "7.5", "second", ""), "You win.");
+    assert_eq!(go_verdict("pass pass", "0", "first", ""), "Draw.");
+    // Black's stone owns the board: 25 - 7.5. White to move has lost.
+    assert_eq!(
+        go_verdict("c3 pass pass", "7.5", "second", ""),
+        "random wins."
+    );
+    assert_eq!(go_verdict("c3 pass pass", "7.5", "first", ""), "You win.");
+    // The human (White) ends the game with a pass of their own and wins on
+    // komi with Black, the engine, to move.
+    assert_eq!(go_verdict("pass", "7.5", "second", "pass\n"), "You win.");
+}
+
+#[test]
+fn move_lists_in_other_characters_are_refused_without_a_panic() {
+    for args in [
+        &["solve", "4é"][..],
+        &["solve", "é"],
+        &["play", "--opponent", "random", "--position", "x"],
+        &["play", "--opponent", "random", "--position", "44é"],
+        &[
+            "play",
+            "--game",
+            "tictactoe",
+            "--opponent",
+            "random",
+            "--position",
+            "5日",
+        ],
+    ] {
+        let o = wgzero(args, "quit\n");
+        let t = text(&o);
+        assert!(!o.status.success(), "wgzero {args:?} accepted it: {t}");
+        assert!(!t.contains("panicked"), "wgzero {args:?}: {t}");
+        assert!(t.contains("cannot read"), "wgzero {args:?}: {t}");
+    }
+}
+
+#[test]
+fn play_and_gtp_answer_a_line_of_invalid_utf8_and_go_on() {
+    let mut input = b"4\n".to_vec();
+    input.extend_from_slice(b"\xff\xfe3\n");
+    input.extend_from_slice(b"quit\n");
+    let o = wgzero_bytes(&["play", "--opponent", "random"], &input);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("not valid UTF-8"), "{t}");
+    assert!(t.contains("Bye."), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+
+    let mut input = b"1 name\n".to_vec();
+    input.extend_from_slice(b"2 boardsize \xc3\n");
+    input.extend_from_slice(b"3 protocol_version\nquit\n");
+    let o = wgzero_bytes(&["gtp", "--size", "5", "--sims", "8"], &input);
+    let t = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{t}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(t.contains("=1 wgzero"), "{t}");
+    assert!(t.contains("? the line is not valid UTF-8"), "{t}");
+    assert!(t.contains("=3 2"), "{t}");
 }
 
 #[test]
@@ -153,4 +255,22 @@ fn perft_and_help() {
     }
     let o = wgzero(&["play", "--help"], "");
     assert!(text(&o).contains("minimax:D"), "{}", text(&o));
+}
+
+#[test]
+fn commands_that_probe_adapters_print_no_mesa_runtime_dir_error() {
+    // With XDG_RUNTIME_DIR unset, Mesa's window-system code used to print
+    // "error: XDG_RUNTIME_DIR is invalid or not set" on every adapter probe.
+    for value in [None, Some("/nonexistent/runtime")] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wgzero"));
+        cmd.arg("info");
+        match value {
+            None => cmd.env_remove("XDG_RUNTIME_DIR"),
+            Some(v) => cmd.env("XDG_RUNTIME_DIR", v),
+        };
+        let o = cmd.output().unwrap();
+        let t = text(&o);
+        assert!(o.status.success(), "{t}");
+        assert!(!t.contains("XDG_RUNTIME_DIR"), "{t}");
+    }
 }

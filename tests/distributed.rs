@@ -715,7 +715,52 @@ fn cluster_runs_resumes_and_stops_cleanly_on_ctrl_c() {
     let ids = stored_ids(&run);
     let unique: BTreeSet<u128> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len());
+    // SIGKILL of the cluster process itself: nats-server, the trainer and
+    // the workers must not run on (Linux: they die with their parent).
+    let mut p = Proc::start(
+        &[&base[..], &["--iterations", "1000"]].concat(),
+        &dir.join("d.log"),
+    );
+    p.wait_for("collect", 1, Duration::from_secs(180));
+    let store = run.join("broker").canonicalize().unwrap();
+    let store = store.to_str().unwrap();
+    assert!(
+        processes_mentioning(run_s).len() >= 3,
+        "the cluster's processes: {:?}",
+        processes_mentioning(run_s)
+    );
+    p.kill9();
+    let t = Instant::now();
+    while !(processes_mentioning(run_s).is_empty() && processes_mentioning(store).is_empty()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "still running 30 s after the cluster was killed: {:?}",
+            processes_mentioning(run_s)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Processes (other than this test) whose command line mentions `text`.
+fn processes_mentioning(text: &str) -> Vec<String> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == me || !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        // A zombie (exited, not yet reaped) has an empty command line.
+        if cmd.contains(text) {
+            found.push(format!("{name}: {cmd}"));
+        }
+    }
+    found
 }
 
 /// docs/distributed.md's publish-only workers: with the users of
@@ -769,5 +814,37 @@ fn workers_with_publish_only_rights_play_but_cannot_change_the_run() {
     let e = connect(&bad, "perm", false).err().unwrap().to_string();
     assert!(e.contains("authorization"), "{e}");
     assert!(!e.contains("nope"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Two trainers for one run on one broker (two folders of the same name):
+/// the second is refused while the first runs, naming it; once the first
+/// stops cleanly, a trainer may take the run again.
+#[test]
+fn a_second_trainer_of_a_broker_run_is_refused() {
+    let Some(server) = common::nats_server("dist-lease") else {
+        return;
+    };
+    let url = server.url();
+    let dir = common::tempdir("dist-lease");
+    let (a, b) = (dir.join("a").join("lease"), dir.join("b").join("lease"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let first = Proc::start(&trainer_args(a, &url, "1000"), &dir.join("first.log"));
+    first.wait_for("taking games from", 1, Duration::from_secs(120));
+    let mut second = Proc::start(&trainer_args(b, &url, "1000"), &dir.join("second.log"));
+    assert!(!second.wait(Duration::from_secs(60)), "{}", second.text());
+    let text = second.text();
+    assert!(text.contains("already has a trainer"), "{text}");
+    assert!(
+        text.contains(&format!("pid {}", first.child.id())),
+        "{text}"
+    );
+    // A clean stop frees the run at once.
+    first.interrupt();
+    let mut first = first;
+    assert!(first.wait(Duration::from_secs(60)), "{}", first.text());
+    let third = Proc::start(&trainer_args(b, &url, "1000"), &dir.join("third.log"));
+    third.wait_for("taking games from", 1, Duration::from_secs(120));
+    drop(third);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -370,8 +370,62 @@ fn gtp_engine_plays_a_whole_game() {
         };
         g.apply(&mut s, a);
     }
+    // Scored here independently of the rules' own scorer: stones, plus
+    // empty regions (flood fill) that reach stones of one colour only.
     let r = ask(&mut e, "final_score");
-    assert_eq!(parse_score(&r[2..]), Some(g.area_score(&s)));
+    let expected = tromp_taylor(&s, 5) - 7.5;
+    assert_eq!(parse_score(&r[2..]), Some(expected), "{}", g.render(&s));
+    assert_eq!(g.area_score(&s), expected);
+}
+
+/// Black's area minus White's on an `n x n` board, by flood fill.
+fn tromp_taylor(s: &wgzero::game::go::GoState, n: usize) -> f32 {
+    let mut seen = vec![false; n * n];
+    let mut margin = 0i32;
+    for p in 0..n * n {
+        match s.stone(p) {
+            Some(0) => margin += 1,
+            Some(_) => margin -= 1,
+            None if !seen[p] => {
+                let (mut region, mut reach, mut stack) = (0, [false; 2], vec![p]);
+                seen[p] = true;
+                while let Some(q) = stack.pop() {
+                    region += 1;
+                    let (r, c) = (q / n, q % n);
+                    let mut next = Vec::new();
+                    if r > 0 {
+                        next.push(q - n)
+                    }
+                    if r + 1 < n {
+                        next.push(q + n)
+                    }
+                    if c > 0 {
+                        next.push(q - 1)
+                    }
+                    if c + 1 < n {
+                        next.push(q + 1)
+                    }
+                    for m in next {
+                        match s.stone(m) {
+                            Some(colour) => reach[colour as usize] = true,
+                            None if !seen[m] => {
+                                seen[m] = true;
+                                stack.push(m);
+                            }
+                            None => {}
+                        }
+                    }
+                }
+                match reach {
+                    [true, false] => margin += region,
+                    [false, true] => margin -= region,
+                    _ => {}
+                }
+            }
+            None => {}
+        }
+    }
+    margin as f32
 }
 
 /// `wgzero train --game go` runs an iteration on a small board (tiny
@@ -432,6 +486,30 @@ fn go_trains_and_plays_from_the_command_line() {
     ]);
     assert!(!ok);
     assert!(err.contains("go5") && err.contains("go9"), "{err}");
+    // Resuming with another komi is refused at once, naming the run's.
+    let (ok, _, err) = common::wgzero(&[
+        "train",
+        "--game",
+        "go",
+        "--size",
+        "5",
+        "--komi",
+        "6.5",
+        "--iterations",
+        "2",
+        "--backend",
+        "cpu",
+        "--config",
+        tiny,
+        "--run",
+        run,
+    ]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("with komi 7.5, not komi 6.5") && err.contains("--komi 7.5"),
+        "{err}"
+    );
+    assert!(!err.contains("invalid packed state"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -456,4 +534,45 @@ fn playing_searches_pass_only_when_it_is_safe() {
     let c4 = wgzero::game::Connect4;
     let s = c4.initial();
     assert_eq!(guarded_action(&c4, &s, 3, &[0; 7]), 3);
+}
+
+/// An outside engine that never answers is an error after the client's
+/// timeout (not a hang), and what it wrote to its standard error is in the
+/// message; so is a dead engine's.
+#[test]
+fn a_hung_or_dead_gtp_engine_is_a_clear_error() {
+    use std::time::{Duration, Instant};
+    use wgzero::gtp::client::GtpClient;
+    let mut c =
+        GtpClient::spawn("sh -c 'echo loading the weights failed >&2; cat > /dev/null'").unwrap();
+    c.set_timeout(Duration::from_millis(500));
+    let t = Instant::now();
+    let e = c
+        .send("protocol_version")
+        .err()
+        .expect("no answer is an error");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let m = e.to_string();
+    assert!(m.contains("no answer") && m.contains("within"), "{m}");
+    assert!(m.contains("loading the weights failed"), "{m}");
+    let t = Instant::now();
+    drop(c);
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "drop waited {:?}",
+        t.elapsed()
+    );
+
+    let mut c = GtpClient::spawn("sh -c 'echo no such model >&2; exit 3'").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let m = c
+        .send("name")
+        .err()
+        .expect("a dead engine is an error")
+        .to_string();
+    assert!(
+        m.contains("closed its output") || m.contains("write failed"),
+        "{m}"
+    );
+    assert!(m.contains("no such model"), "{m}");
 }

@@ -323,3 +323,47 @@ fn f16_inference_matches_f32_within_tolerance() {
     let cpu = Network::load(game, &dir, Device::flex(), false).unwrap();
     assert!(cpu.with_precision(net::Precision::F16, false).is_err());
 }
+
+/// `--adapter` picks one of the adapters `info` numbers, by index or by a
+/// piece of its name; a wrong one is an error that lists them.
+#[test]
+fn the_adapter_is_chosen_by_number_or_name() {
+    if wgpu_device("the_adapter_is_chosen_by_number_or_name").is_none() {
+        return;
+    }
+    let adapters = net::device::list_adapters();
+    let last = adapters.len() - 1;
+    let (out, _) = common::wgzero_ok(&["info", "--adapter", &last.to_string()]);
+    let want = format!("chosen: wgpu: {} (", adapters[last].name);
+    assert!(out.contains(&want), "{out}");
+    assert!(
+        out.contains(&format!("--adapter {last}: adapter {last}")),
+        "{out}"
+    );
+    assert!(out.contains("[0] "), "info numbers the adapters: {out}");
+    // By a piece of its name, in another case.
+    let word = adapters[last]
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_uppercase();
+    let unique = adapters
+        .iter()
+        .filter(|a| a.name.to_uppercase().contains(&word))
+        .count()
+        == 1;
+    if unique {
+        let (out, _) = common::wgzero_ok(&["info", "--adapter", &word]);
+        assert!(out.contains(&want), "{out}");
+    }
+    let (ok, _, err) = common::wgzero(&["info", "--adapter", "99"]);
+    assert!(
+        !ok && err.contains("there is no adapter 99") && err.contains("[0] "),
+        "{err}"
+    );
+    let (ok, _, err) = common::wgzero(&["info", "--adapter", "no-such-gpu"]);
+    assert!(!ok && err.contains("matches no adapter"), "{err}");
+    let (ok, _, err) = common::wgzero(&["info", "--adapter", "0", "--backend", "cpu"]);
+    assert!(!ok && err.contains("cannot go with --backend cpu"), "{err}");
+}

@@ -62,17 +62,27 @@ fn player_specs_parse_or_explain() {
         "minimax:5".parse::<PlayerSpec>().unwrap(),
         PlayerSpec::Minimax(5)
     );
-    for bad in [
-        "mcts",
-        "mcts:",
-        "mcts:x",
-        "minimax:0",
-        "minimax:99",
-        "random:3",
-        "alphazero",
-        "",
+    // Each refusal quotes what was given and says what is wrong with it.
+    for (bad, says) in [
+        ("mcts", "mcts needs a simulation count, e.g. mcts:"),
+        ("mcts:", "simulation count must be a whole number from 1"),
+        ("mcts:x", "simulation count must be a whole number from 1"),
+        ("mcts:0", "from 1 to 10000000"),
+        ("minimax:0", "depth must be a whole number from 1 to 12"),
+        ("minimax:99", "depth must be a whole number from 1 to 12"),
+        (
+            "random:3",
+            "expected random, mcts:N, minimax:D or gtp:COMMAND",
+        ),
+        (
+            "alphazero",
+            "expected random, mcts:N, minimax:D or gtp:COMMAND",
+        ),
+        ("", "expected random, mcts:N, minimax:D or gtp:COMMAND"),
+        ("gtp: ", "needs an engine command line"),
     ] {
         let e = bad.parse::<PlayerSpec>().unwrap_err().to_string();
-        assert!(!e.is_empty(), "{bad}");
+        assert!(e.contains(&format!("{bad:?}")), "{bad:?}: {e}");
+        assert!(e.contains(says), "{bad:?}: {e}");
     }
 }

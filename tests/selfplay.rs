@@ -344,3 +344,76 @@ fn version_2_game_files_still_load_and_128_bit_ids_round_trip() {
     // Folding keeps 64-bit ids as they were (held-out choices unchanged).
     assert_eq!(GameId::fold(7), 7);
 }
+
+#[test]
+fn every_game_asked_is_played_even_when_searches_need_no_evaluator() {
+    // Tic-tac-toe with 2,000 simulations: late in a game the whole subtree
+    // is in the tree, so moves (and whole game ends) are resolved in the
+    // select phase without a leaf for the evaluator. With one game per group
+    // (batch 1, 2 leaves per game), such a group's batch comes out empty;
+    // its games must still be played, not dropped.
+    let game = TicTacToe;
+    for (games, sims, batch, leaves) in [(10, 2000, 1, 2), (9, 800, 2, 4), (7, 3000, 1, 1)] {
+        let cfg = small(games, sims, batch, leaves);
+        let (report, records) = play(&game, &mut Uniform::new(), &cfg);
+        check_games(&game, &records, games);
+        assert_eq!(report.games, games);
+    }
+}
+
+#[test]
+fn a_failed_run_leaves_no_batch_in_the_evaluator() {
+    let mut eval = Uniform::new();
+    let r = selfplay::run(
+        &Connect4,
+        &mut eval,
+        "test",
+        &small(8, 16, 32, 4),
+        &mut |_| Err(wgzero::Error::Interrupted),
+        &mut |_| {},
+    );
+    assert!(r.is_err());
+    assert_eq!(eval.in_flight(), 0, "a batch was left in the evaluator");
+    // The evaluator is fit for the next run.
+    let (_, records) = play(&Connect4, &mut eval, &small(4, 8, 16, 4));
+    assert_eq!(records.len(), 4);
+}
+
+/// Returns the two batches in flight in the wrong order.
+struct Swapped {
+    inner: Uniform,
+    held: Vec<Batch>,
+}
+
+impl Evaluator for Swapped {
+    fn submit(&mut self, batch: Batch) -> Result<()> {
+        self.held.push(self.inner.evaluate(batch)?);
+        Ok(())
+    }
+    fn collect(&mut self) -> Result<Batch> {
+        let i = if self.held.len() >= 2 { 1 } else { 0 };
+        Ok(self.held.remove(i))
+    }
+    fn in_flight(&self) -> usize {
+        self.held.len()
+    }
+}
+
+#[test]
+fn batches_that_come_back_out_of_order_are_refused() {
+    let mut eval = Swapped {
+        inner: Uniform::new(),
+        held: Vec::new(),
+    };
+    let r = selfplay::run(
+        &Connect4,
+        &mut eval,
+        "test",
+        &small(8, 16, 32, 4),
+        &mut |_| Ok(()),
+        &mut |_| {},
+    );
+    let e = r.err().expect("out-of-order batches must be refused");
+    assert!(e.to_string().contains("order"), "{e}");
+    assert_eq!(eval.in_flight(), 0);
+}

@@ -216,20 +216,40 @@ fn train_runs_resumes_and_writes_everything() {
 
 #[test]
 fn sigkill_at_any_moment_loses_at_most_a_step() {
+    // How long the whole run takes here, so that kills spread over all of it.
+    let reference = temp_dir("sigkill-reference");
+    let iterations = 12;
+    let t = std::time::Instant::now();
+    let o = train(&reference, iterations as u32);
+    assert!(o.status.success(), "{}", text(&o));
+    let whole = t.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&reference);
+
     let run = temp_dir("sigkill");
-    let iterations = 6;
-    let mut kills = 0;
+    // The (iteration, next step) each kill interrupted: kills must land
+    // inside the run's steps, not only before it starts.
+    let mut landed = std::collections::BTreeSet::new();
     for round in 0..40u64 {
         let mut child = train_command(&run, iterations as u32)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Kill at a pseudo-random moment (SIGKILL: no cleanup at all).
-        std::thread::sleep(Duration::from_millis(5 + (round * 37) % 120));
+        // Kill at a pseudo-random moment (SIGKILL: no cleanup at all),
+        // spread over 5-50% of a whole run's time, so that most rounds end
+        // in a kill and the run advances a step or a few between them.
+        let share = 0.05 + (round as f64 * 0.618_034).fract() * 0.45;
+        std::thread::sleep(Duration::from_secs_f64(share * whole));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
-            kills += 1;
+            child.wait().unwrap();
+            if run.join("state.json").exists() {
+                let state = run_state(&run);
+                landed.insert((
+                    state["iteration"].as_u64().unwrap(),
+                    state["next"].as_str().unwrap().to_string(),
+                ));
+            }
         }
         child.wait().unwrap();
         if run.join("state.json").exists() {
@@ -239,7 +259,11 @@ fn sigkill_at_any_moment_loses_at_most_a_step() {
             break;
         }
     }
-    assert!(kills > 0, "the process was never killed mid-run");
+    let steps: std::collections::BTreeSet<&str> = landed.iter().map(|(_, s)| s.as_str()).collect();
+    assert!(
+        landed.len() >= 3 && steps.len() >= 2,
+        "too few kills landed inside the run's steps: {landed:?} (a whole run: {whole:.1} s)"
+    );
     let o = train(&run, iterations as u32);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
@@ -247,6 +271,38 @@ fn sigkill_at_any_moment_loses_at_most_a_step() {
         (1..=iterations as u64).collect::<Vec<_>>()
     );
     check_run_loads(&run);
+    let _ = std::fs::remove_dir_all(&run);
+}
+
+#[test]
+fn a_second_trainer_on_a_run_folder_is_refused_until_the_first_ends() {
+    let run = temp_dir("lock");
+    let mut first = train_command(&run, 1000)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if run.join("state.json").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        run.join("state.json").exists(),
+        "the first trainer did not start"
+    );
+    let o = train(&run, 1000);
+    let t = text(&o);
+    assert!(!o.status.success(), "a second trainer ran: {t}");
+    assert!(t.contains("in use by another trainer"), "{t}");
+    assert!(t.contains(&format!("pid {}", first.id())), "{t}");
+    // The lock dies with its process, even by SIGKILL: the run resumes.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let done = metrics_iterations(&run).len() as u32;
+    let o = train(&run, done + 1);
+    assert!(o.status.success(), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&run);
 }
 
@@ -738,4 +794,73 @@ fn curve_trains_to_a_budget_and_measures_checkpoints() {
         text(&o)
     );
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn checkpoints_are_kept_as_the_retention_settings_say() {
+    // Ungated (every network promoted), 2 recent checkpoints and every 3rd.
+    let dir = temp_dir("retention");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    let settings = std::fs::read_to_string(TINY)
+        .unwrap()
+        .replace("arena_games = 4\n", "arena_games = 0\n")
+        .replace("promote_threshold = 0.55\n", "")
+        .replace(
+            "[run]\n",
+            "[run]\nkeep_checkpoints = 2\nkeep_checkpoints_every = 3\n",
+        );
+    std::fs::write(&config, settings).unwrap();
+    let run = dir.join("run");
+    let o = wgzero(&[
+        "train",
+        "--run",
+        run.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--iterations",
+        "7",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut kept: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    // 0, 3, 6 (every 3rd), 6 and 7 (the 2 most recent besides latest 7 = best).
+    assert_eq!(
+        kept,
+        [
+            "iter-000000",
+            "iter-000003",
+            "iter-000005",
+            "iter-000006",
+            "iter-000007"
+        ],
+        "{kept:?}"
+    );
+    let state = run_state(&run);
+    assert_eq!(state["latest"], "checkpoints/iter-000007");
+    for k in &kept {
+        let has = run
+            .join("checkpoints")
+            .join(k)
+            .join("optimizer.bin")
+            .exists();
+        assert_eq!(has, k == "iter-000007", "{k}: optimiser state kept = {has}");
+    }
+    // The run resumes from what is left.
+    let o = wgzero(&[
+        "train",
+        "--run",
+        run.to_str().unwrap(),
+        "--iterations",
+        "8",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
 }

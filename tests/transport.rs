@@ -168,3 +168,40 @@ fn bad_broker_urls_and_run_names_are_clear_errors() {
         .to_string();
     assert!(e.contains("cannot reach the broker"), "{e}");
 }
+
+#[test]
+fn a_game_the_broker_refuses_for_good_is_parked_and_the_others_published() {
+    // A server whose payload limit is 2 KB: a 4 KB record can never be
+    // published. It must leave the queue (parked in rejected/ with its
+    // reason), while the games around it are published, and the drain ends.
+    let Some(server) = common::nats_server_with("transport-rejected", "max_payload: 2KB") else {
+        return;
+    };
+    let url = server.url();
+    let mut trainer = connect(&url, "rej", true).unwrap();
+    let dir = common::tempdir("rejected-spool");
+    let spool = wgzero::worker::spool::Spool::open(&dir).unwrap();
+    spool.put(&id(1), &[1u8; 100]).unwrap();
+    spool.put(&id(2), &[2u8; 4096]).unwrap();
+    spool.put(&id(3), &[3u8; 100]).unwrap();
+    let worker = connect(&url, "rej", false).unwrap();
+    let left = wgzero::worker::drain_spool(worker, &spool, Duration::from_secs(30)).unwrap();
+    assert_eq!(left, 0, "the drain did not end");
+    assert!(spool.list().unwrap().is_empty());
+    let parked = dir.join("rejected");
+    assert_eq!(
+        std::fs::read(parked.join(format!("{}.wgzr", id(2))))
+            .unwrap()
+            .len(),
+        4096
+    );
+    let why = std::fs::read_to_string(parked.join(format!("{}.why.txt", id(2)))).unwrap();
+    assert!(why.contains("payload"), "{why}");
+    trainer.open_games().unwrap();
+    let got: Vec<Option<String>> = fetch_all(trainer.as_mut())
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(got, vec![Some(id(1)), Some(id(3))]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

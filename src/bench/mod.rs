@@ -35,6 +35,8 @@ pub struct BenchOptions {
     /// The short suite (under 2 minutes on a 2-core CPU).
     pub quick: bool,
     pub backend: BackendChoice,
+    /// The adapter named with `--adapter` (default: the best one).
+    pub adapter: Option<crate::net::AdapterChoice>,
     /// Where to write the tuned settings (TOML).
     pub tune_out: PathBuf,
     pub seed: u64,
@@ -228,7 +230,7 @@ pub fn run<G: Game>(
 ) -> Result<BenchReport> {
     let start = Instant::now();
     let plan = Plan::new(opts.quick);
-    let sel = net::select(opts.backend)?;
+    let sel = net::select_on(opts.backend, opts.adapter.as_ref())?;
     log(&format!(
         "device: {} ({})",
         sel.report.chosen, sel.report.reason

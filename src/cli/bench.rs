@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use super::{BackendArg, GameArgs};
+use super::{DeviceArgs, GameArgs};
 use wgzero::bench::{BenchOptions, BenchReport};
 use wgzero::game::Game;
 
@@ -19,9 +19,8 @@ pub struct BenchArgs {
     /// Also write every figure as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Where the network runs.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Where to write the tuned settings (TOML).
     #[arg(long, default_value = "wgzero-tuned.toml")]
     tune_out: PathBuf,
@@ -43,7 +42,8 @@ pub fn bench<G: Game>(game: G, args: &BenchArgs) -> Result<()> {
     }
     let opts = BenchOptions {
         quick: args.quick,
-        backend: args.backend.into(),
+        backend: args.device.backend.into(),
+        adapter: args.device.adapter()?,
         tune_out: args.tune_out.clone(),
         seed: args.seed,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
@@ -211,7 +211,7 @@ fn bench_broker(args: &BenchArgs) -> Result<()> {
 fn selfplay_games_per_second(args: &BenchArgs) -> Result<f64> {
     use wgzero::game::Connect4;
     use wgzero::net::{ModelSource, Precision};
-    let selected = wgzero::net::select(args.backend.into())?;
+    let selected = args.device.select()?;
     let mut cfg = wgzero::config::training_defaults_for("connect4").selfplay;
     cfg.games = if args.quick { 32 } else { 128 };
     let source = ModelSource::Random {

@@ -12,8 +12,9 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::{interrupt_flag, GameArgs, GameName};
+use wgzero::process::{self, Stop};
 use wgzero::transport::run_name_of;
-use wgzero::transport::server::{signal, NatsServer};
+use wgzero::transport::server::NatsServer;
 
 #[derive(Args)]
 pub struct ClusterArgs {
@@ -53,7 +54,7 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
     std::fs::create_dir_all(&args.run)
         .with_context(|| format!("creating {}", args.run.display()))?;
     let name = run_name_of(&args.run);
-    let mut server = NatsServer::start(&args.run.join("broker"), args.port)?;
+    let mut server = NatsServer::start_tied(&args.run.join("broker"), args.port)?;
     let url = server.url();
     eprintln!(
         "nats-server on {url} (store {}), run {name}",
@@ -89,13 +90,13 @@ pub fn cluster(args: &ClusterArgs) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    for w in &workers {
-        signal(w.id(), "INT");
+    for w in &mut workers {
+        let _ = process::stop(w, Stop::Interrupt);
     }
     let status = match status {
         Some(s) => s,
         None => {
-            signal(trainer.id(), "INT");
+            let _ = process::stop(&mut trainer, Stop::Interrupt);
             trainer.wait()?
         }
     };
@@ -142,11 +143,12 @@ fn trainer_args(args: &ClusterArgs, url: &str) -> Vec<String> {
 }
 
 /// Starts a child in a process group of its own (a terminal's Ctrl-C
-/// reaches only this process, which then stops each child once).
+/// reaches only this process, which then stops each child once); on Linux
+/// the child is interrupted if this process dies (even by SIGKILL), so that
+/// nothing of a killed cluster runs on.
 fn spawn(cmd: &mut Command) -> Result<Child> {
-    use std::os::unix::process::CommandExt;
-    cmd.stdin(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .context("starting a wgzero process")
+    cmd.stdin(Stdio::null());
+    process::own_process_group(cmd);
+    process::die_with_parent(cmd, Stop::Interrupt);
+    cmd.spawn().context("starting a wgzero process")
 }

@@ -10,13 +10,13 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::train::parse_count;
-use super::{interrupt_flag, AveragingArgs, BackendArg};
+use super::{interrupt_flag, AveragingArgs, DeviceArgs};
 use wgzero::config::{training_defaults, ConfigFile};
 use wgzero::curve::{
     measure_run, validate, write_report, Budget, Curve, CurveReport, Reference, ValidationSet,
 };
 use wgzero::game::Connect4;
-use wgzero::net::{self, Precision, Selected};
+use wgzero::net::{Precision, Selected};
 use wgzero::positions::ErrorRate;
 use wgzero::train::run::{self as train_run, RunOptions};
 use wgzero::train::store::model_folder;
@@ -66,9 +66,8 @@ pub struct CurveArgs {
     /// an earlier run's checkpoint.
     #[arg(long)]
     reference: Vec<String>,
-    /// Where the networks run.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 impl CurveArgs {
@@ -108,7 +107,7 @@ pub fn curve(args: &CurveArgs) -> Result<()> {
         .iter()
         .map(|r| parse_reference(r))
         .collect::<Result<Vec<_>>>()?;
-    let selected = net::select(args.backend.into())?;
+    let selected = args.device.select()?;
     eprintln!(
         "device: {} ({}); {} validation positions from {}, {} simulations",
         selected.report.chosen,

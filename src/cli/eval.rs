@@ -9,14 +9,14 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::{
-    averaged_evaluator, counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, BackendArg,
+    averaged_evaluator, counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, DeviceArgs,
     GameArgs,
 };
 use wgzero::arena::{play_match, search_many, Contestant, MatchConfig, MatchResult};
 use wgzero::eval::{Evaluator, SymmetryAverage};
 use wgzero::game::{Connect4, Game};
 use wgzero::mcts::SearchConfig;
-use wgzero::net::{self, ModelSource, NetEvaluator, Selected};
+use wgzero::net::{ModelSource, NetEvaluator, Selected};
 use wgzero::players::{Heuristic, PlayerSpec};
 use wgzero::positions::{judge_moves, read_positions, score_moves, ErrorRate, PositionResult};
 use wgzero::train::store::model_folder;
@@ -61,9 +61,8 @@ pub struct EvalArgs {
     /// Random moves opening each pair of games.
     #[arg(long, default_value_t = 0)]
     opening_moves: usize,
-    /// Where the network runs.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Print JSON (per-position results with --positions).
     #[arg(long)]
     json: bool,
@@ -114,7 +113,7 @@ fn model_evaluator<G: Game>(
 
 pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     let search = args.search()?;
-    let selected = net::select(args.backend.into())?;
+    let selected = args.device.select()?;
     let symmetries = args.averaging.symmetries;
     let (mut model, name) = model_evaluator(&game, args.model.as_deref(), &selected, symmetries)?;
     search.validate(game.num_actions())?;

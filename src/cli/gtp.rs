@@ -1,16 +1,17 @@
 //! `wgzero gtp`: wgzero as a Go engine speaking GTP on standard input and
 //! output, for Go GUIs and tournament tools.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{network_player, AveragingArgs, BackendArg};
+use super::{network_player, AveragingArgs, DeviceArgs};
+use wgzero::files::next_line;
 use wgzero::game::{Game, Go};
 use wgzero::gtp::Engine;
-use wgzero::net::{self, ModelSource};
+use wgzero::net::ModelSource;
 use wgzero::players::{MctsPlayer, Player};
 use wgzero::train::store::model_folder;
 
@@ -34,9 +35,8 @@ pub struct GtpArgs {
     sims: u32,
     #[command(flatten)]
     averaging: AveragingArgs,
-    /// Where the network runs.
-    #[arg(long, value_enum, default_value = "cpu")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Seed of the engine's random choices.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -51,7 +51,8 @@ pub fn gtp(args: &GtpArgs) -> Result<()> {
         Some(p) => Some(model_folder(p)?),
         None => None,
     };
-    let backend = args.backend;
+    let device = args.device.clone();
+    device.adapter()?;
     let (sims, seed, symmetries) = (args.sims, args.seed, args.averaging.symmetries);
     let factory = Box::new(move |game: Go| -> wgzero::Result<Box<dyn Player<Go>>> {
         let source = match &model {
@@ -61,16 +62,22 @@ pub fn gtp(args: &GtpArgs) -> Result<()> {
         let Some(source) = source else {
             return Ok(Box::new(MctsPlayer::new(game, sims, seed)?));
         };
-        let selected = net::select(backend.into())?;
+        let selected = device
+            .select()
+            .map_err(|e| wgzero::Error::Device(format!("{e:#}")))?;
         network_player(&game, &source, &selected, sims, symmetries, seed)
             .map_err(|e| wgzero::Error::Model(format!("{e:#}")))
     });
     let mut engine = Engine::new(game, factory).context("starting the engine")?;
     let stdin = std::io::stdin();
+    let mut input = stdin.lock();
     let mut out = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let line = line.context("reading standard input")?;
-        if let Some(response) = engine.handle_line(&line) {
+    while let Some(line) = next_line(&mut input).context("reading standard input")? {
+        let response = match line {
+            Ok(line) => engine.handle_line(&line),
+            Err(why) => Some(wgzero::gtp::format_response(None, &Err(why))),
+        };
+        if let Some(response) = response {
             out.write_all(response.as_bytes())?;
             out.flush()?;
         }

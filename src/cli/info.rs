@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::BackendArg;
+use super::DeviceArgs;
 use wgzero::net::{self, BackendChoice};
 
 #[derive(Args)]
@@ -11,14 +11,13 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
-    /// The device choice to explain.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 pub fn info(args: &InfoArgs) -> Result<()> {
-    let choice: BackendChoice = args.backend.into();
-    let selected = net::select(choice)?;
+    let choice: BackendChoice = args.device.backend.into();
+    let selected = args.device.select()?;
     let r = &selected.report;
     let adapters = if choice == BackendChoice::Cpu {
         net::device::list_adapters()
@@ -34,9 +33,9 @@ pub fn info(args: &InfoArgs) -> Result<()> {
     if adapters.is_empty() {
         println!("  (none)");
     }
-    for a in &adapters {
+    for (i, a) in adapters.iter().enumerate() {
         println!(
-            "  {} | vendor {} | {} | {} | driver {} {} | f16 {}",
+            "  [{i}] {} | vendor {} | {} | {} | driver {} {} | f16 {}",
             a.name,
             a.vendor,
             a.device_type,

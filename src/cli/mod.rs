@@ -74,7 +74,7 @@ pub enum Command {
     /// Write Connect Four test positions for `eval --positions`, judged by the solver.
     GenPositions(gen_positions::GenPositionsArgs),
     /// Go engine over GTP (Go Text Protocol version 2) on standard input
-    /// and output, for Go GUIs (Sabaki, GoGui, Lizzie) and tournament tools.
+    /// and output, for Go GUIs (Sabaki, GoGui) and tournament tools.
     Gtp(gtp::GtpArgs),
     /// Learning-curve benchmark (Connect Four): train runs from scratch for a
     /// fixed budget and/or take existing runs, and chart move errors on a
@@ -261,6 +261,37 @@ impl From<BackendArg> for BackendChoice {
             BackendArg::Gpu => BackendChoice::Gpu,
             BackendArg::Cpu => BackendChoice::Cpu,
         }
+    }
+}
+
+/// Where the network runs: `--backend`, and `--adapter` to pick one GPU.
+#[derive(Args, Clone)]
+pub struct DeviceArgs {
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
+    /// The GPU adapter to run on: its number in `wgzero info`'s list, or
+    /// part of its name (e.g. `--adapter 1`, `--adapter RTX`) [default: the
+    /// best one]. Two workers on two GPUs of one machine each name one.
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
+impl DeviceArgs {
+    /// The adapter named, checked.
+    pub fn adapter(&self) -> Result<Option<wgzero::net::AdapterChoice>> {
+        self.adapter
+            .as_deref()
+            .map(|a| a.parse().context("--adapter"))
+            .transpose()
+    }
+
+    /// Chooses and opens the device.
+    pub fn select(&self) -> Result<Selected> {
+        Ok(wgzero::net::select_on(
+            self.backend.into(),
+            self.adapter()?.as_ref(),
+        )?)
     }
 }
 

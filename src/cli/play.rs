@@ -7,9 +7,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
-use super::{network_player, AveragingArgs, BackendArg, GameArgs};
-use wgzero::game::Game;
-use wgzero::net::{self, ModelSource};
+use super::{network_player, AveragingArgs, DeviceArgs, GameArgs};
+use wgzero::files::next_line;
+use wgzero::game::{outcome, Game, Outcome};
+use wgzero::net::ModelSource;
 use wgzero::players::{Heuristic, Player, PlayerSpec};
 use wgzero::train::store::model_folder;
 
@@ -34,9 +35,8 @@ pub struct PlayArgs {
     sims: u32,
     #[command(flatten)]
     averaging: AveragingArgs,
-    /// Where a network opponent runs.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Whether you move first or second.
     #[arg(long, value_enum, default_value = "first")]
     human: Side,
@@ -56,7 +56,7 @@ pub fn play<G: Game + Heuristic>(game: G, args: &PlayArgs) -> Result<()> {
     };
     let human_side: u8 = if args.human == Side::First { 0 } else { 1 };
     let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
+    let mut lines = stdin.lock();
     println!(
         "{} against {}. You play {}. Type `help` for commands.\n",
         game.name(),
@@ -69,8 +69,8 @@ pub fn play<G: Game + Heuristic>(game: G, args: &PlayArgs) -> Result<()> {
     );
     loop {
         println!("{}", game.render(&state));
-        if let Some(v) = game.terminal_value(&state) {
-            announce_result(&game, &state, v, human_side, &engine.name());
+        if let Some(o) = outcome(&game, &state) {
+            announce_result(o, human_side, &engine.name());
             return Ok(());
         }
         let action = if game.to_move(&state) == human_side {
@@ -113,7 +113,7 @@ fn build_opponent<G: Game + Heuristic>(game: &G, args: &PlayArgs) -> Result<Box<
             game.name()
         );
     }
-    let selected = net::select(args.backend.into())?;
+    let selected = args.device.select()?;
     network_player(
         game,
         &source,
@@ -137,12 +137,11 @@ fn engine_move<G: Game>(game: &G, state: &G::State, engine: &mut dyn Player<G>) 
     Ok(a)
 }
 
-fn announce_result<G: Game>(game: &G, state: &G::State, v: f32, human_side: u8, engine: &str) {
-    let winner = 1 - game.to_move(state);
-    match (v == 0.0, winner == human_side) {
-        (true, _) => println!("Draw."),
-        (false, true) => println!("You win."),
-        (false, false) => println!("{engine} wins."),
+fn announce_result(o: Outcome, human_side: u8, engine: &str) {
+    match o {
+        Outcome::Draw => println!("Draw."),
+        Outcome::Win(p) if p == human_side => println!("You win."),
+        Outcome::Win(_) => println!("{engine} wins."),
     }
 }
 
@@ -150,16 +149,22 @@ fn announce_result<G: Game>(game: &G, state: &G::State, v: f32, human_side: u8, 
 fn read_human_move<G: Game>(
     game: &G,
     state: &G::State,
-    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    lines: &mut impl BufRead,
 ) -> Result<Option<usize>> {
     loop {
         print!("Your move: ");
         std::io::stdout().flush()?;
-        let Some(line) = lines.next() else {
+        let Some(line) = next_line(lines).context("reading standard input")? else {
             println!();
             return Ok(None);
         };
-        let line = line.context("reading standard input")?;
+        let line = match line {
+            Ok(l) => l,
+            Err(why) => {
+                println!("{why}; type a move, help or quit");
+                continue;
+            }
+        };
         let text = line.trim();
         match text {
             "" => continue,

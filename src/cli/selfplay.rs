@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{counting_bar, AlgorithmArg, BackendArg, GameArgs, PrecisionArg};
+use super::{counting_bar, AlgorithmArg, DeviceArgs, GameArgs, PrecisionArg};
 use wgzero::bench::forward::forward_rate;
 use wgzero::config::ConfigFile;
 use wgzero::game::Game;
@@ -47,13 +47,13 @@ pub struct SelfplayArgs {
     /// Seed of the games (and of random weights) [default: 0].
     #[arg(long)]
     seed: Option<u64>,
-    /// Where the network runs.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Inference precision: auto is f16 on a real GPU that supports it.
     #[arg(long, value_enum, default_value = "auto")]
     precision: PrecisionArg,
-    /// Model folder (config.json + model.bpk); random weights if absent.
+    /// A model folder (config.json + model.bpk) or a run folder (its best
+    /// network), as `eval`, `play` and `gtp` take; random weights if absent.
     #[arg(long)]
     model: Option<PathBuf>,
     /// Also write the final report as JSON to this file.
@@ -87,11 +87,11 @@ impl SelfplayArgs {
     }
 
     /// `--model`, or random weights seeded by the games' seed.
-    fn source(&self, seed: u64) -> ModelSource {
-        match &self.model {
-            Some(dir) => ModelSource::Folder(dir.clone()),
+    fn source(&self, seed: u64) -> Result<ModelSource> {
+        Ok(match &self.model {
+            Some(dir) => wgzero::train::store::model_folder(dir)?,
             None => ModelSource::Random { config: None, seed },
-        }
+        })
     }
 }
 
@@ -99,9 +99,9 @@ pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let cfg = args.selfplay_config()?;
-    let selected = net::select(args.backend.into())?;
+    let selected = args.device.select()?;
     let mut opened = args
-        .source(cfg.seed)
+        .source(cfg.seed)?
         .evaluator(&game, &selected, args.precision.into())?;
     let mut device = selected.report.clone();
     device.chosen = format!(

@@ -6,11 +6,11 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::{interrupt_flag, AlgorithmArg, BackendArg, GameArgs, PrecisionArg};
+use super::{interrupt_flag, AlgorithmArg, DeviceArgs, GameArgs, PrecisionArg};
 use wgzero::config::{training_defaults_for, ConfigFile};
 use wgzero::game::go::is_go_name;
 use wgzero::game::Game;
-use wgzero::net::{self, ModelBytes, ModelSource};
+use wgzero::net::{ModelBytes, ModelSource};
 use wgzero::players::Heuristic;
 use wgzero::train::run::{self as train_run, Broker, RunOptions, RunSummary};
 use wgzero::train::store::model_folder;
@@ -52,9 +52,8 @@ pub struct TrainArgs {
     /// Self-play root search [default: gumbel].
     #[arg(long, value_enum)]
     algorithm: Option<AlgorithmArg>,
-    /// Where the network runs.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Inference precision in self-play and arena games.
     #[arg(long, value_enum, default_value = "auto")]
     precision: PrecisionArg,
@@ -105,7 +104,7 @@ pub fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
             bail!("--minutes must be a positive number");
         }
     }
-    let selected = net::select(args.backend.into())?;
+    let selected = args.device.select()?;
     eprintln!(
         "device: {} ({})",
         selected.report.chosen, selected.report.reason

@@ -7,10 +7,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::{interrupt_flag, BackendArg, GameArgs, GameName, PrecisionArg};
+use super::{interrupt_flag, DeviceArgs, GameArgs, GameName, PrecisionArg};
 use wgzero::config::{training_defaults_for, ConfigFile};
 use wgzero::game::Game;
-use wgzero::net;
 use wgzero::transport::{self, RunSettings, Transport};
 use wgzero::worker::{run_worker, WorkerOptions};
 
@@ -46,9 +45,8 @@ pub struct WorkerArgs {
     /// Seconds to keep sending the spool after stopping.
     #[arg(long, default_value_t = 30.0)]
     drain: f64,
-    /// Where the network runs.
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Inference precision.
     #[arg(long, value_enum, default_value = "auto")]
     precision: PrecisionArg,
@@ -129,7 +127,7 @@ fn with_game_named(g: &GameArgs, args: &WorkerArgs, settings: &RunSettings) -> R
 fn run<G: Game>(game: G, args: &WorkerArgs, settings: &RunSettings) -> Result<()> {
     let cfg = ConfigFile::parse_over(&settings.config_toml, &training_defaults_for(&game.name()))
         .map_err(|e| anyhow::anyhow!("the run's settings: {e}"))?;
-    let selected = net::select(args.backend.into())?;
+    let selected = args.device.select()?;
     eprintln!(
         "run {} ({}) on {}; device: {}",
         args.run,

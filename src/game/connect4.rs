@@ -5,7 +5,7 @@
 //! sentinel. Actions are columns `0..7`; the notation is 1-based column digits
 //! (`"4453"`), as in the usual solver test files.
 
-use super::{bit, mix64, Game};
+use super::{bit, mix64, split_characters, Game};
 use crate::error::{Error, Result};
 
 pub const WIDTH: usize = 7;
@@ -304,9 +304,7 @@ impl Game for Connect4 {
     }
     /// Solver notation: one digit per move, optionally separated by spaces.
     fn split_moves<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        text.split_whitespace()
-            .flat_map(|w| (0..w.len()).map(move |i| &w[i..i + 1]))
-            .collect()
+        split_characters(text)
     }
     fn format_moves(&self, moves: &[usize]) -> String {
         moves.iter().map(|&a| self.format_move(a)).collect()

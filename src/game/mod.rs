@@ -117,6 +117,13 @@ pub trait Game: Clone + Send + Sync + 'static {
         None
     }
 
+    /// Rule settings beyond [`Game::name`] that positions depend on, as
+    /// flag and value (Go: `komi 7.5`); stored with a run and checked when
+    /// it resumes. `None` for games without any.
+    fn variant(&self) -> Option<String> {
+        None
+    }
+
     /// The pass action, for games that have one (Go).
     fn pass_action(&self) -> Option<usize> {
         None
@@ -190,6 +197,39 @@ pub trait Game: Clone + Send + Sync + 'static {
         let [c, h, w] = self.planes_shape();
         c * h * w
     }
+}
+
+/// Move tokens of one character each (Connect Four and tic-tac-toe's
+/// notation, `4453`), whitespace ignored. Splits by character, not by
+/// byte, so any text (`4é`) gives tokens that the move parser can refuse.
+pub(crate) fn split_characters(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .flat_map(|w| w.char_indices().map(move |(i, c)| &w[i..i + c.len_utf8()]))
+        .collect()
+}
+
+/// How a finished game ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Player 0 or 1 won.
+    Win(u8),
+    Draw,
+}
+
+/// The outcome of `s` if it is terminal. [`Game::terminal_value`] is for
+/// the side to move, and the side to move may be the winner (a Go game
+/// ended by two passes), so the winner is read from the value's sign, never
+/// assumed to be the player who moved last.
+pub fn outcome<G: Game>(game: &G, s: &G::State) -> Option<Outcome> {
+    let v = game.terminal_value(s)?;
+    let to_move = game.to_move(s);
+    Some(if v > 0.0 {
+        Outcome::Win(to_move)
+    } else if v < 0.0 {
+        Outcome::Win(1 - to_move)
+    } else {
+        Outcome::Draw
+    })
 }
 
 /// Number of move sequences of exactly `depth` plies from `s` (games that end

@@ -3,7 +3,7 @@
 //! Cells `0..9` in reading order (row 0 at the top); the notation is the cell
 //! number `1..9` in the same order.
 
-use super::{bit, dihedral, mix64, Game};
+use super::{bit, dihedral, mix64, split_characters, Game};
 use crate::error::{Error, Result};
 
 const LINES: [u16; 8] = [
@@ -177,9 +177,7 @@ impl Game for TicTacToe {
         (a + 1).to_string()
     }
     fn split_moves<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        text.split_whitespace()
-            .flat_map(|w| (0..w.len()).map(move |i| &w[i..i + 1]))
-            .collect()
+        split_characters(text)
     }
     fn format_moves(&self, moves: &[usize]) -> String {
         moves.iter().map(|&a| self.format_move(a)).collect()

@@ -1,13 +1,18 @@
 //! The Go Text Protocol (GTP version 2), both ways:
 //! - [`Engine`]: wgzero as a GTP engine (`wgzero gtp`), so that Go GUIs
-//!   (Sabaki, GoGui, Lizzie) and tournament tools can play it;
-//! - [`client::GtpClient`] and [`client::GtpPlayer`]: any outside GTP engine
-//!   (GNU Go, KataGo, ...) as an opponent and a referee of final scores.
+//!   (Sabaki, GoGui) and tournament tools can play it;
+//! - [`client::GtpClient`] and [`client::GtpPlayer`] (in
+//!   [`crate::players::gtp`]: an outside engine is a player): any outside
+//!   GTP engine (GNU Go, KataGo, ...) as an opponent and a referee of final
+//!   scores.
 //!
 //! Like the rest of the search side, nothing here knows about networks: the
 //! engine asks a [`Player`] for its moves.
 
-pub mod client;
+/// Outside GTP engines (they are players: [`crate::players::gtp`]).
+pub mod client {
+    pub use crate::players::gtp::*;
+}
 
 use crate::error::{Error, Result};
 use crate::game::go::GoState;
@@ -61,30 +66,7 @@ pub fn format_response(id: Option<u32>, result: &std::result::Result<String, Str
     }
 }
 
-/// A score as GTP writes it: `B+3.5`, `W+0.5` or `0`, from Black's margin.
-pub fn score_text(black_margin: f32) -> String {
-    if black_margin > 0.0 {
-        format!("B+{black_margin:.1}")
-    } else if black_margin < 0.0 {
-        format!("W+{:.1}", -black_margin)
-    } else {
-        "0".into()
-    }
-}
-
-/// Reads a GTP score (`B+3.5`, `W+12`, `0`) as Black's margin.
-pub fn parse_score(text: &str) -> Option<f32> {
-    let t = text.trim().to_ascii_uppercase();
-    if t == "0" || t == "DRAW" {
-        return Some(0.0);
-    }
-    let (sign, rest) = match t.split_at_checked(2)? {
-        ("B+", r) => (1.0, r),
-        ("W+", r) => (-1.0, r),
-        _ => return None,
-    };
-    rest.parse::<f32>().ok().map(|v| sign * v)
-}
+pub use crate::game::go::{parse_score, score_text};
 
 /// `black`/`b` -> 0, `white`/`w` -> 1.
 pub fn parse_color(text: &str) -> Option<u8> {

@@ -93,6 +93,37 @@ pub fn pin_default_device() {
     }
 }
 
+/// Gives Mesa's window-system code the runtime folder it insists on. With
+/// `XDG_RUNTIME_DIR` unset or not a folder (a service, `sudo`, a container),
+/// probing adapters with Mesa installed prints `error: XDG_RUNTIME_DIR is
+/// invalid or not set` twice, which reads as wgzero failing. wgzero draws
+/// nothing, so a private folder of its own (`$TMPDIR/wgzero-runtime-UID`,
+/// mode 0700) serves. Linux and the BSDs only; call it first thing in
+/// `main`, before any thread exists: it sets an environment variable.
+pub fn quiet_mesa_runtime_dir() {
+    #[cfg(all(unix, not(target_vendor = "apple")))]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let valid = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(std::path::PathBuf::from)
+            .is_some_and(|d| d.is_absolute() && d.is_dir());
+        if valid {
+            return;
+        }
+        // SAFETY: getuid has no failure mode.
+        let uid = unsafe { libc::getuid() };
+        let dir = std::env::temp_dir().join(format!("wgzero-runtime-{uid}"));
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        let ours = std::fs::metadata(&dir).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.is_dir() && m.uid() == uid && m.permissions().mode() & 0o077 == 0
+        });
+        if ours {
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
+}
+
 /// Every adapter wgpu can see (Vulkan, Metal, DX12; GL when none of those has one).
 pub fn list_adapters() -> Vec<AdapterReport> {
     let instance =
@@ -201,17 +232,105 @@ fn flex(adapters: Vec<AdapterReport>, reason: String) -> Selected {
     }
 }
 
-/// Chooses and opens the device for `choice`.
-///
-/// `auto` takes the best real GPU (discrete, then integrated, then virtual;
-/// Vulkan / Metal / DX12 before GL) and otherwise burn's CPU backend: a CPU
-/// adapter (software Vulkan) runs the network far slower than the CPU backend.
-/// `gpu` takes the best adapter of any kind, CPU adapters included.
+/// A wgpu adapter named on the command line (`--adapter`): its index in
+/// [`list_adapters`]' order (what `wgzero info` numbers), or a piece of
+/// its name (case-insensitive; it must match exactly one adapter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdapterChoice {
+    Index(usize),
+    Name(String),
+}
+
+impl std::str::FromStr for AdapterChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(Error::parse(
+                "an adapter",
+                s,
+                "give its index in `wgzero info`'s list or part of its name",
+            ));
+        }
+        Ok(match s.parse::<usize>() {
+            Ok(i) => AdapterChoice::Index(i),
+            Err(_) => AdapterChoice::Name(s.to_string()),
+        })
+    }
+}
+
+/// The index of the adapter `want` names among `adapters`, or an error
+/// that lists them.
+pub fn find_adapter(adapters: &[AdapterReport], want: &AdapterChoice) -> Result<usize> {
+    let listing = || {
+        if adapters.is_empty() {
+            "wgpu finds no adapter on this machine".to_string()
+        } else {
+            let names: Vec<String> = adapters
+                .iter()
+                .enumerate()
+                .map(|(i, a)| format!("[{i}] {} ({})", a.name, a.graphics_api))
+                .collect();
+            format!("the adapters are {}", names.join(", "))
+        }
+    };
+    match want {
+        AdapterChoice::Index(i) if *i < adapters.len() => Ok(*i),
+        AdapterChoice::Index(i) => Err(Error::Device(format!(
+            "--adapter {i}: there is no adapter {i}; {}",
+            listing()
+        ))),
+        AdapterChoice::Name(n) => {
+            let lower = n.to_lowercase();
+            let hits: Vec<usize> = (0..adapters.len())
+                .filter(|&i| adapters[i].name.to_lowercase().contains(&lower))
+                .collect();
+            match hits.as_slice() {
+                [i] => Ok(*i),
+                [] => Err(Error::Device(format!(
+                    "--adapter {n:?} matches no adapter; {}",
+                    listing()
+                ))),
+                _ => Err(Error::Device(format!(
+                    "--adapter {n:?} matches {} adapters (give an index); {}",
+                    hits.len(),
+                    listing()
+                ))),
+            }
+        }
+    }
+}
+
+/// Chooses and opens the device for `choice` ([`select_on`] with no
+/// adapter named).
 pub fn select(choice: BackendChoice) -> Result<Selected> {
+    select_on(choice, None)
+}
+
+/// Chooses and opens the device for `choice`, on the adapter `adapter`
+/// names if it names one (any kind, a software one included: it was asked
+/// for; with `--backend cpu` it is an error).
+///
+/// Without one, `auto` takes the best real GPU (discrete, then integrated,
+/// then virtual; Vulkan / Metal / DX12 before GL) and otherwise burn's CPU
+/// backend: a CPU adapter (software Vulkan) runs the network far slower
+/// than the CPU backend. `gpu` takes the best adapter of any kind, CPU
+/// adapters included.
+pub fn select_on(choice: BackendChoice, adapter: Option<&AdapterChoice>) -> Result<Selected> {
     if choice == BackendChoice::Cpu {
+        if adapter.is_some() {
+            return Err(Error::Config(
+                "--adapter names a GPU adapter; it cannot go with --backend cpu".into(),
+            ));
+        }
         return Ok(flex(Vec::new(), "--backend cpu".into()));
     }
     let adapters = list_adapters();
+    if let Some(want) = adapter {
+        let i = find_adapter(&adapters, want)?;
+        let reason = format!("--adapter {}: adapter {i}", describe_choice(want));
+        return open_selected(adapters, i, reason);
+    }
     let mut order: Vec<usize> = (0..adapters.len()).collect();
     order.sort_by_key(|&i| rank(&adapters[i]));
     let best_gpu = order
@@ -237,10 +356,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
             }
         },
     };
-    let device = open_wgpu(&adapters, chosen)?;
     let a = &adapters[chosen];
-    let f16 = a.f16 && device.supports_dtype(DType::F16);
-    let real_gpu = a.kind != wgpu::DeviceType::Cpu;
     let reason = match (choice, a.kind) {
         (BackendChoice::Gpu, wgpu::DeviceType::Cpu) => {
             "--backend gpu on a software adapter (no GPU found)".into()
@@ -248,6 +364,22 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
         (BackendChoice::Gpu, _) => "--backend gpu: best GPU adapter".into(),
         _ => format!("best GPU adapter ({:?}, {:?})", a.kind, a.backend),
     };
+    open_selected(adapters, chosen, reason)
+}
+
+fn describe_choice(c: &AdapterChoice) -> String {
+    match c {
+        AdapterChoice::Index(i) => i.to_string(),
+        AdapterChoice::Name(n) => format!("{n:?}"),
+    }
+}
+
+/// Opens adapter `chosen` of `adapters` as the selected device.
+fn open_selected(adapters: Vec<AdapterReport>, chosen: usize, reason: String) -> Result<Selected> {
+    let device = open_wgpu(&adapters, chosen)?;
+    let a = &adapters[chosen];
+    let f16 = a.f16 && device.supports_dtype(DType::F16);
+    let real_gpu = a.kind != wgpu::DeviceType::Cpu;
     Ok(Selected {
         report: DeviceReport {
             chosen: format!("wgpu: {} ({:?}, {:?})", a.name, a.kind, a.backend),

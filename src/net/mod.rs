@@ -21,7 +21,7 @@ pub mod source;
 pub mod trainer;
 
 pub use config::NetConfig;
-pub use device::{select, BackendChoice, DeviceReport, Selected};
+pub use device::{select, select_on, AdapterChoice, BackendChoice, DeviceReport, Selected};
 pub use evaluator::NetEvaluator;
 pub use network::{Network, Precision};
 pub use source::{ModelBytes, ModelSource, Opened};

@@ -1,6 +1,7 @@
 //! Players: anything that picks a move in a position. Baselines (random,
 //! rollout MCTS, alpha-beta minimax) and, later, the network player.
 
+pub mod gtp;
 mod heuristic;
 mod minimax;
 
@@ -15,8 +16,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::eval::{Evaluator, Rollout};
 use crate::game::Game;
-pub use crate::gtp::client::{GtpPlayer, ScoreChecks};
 use crate::mcts::{Search, SearchConfig};
+pub use gtp::{GtpClient, GtpPlayer, ScoreChecks};
 
 /// Picks moves.
 pub trait Player<G: Game>: Send {

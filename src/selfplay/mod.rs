@@ -410,9 +410,41 @@ impl<'a, G: Game> Driver<'a, G> {
         Ok(())
     }
 
-    /// Select phase for group `g`: fills a buffer and submits it. Returns
-    /// false when the group had nothing to evaluate.
-    fn fill_and_submit<E: Evaluator>(&mut self, g: usize, eval: &mut E) -> Result<bool> {
+    /// Select phase for group `g`: fills a buffer and submits it. Games that
+    /// finish without the evaluator (every leaf resolved in the tree or the
+    /// cache) go to `sink` and their slots take new games, so a group stops
+    /// (returns `None`) only when it has no game left to play; otherwise
+    /// returns the submitted batch's id.
+    fn fill_and_submit<E: Evaluator>(
+        &mut self,
+        g: usize,
+        eval: &mut E,
+        sink: &mut dyn FnMut(GameRecord) -> Result<()>,
+    ) -> Result<Option<u64>> {
+        loop {
+            if let Some(id) = self.try_fill_and_submit(g, eval)? {
+                return Ok(Some(id));
+            }
+            // Each try with a game in play gives a batch or finishes a game
+            // (the first game in order always has a leaf budget), so this ends.
+            let finished = self.groups[g].iter().any(|s| s.finished.is_some());
+            let playing = self.groups[g].iter().any(|s| s.game.is_some());
+            self.drain_finished(sink)?;
+            if !finished {
+                if playing {
+                    return Err(Error::Evaluator(
+                        "a search neither handed out a leaf nor finished its move".into(),
+                    ));
+                }
+                if self.started >= self.cfg.games {
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// One select phase for group `g`: `None` when its batch came out empty.
+    fn try_fill_and_submit<E: Evaluator>(&mut self, g: usize, eval: &mut E) -> Result<Option<u64>> {
         self.start_games(g)?;
         let (cfg, model_id) = (self.cfg, self.model_id);
         let id = self.next_id;
@@ -458,11 +490,11 @@ impl<'a, G: Game> Driver<'a, G> {
         }
         if batch.is_empty() {
             self.buffers.push(batch);
-            return Ok(false);
+            return Ok(None);
         }
         eval.submit(batch)?;
         self.full.push(full);
-        Ok(true)
+        Ok(Some(id))
     }
 
     /// Absorb phase for group `g`: expand + backup its results, play the
@@ -586,22 +618,68 @@ pub fn run_until<G: Game, E: Evaluator>(
     stop: &dyn Fn() -> bool,
 ) -> Result<SelfPlayReport> {
     cfg.validate()?;
+    if eval.in_flight() > 0 {
+        return Err(Error::Evaluator(format!(
+            "{} batch(es) already in flight before self-play started",
+            eval.in_flight()
+        )));
+    }
     let mut d = Driver::new(game, cfg, model_id)?;
     let start = Instant::now();
     let stats0 = eval.stats();
-    // Both buffers go out first; then, each time one comes back, its group is
-    // absorbed and refilled while the other buffer is being evaluated.
     let mut order = std::collections::VecDeque::new();
-    for g in 0..2 {
-        if d.fill_and_submit(g, eval)? {
-            order.push_back(g);
+    let played = play_batches(&mut d, eval, sink, progress, stop, start, &mut order);
+    if played.is_err() {
+        // Take back what is still being evaluated, so that the evaluator
+        // starts clean for whoever uses it next.
+        for _ in 0..eval.in_flight() {
+            let _ = eval.collect();
         }
     }
-    while let Some(g) = order.pop_front() {
+    played?;
+    // Games that finished in a select phase (resolved without the evaluator).
+    d.drain_finished(sink)?;
+    let out_of_time = cfg.max_seconds.is_some();
+    if d.done != cfg.games && !out_of_time {
+        return Err(Error::Evaluator(format!(
+            "self-play finished {} of {} games",
+            d.done, cfg.games
+        )));
+    }
+    Ok(d.report(start.elapsed().as_secs_f64(), stats0, eval.stats()))
+}
+
+/// The batch loop of [`run_until`]: both buffers go out first; then, each
+/// time one comes back (in the order submitted, checked by id), its group is
+/// absorbed and refilled while the other buffer is being evaluated.
+/// `order` holds the (group, batch id) pairs in flight.
+#[allow(clippy::too_many_arguments)]
+fn play_batches<G: Game, E: Evaluator>(
+    d: &mut Driver<'_, G>,
+    eval: &mut E,
+    sink: &mut dyn FnMut(GameRecord) -> Result<()>,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &dyn Fn() -> bool,
+    start: Instant,
+    order: &mut std::collections::VecDeque<(usize, u64)>,
+) -> Result<()> {
+    let cfg = d.cfg;
+    for g in 0..2 {
+        if let Some(id) = d.fill_and_submit(g, eval, sink)? {
+            order.push_back((g, id));
+        }
+    }
+    while let Some((g, id)) = order.pop_front() {
         if stop() {
             return Err(Error::Interrupted);
         }
         let batch = eval.collect()?;
+        if batch.id != id {
+            return Err(Error::Evaluator(format!(
+                "the evaluator returned batch {} where batch {id} was due (batches must come back in the order submitted)",
+                batch.id
+            )));
+        }
         d.sizes.push(batch.len());
         d.collected_at.push(start.elapsed().as_secs_f64());
         d.absorb(g, batch)?;
@@ -616,11 +694,11 @@ pub fn run_until<G: Game, E: Evaluator>(
         let out_of_time = cfg
             .max_seconds
             .is_some_and(|m| start.elapsed().as_secs_f64() >= m);
-        if !out_of_time && d.fill_and_submit(g, eval)? {
-            order.push_back(g);
+        if !out_of_time {
+            if let Some(id) = d.fill_and_submit(g, eval, sink)? {
+                order.push_back((g, id));
+            }
         }
     }
-    // Games that finished in a select phase (resolved without the evaluator).
-    d.drain_finished(sink)?;
-    Ok(d.report(start.elapsed().as_secs_f64(), stats0, eval.stats()))
+    Ok(())
 }

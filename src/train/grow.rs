@@ -49,6 +49,7 @@ pub fn grow_run<G: Game>(game: &G, run: &Path, to: GrowTo, selected: &Selected) 
         ));
     }
     let mut state = store::check_game(game, run, store::load_state(run)?)?;
+    let _lock = store::lock_run(run)?;
     let mut grown = Grown::default();
     let mut renamed: Vec<(String, String)> = Vec::new();
     for rel in [state.best.clone(), state.latest.clone()] {

@@ -122,18 +122,8 @@ impl IterationMetrics {
     }
 }
 
-/// Peak and current resident memory in MB (Linux; 0 elsewhere).
-pub fn memory_mb() -> (f64, f64) {
-    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
+/// Peak and current resident memory in MB (Linux, macOS, Windows).
+pub use crate::process::memory_mb;
 
 /// Share of positions whose hash was already seen among `games`' positions.
 pub fn duplicate_share<G: Game>(game: &G, games: &[GameRecord]) -> f64 {

@@ -85,6 +85,7 @@ pub fn train<G: Game + Heuristic>(
     log: &mut dyn FnMut(&str),
 ) -> Result<RunSummary> {
     requested.run.validate()?;
+    let _lock = store::lock_run(run)?;
     let cfg = store::settle_config(run, requested, explicit)?;
     cfg.run.validate()?;
     let started = Instant::now();
@@ -358,7 +359,8 @@ fn add_games<G: Game>(
         .try_for_each(|g| buffers.push_game(g, &ctx.cfg.run))
 }
 
-/// After an iteration: plots, and checkpoints no longer needed removed.
+/// After an iteration: plots, and checkpoints and game files no longer
+/// needed removed (as the run's retention settings say).
 fn end_iteration<G: Game>(
     ctx: &StepContext<'_, G>,
     state: &RunState,
@@ -368,5 +370,10 @@ fn end_iteration<G: Game>(
     if let Err(e) = plot::write_plots(&ctx.run.join("plots"), metrics) {
         log(&format!("warning: plots not written: {e}"));
     }
-    store::cleanup_checkpoints(ctx.run, state);
+    store::cleanup_checkpoints(ctx.run, state, &ctx.cfg.run);
+    if ctx.cfg.run.prune_games {
+        if let Some(oldest) = store::oldest_needed_games(metrics, &ctx.cfg.run) {
+            store::prune_games(ctx.run, oldest);
+        }
+    }
 }

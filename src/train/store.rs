@@ -8,6 +8,7 @@
 //! games/iter-N.wgzr      the self-play games of iteration N (the replay buffer)
 //! metrics.jsonl          one JSON line per finished iteration
 //! plots/*.svg            losses, arena score, strength, throughput
+//! trainer.lock           held (locked) by the one process writing the run
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,97 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const OPTIMIZER_FILE: &str = "optimizer.bin";
 const META_FILE: &str = "meta.json";
+pub const LOCK_FILE: &str = "trainer.lock";
+
+/// The run folder held by this process: one writer at a time. The
+/// operating system's file lock (`flock`, `LockFileEx`) is released when
+/// the process ends however it ends, so a killed trainer never leaves a
+/// stale lock; the file's text names the holder for the error message.
+#[derive(Debug)]
+pub struct RunLock {
+    file: Option<std::fs::File>,
+    /// The run folder, if taking the lock created it: removed again on
+    /// release when nothing but the lock file is in it (a run that failed
+    /// to start leaves no folder behind).
+    created: Option<PathBuf>,
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        drop(self.file.take());
+        if let Some(dir) = &self.created {
+            let only_lock = std::fs::read_dir(dir).is_ok_and(|entries| {
+                entries
+                    .flatten()
+                    .all(|e| e.file_name() == std::ffi::OsStr::new(LOCK_FILE))
+            });
+            if only_lock {
+                let _ = std::fs::remove_file(dir.join(LOCK_FILE));
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
+}
+
+/// Takes the run folder `run` (created if missing) for this process, or
+/// refuses with an error naming the process that holds it.
+pub fn lock_run(run: &Path) -> Result<RunLock> {
+    use std::io::{Read, Seek, Write};
+    let created = (!run.exists()).then(|| run.to_path_buf());
+    std::fs::create_dir_all(run)?;
+    let path = run.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(Error::Config(format!(
+                "{} is in use by another trainer ({}); stop it first, or use another --run folder",
+                run.display(),
+                if holder.is_empty() {
+                    "a process that is starting"
+                } else {
+                    holder
+                }
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+    }
+    let holder = format!(
+        "wgzero pid {} on {}, since {} s after the Unix epoch",
+        std::process::id(),
+        host_name(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    );
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(holder.as_bytes())?;
+    file.flush()?;
+    Ok(RunLock {
+        file: Some(file),
+        created,
+    })
+}
+
+/// This machine's name, for messages (best effort).
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .or_else(|_| std::env::var("COMPUTERNAME"))
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this machine".into())
+}
 
 /// Which step of an iteration comes next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +151,11 @@ pub struct RunState {
     /// rollout bootstrap: its first games are the model's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_model: Option<InitFrom>,
+    /// The rule settings beyond the game's name that its positions depend
+    /// on ([`Game::variant`], Go: `komi 7.5`), checked on resume. Absent in
+    /// runs written before it was recorded (not checked there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 /// Where a run started from `--init-model` came from.
@@ -117,6 +214,16 @@ pub fn check_game<G: Game>(game: &G, run: &Path, state: RunState) -> Result<RunS
             &run.join(STATE_FILE),
             format!("a run of {}, not {}", state.game, game.name()),
         ));
+    }
+    if let Some(v) = &state.variant {
+        if Some(v) != game.variant().as_ref() {
+            return Err(Error::Config(format!(
+                "{} is a run of {} with {v}, not {}: resume it with --{v}, or give a new --run folder",
+                run.display(),
+                state.game,
+                game.variant().unwrap_or_else(|| "no such setting".into())
+            )));
+        }
     }
     Ok(state)
 }
@@ -276,6 +383,7 @@ pub fn create_run<G: Game>(
             label: m.label.clone(),
             model_id: net.id().to_string(),
         }),
+        variant: game.variant(),
     };
     save_state(run, &state)?;
     Ok(state)
@@ -364,24 +472,109 @@ pub fn append_metrics(
     )
 }
 
-/// Removes checkpoints that are neither best, latest nor promoted.
-pub fn cleanup_checkpoints(run: &Path, state: &RunState) {
+/// Applies the run's retention settings to its checkpoints: the best and
+/// the latest stay; of the promoted ones, the `keep_checkpoints` most recent
+/// and every `keep_checkpoints_every`-th iteration's stay; everything else
+/// goes, and every checkpoint but the latest loses its optimiser state.
+pub fn cleanup_checkpoints(run: &Path, state: &RunState, cfg: &RunConfig) {
     let Ok(entries) = std::fs::read_dir(run.join("checkpoints")) else {
         return;
     };
+    let mut promoted: Vec<(u64, PathBuf)> = Vec::new();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let rel = format!("checkpoints/{name}");
-        if rel == state.best || rel == state.latest {
+        if rel == state.latest {
             continue;
         }
-        let promoted = read_meta(&e.path()).is_some_and(|m| m.promoted);
-        if !promoted || name.starts_with('.') {
-            let _ = std::fs::remove_dir_all(e.path());
+        // Only resuming reads an optimiser state, and it resumes from latest.
+        let _ = crate::files::remove_if_present(&e.path().join(OPTIMIZER_FILE));
+        if rel == state.best {
+            continue;
         }
+        match read_meta(&e.path()) {
+            Some(m) if m.promoted && !name.starts_with('.') => {
+                promoted.push((m.iteration, e.path()))
+            }
+            _ => {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    promoted.sort();
+    let recent = if cfg.keep_checkpoints == 0 {
+        0
+    } else {
+        promoted.len().saturating_sub(cfg.keep_checkpoints)
+    };
+    for (i, (iteration, dir)) in promoted.iter().enumerate() {
+        let every = cfg.keep_checkpoints_every;
+        let milestone = every > 0 && iteration % every == 0;
+        if i < recent && !milestone {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Game files to spare beyond what a resume reads.
+const SPARE_GAME_FILES: u64 = 5;
+
+/// The oldest iteration whose game file a resumed run may still read, from
+/// the metrics lines (`None`: keep every file; a line without self-play
+/// figures stops the count there).
+pub fn oldest_needed_games(metrics: &[serde_json::Value], cfg: &RunConfig) -> Option<u64> {
+    // load_buffers reads back until it holds twice its wanted training
+    // positions (wanted: twice the window with merged duplicates).
+    let train_share = 1.0 - cfg.held_out_share;
+    let need = 4.0 * cfg.replay_window as f64;
+    let mut have = 0.0;
+    for line in metrics.iter().rev() {
+        let it = line["iteration"].as_u64()?;
+        let full = line["selfplay"]["full_search_positions"].as_u64()?;
+        have += full as f64 * train_share;
+        if have >= need {
+            return Some(it.saturating_sub(SPARE_GAME_FILES).max(1));
+        }
+    }
+    None
+}
+
+/// Deletes the game files of iterations before `oldest`.
+pub fn prune_games(run: &Path, oldest: u64) {
+    for it in 1..oldest {
+        let _ = crate::files::remove_if_present(&games_file(run, it));
     }
 }
 
 fn read_meta(dir: &Path) -> Option<CheckpointMeta> {
     serde_json::from_str(&std::fs::read_to_string(dir.join(META_FILE)).ok()?).ok()
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    fn line(iteration: u64, full: u64) -> serde_json::Value {
+        serde_json::json!({"iteration": iteration, "selfplay": {"full_search_positions": full}})
+    }
+
+    #[test]
+    fn game_files_are_kept_while_a_resume_can_read_them() {
+        let cfg = RunConfig {
+            replay_window: 1000,
+            held_out_share: 0.0,
+            ..RunConfig::default()
+        };
+        // 500 positions per iteration: the newest 8 hold 4 windows.
+        let metrics: Vec<_> = (1..=20).map(|i| line(i, 500)).collect();
+        assert_eq!(
+            oldest_needed_games(&metrics, &cfg),
+            Some(13 - SPARE_GAME_FILES)
+        );
+        // Not enough games yet, or a line without figures: keep everything.
+        assert_eq!(oldest_needed_games(&metrics[..7], &cfg), None);
+        let mut gap = metrics.clone();
+        gap[17] = serde_json::json!({"iteration": 18});
+        assert_eq!(oldest_needed_games(&gap, &cfg), None);
+    }
 }

@@ -80,7 +80,7 @@ impl Transport for FolderTransport {
             .iter()
             .map(|(id, payload)| {
                 if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    return Err(Error::Transport(format!("bad game id {id:?}")));
+                    return Err(Error::Rejected(format!("bad game id {id:?}")));
                 }
                 let path = self.root.join("games").join(format!("{id}.wgzr"));
                 // A game still waiting under this id: keep it (and its

@@ -93,6 +93,82 @@ pub struct NatsTransport {
     /// Publish-to-acknowledgement time of each game of the last
     /// `publish_games` call (for the broker benchmark).
     pub last_latencies: Vec<Duration>,
+    /// The server's last "Permissions Violation for Publish" error (it
+    /// comes as an asynchronous event; the publish itself only times out).
+    denied: Arc<Mutex<Option<String>>>,
+    /// Whether this connection holds the run's trainer lease.
+    claimed: bool,
+}
+
+/// The run's trainer lease in its bucket: one trainer consumes a run's
+/// games (a second would recreate, and so steal, the durable consumer).
+const TRAINER_KEY: &str = "trainer";
+/// A lease not renewed for this long is free (the holder died elsewhere).
+const LEASE: Duration = Duration::from_secs(20);
+/// How often the holder renews it.
+const LEASE_RENEW: Duration = Duration::from_secs(5);
+
+/// Who holds the trainer lease, and when it last said so.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct TrainerClaim {
+    host: String,
+    pid: u32,
+    /// Milliseconds since the Unix epoch.
+    beat_ms: u64,
+}
+
+impl TrainerClaim {
+    fn mine() -> Self {
+        TrainerClaim {
+            host: crate::train::store::host_name(),
+            pid: std::process::id(),
+            beat_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        }
+    }
+
+    /// Whether `self` (read from the bucket) still holds the lease against
+    /// `me`: not ours, renewed recently, and not a dead process of this host.
+    fn blocks(&self, me: &TrainerClaim) -> bool {
+        let same_host = self.host == me.host;
+        if same_host && self.pid == me.pid {
+            return false;
+        }
+        if same_host && !crate::process::is_alive(self.pid) {
+            return false;
+        }
+        me.beat_ms.saturating_sub(self.beat_ms) < LEASE.as_millis() as u64
+    }
+}
+
+/// A failed publish as a typed error: [`Error::Rejected`] where retrying
+/// cannot help (over the payload limit, forbidden, refused by the stream
+/// for its size), else [`Error::Transport`].
+fn publish_error(
+    what: &str,
+    e: &jetstream::context::PublishError,
+    denied: Option<&str>,
+    subject: &str,
+) -> Error {
+    use jetstream::context::PublishErrorKind as K;
+    let text = format!("{what}: {e}");
+    let source = std::error::Error::source(e)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    match e.kind() {
+        K::MaxPayloadExceeded => Error::Rejected(format!("{text} ({source})")),
+        K::Other if source.contains("maximum message size") || source.contains("10054") => {
+            Error::Rejected(format!("{text} ({source})"))
+        }
+        K::TimedOut | K::Other if denied.is_some_and(|d| d.contains(subject)) => {
+            Error::Rejected(format!(
+                "the broker forbids this user to publish to {subject} ({})",
+                denied.unwrap_or_default()
+            ))
+        }
+        _ => Error::Transport(text),
+    }
 }
 
 fn err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -113,7 +189,20 @@ impl NatsTransport {
         let timeout = opts.timeout;
         let (url, creds) = split_credentials(url);
         let url = url.as_str();
-        let mut options = async_nats::ConnectOptions::new();
+        let denied: Arc<Mutex<Option<String>>> = Arc::default();
+        let seen = denied.clone();
+        let mut options = async_nats::ConnectOptions::new().event_callback(move |event| {
+            let seen = seen.clone();
+            async move {
+                if let async_nats::Event::ServerError(async_nats::ServerError::Other(m)) = event {
+                    if m.to_ascii_lowercase()
+                        .contains("permissions violation for publish")
+                    {
+                        *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(m);
+                    }
+                }
+            }
+        });
         match creds {
             Some((user, Some(pass))) => options = options.user_and_password(user, pass),
             Some((token, None)) => options = options.token(token),
@@ -151,6 +240,8 @@ impl NatsTransport {
             watching: false,
             last_best: None,
             last_latencies: Vec::new(),
+            denied,
+            claimed: false,
         };
         if opts.create {
             t.create()?;
@@ -229,6 +320,67 @@ impl NatsTransport {
         })
     }
 
+    /// Takes the run's trainer lease (the `trainer` key of its bucket), or
+    /// refuses naming the trainer that holds it; then renews it in the
+    /// background for as long as this connection lives.
+    fn claim_trainer(&mut self) -> Result<()> {
+        if self.claimed {
+            return Ok(());
+        }
+        let store = self.kv()?;
+        let me = TrainerClaim::mine();
+        let (run, url) = (self.run.clone(), self.url.clone());
+        self.rt.block_on(async {
+            let entry = store
+                .entry(TRAINER_KEY)
+                .await
+                .map_err(|e| err("reading the trainer lease", e))?;
+            let taken = |why: String| {
+                Error::Config(format!(
+                    "run {run:?} on {url} already has a trainer ({why}); stop it first, or give this run another name"
+                ))
+            };
+            let value = to_json(&me);
+            match entry {
+                Some(e) => {
+                    if e.operation == kv::Operation::Put {
+                        if let Ok(held) = serde_json::from_slice::<TrainerClaim>(&e.value) {
+                            if held.blocks(&me) {
+                                return Err(taken(format!(
+                                    "pid {} on {}, seen {:.0} s ago",
+                                    held.pid,
+                                    held.host,
+                                    me.beat_ms.saturating_sub(held.beat_ms) as f64 / 1e3
+                                )));
+                            }
+                        }
+                    }
+                    store
+                        .update(TRAINER_KEY, value.into(), e.revision)
+                        .await
+                        .map_err(|e| taken(format!("another one claimed it just now: {e}")))?;
+                }
+                None => {
+                    store
+                        .create(TRAINER_KEY, value.into())
+                        .await
+                        .map_err(|e| taken(format!("another one claimed it just now: {e}")))?;
+                }
+            }
+            Ok::<_, Error>(())
+        })?;
+        self.rt.spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE_RENEW).await;
+                let _ = store
+                    .put(TRAINER_KEY, to_json(&TrainerClaim::mine()).into())
+                    .await;
+            }
+        });
+        self.claimed = true;
+        Ok(())
+    }
+
     /// Starts the task that follows `best` (a watch on the key).
     fn start_watch(&mut self) -> Result<()> {
         let store = self.kv()?;
@@ -259,7 +411,7 @@ impl Transport for NatsTransport {
         let js = &self.js;
         let latencies = &mut self.last_latencies;
         latencies.clear();
-        self.rt.block_on(async {
+        let results = self.rt.block_on(async {
             // Send all, then wait for every acknowledgement (they come back
             // in order, so each is timed from its own send).
             let mut acks = Vec::with_capacity(games.len());
@@ -278,17 +430,27 @@ impl Transport for NatsTransport {
                         .map(|a| Published {
                             duplicate: a.duplicate,
                         })
-                        .map_err(|e| err("publish not acknowledged", e)),
-                    Err(e) => Err(err("publish", e)),
+                        .map_err(|e| ("publish not acknowledged", e)),
+                    Err(e) => Err(("publish", e)),
                 };
                 latencies.push(sent.elapsed());
                 out.push(r);
             }
             out
-        })
+        });
+        let denied = self
+            .denied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        results
+            .into_iter()
+            .map(|r| r.map_err(|(what, e)| publish_error(what, &e, denied.as_deref(), &subject)))
+            .collect()
     }
 
     fn open_games(&mut self) -> Result<()> {
+        self.claim_trainer()?;
         let n = &self.names;
         let js = &self.js;
         let c = self.rt.block_on(async {
@@ -474,5 +636,20 @@ impl Transport for NatsTransport {
 
     fn describe(&self) -> String {
         format!("NATS {} (run {})", self.url, self.run)
+    }
+}
+
+impl Drop for NatsTransport {
+    /// A trainer that stops cleanly frees its lease at once (a killed one's
+    /// lapses: at once for a restart on the same machine, after the lease
+    /// time elsewhere).
+    fn drop(&mut self) {
+        if self.claimed {
+            if let Ok(store) = self.kv() {
+                let _ = self.rt.block_on(async {
+                    tokio::time::timeout(Duration::from_secs(2), store.delete(TRAINER_KEY)).await
+                });
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::process::{self, Stop};
 
 /// A running `nats-server` child process; killed when dropped.
 pub struct NatsServer {
@@ -20,14 +21,6 @@ pub fn server_binary() -> PathBuf {
     std::env::var_os("WGZERO_NATS_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("nats-server"))
-}
-
-/// Sends signal `sig` (`INT`, `TERM`, ...) to process `pid` (with `kill`).
-pub fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status();
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released).
@@ -44,9 +37,20 @@ impl NatsServer {
         Self::start_with(store, port, "")
     }
 
+    /// [`NatsServer::start`] for a server that must not outlive this
+    /// process even if it is killed (Linux; `wgzero cluster`). Call it
+    /// from the main thread (see [`process::die_with_parent`]).
+    pub fn start_tied(store: &Path, port: Option<u16>) -> Result<Self> {
+        Self::launch(store, port, "", true)
+    }
+
     /// [`NatsServer::start`] with `extra` appended to the server's
     /// configuration (users and permissions, say).
     pub fn start_with(store: &Path, port: Option<u16>, extra: &str) -> Result<Self> {
+        Self::launch(store, port, extra, false)
+    }
+
+    fn launch(store: &Path, port: Option<u16>, extra: &str, tied: bool) -> Result<Self> {
         let port = match port {
             Some(p) => p,
             None => free_port()?,
@@ -64,12 +68,16 @@ impl NatsServer {
             .append(true)
             .open(store.join("nats.log"))?;
         let bin = server_binary();
-        let child = Command::new(&bin)
-            .arg("-c")
+        let mut cmd = Command::new(&bin);
+        cmd.arg("-c")
             .arg(&conf)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log)
+            .stderr(log);
+        if tied {
+            process::die_with_parent(&mut cmd, Stop::Terminate);
+        }
+        let child = cmd
             .spawn()
             .map_err(|e| {
                 Error::Transport(format!(
@@ -129,10 +137,11 @@ impl NatsServer {
         }
     }
 
-    /// Stops the server cleanly (SIGTERM, then SIGKILL after 10 s).
+    /// Stops the server cleanly (SIGTERM, then SIGKILL after 10 s; on
+    /// Windows it is terminated at once).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            signal(c.id(), "TERM");
+            let _ = process::stop(&mut c, Stop::Terminate);
             let t = Instant::now();
             while t.elapsed() < Duration::from_secs(10) {
                 if let Ok(Some(_)) = c.try_wait() {

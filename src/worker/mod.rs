@@ -413,6 +413,20 @@ fn publish_loop(
                         log(&format!("published {}", s.id));
                     }
                 }
+                Err(Error::Rejected(why)) => match spool.reject(&s, &why) {
+                    Ok(to) => log(&format!(
+                        "game {} rejected by the broker for good ({why}): moved to {}, not retried",
+                        s.id,
+                        to.display()
+                    )),
+                    Err(e) => {
+                        log(&format!(
+                            "game {} rejected ({why}), and could not be moved aside: {e}",
+                            s.id
+                        ));
+                        failed.push(s);
+                    }
+                },
                 Err(e) => {
                     first_error.get_or_insert(e);
                     failed.push(s);

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::files::{files_oldest_first, remove_if_present, write_atomic};
 
+/// The spool's folder of games the broker refused for good.
+pub const REJECTED: &str = "rejected";
+
 pub struct Spool {
     dir: PathBuf,
 }
@@ -53,6 +56,19 @@ impl Spool {
                 path,
             })
             .collect())
+    }
+
+    /// Moves a game the broker refused for good to `rejected/` (beside a
+    /// `.why.txt` with the reason), out of the publishing queue but kept
+    /// for a person to look at. Returns its new path.
+    pub fn reject(&self, s: &Spooled, why: &str) -> Result<PathBuf> {
+        let dir = self.dir.join(REJECTED);
+        std::fs::create_dir_all(&dir)?;
+        let to = dir.join(format!("{}.wgzr", s.id));
+        write_atomic(&dir.join(format!("{}.why.txt", s.id)), why.as_bytes())?;
+        std::fs::rename(&s.path, &to)?;
+        crate::files::sync_dir(Some(&self.dir));
+        Ok(to)
     }
 
     /// Removes an acknowledged game (already gone is fine: another worker

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::StepContext;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::Rollout;
 use crate::game::{mix64, Game};
 use crate::mcts::SearchConfig;
@@ -52,6 +52,7 @@ pub fn self_play_step<G: Game>(
         )?);
     }
     pb.finish_and_clear();
+    check_game_count(games.len(), total, sp_cfg.max_seconds.is_some())?;
     write_games(ctx.game, ctx.run, it, &games)?;
     let metrics = summarise(
         ctx.game,
@@ -78,6 +79,18 @@ pub fn self_play_step<G: Game>(
         metrics.seconds
     ));
     Ok(SelfPlayOutcome { games, metrics })
+}
+
+/// An iteration's game file holds exactly the games its settings ask for
+/// (fewer only when self-play has a time limit).
+fn check_game_count(played: usize, asked: usize, time_limited: bool) -> Result<()> {
+    if played == asked || (time_limited && played < asked) {
+        Ok(())
+    } else {
+        Err(Error::Evaluator(format!(
+            "self-play returned {played} games where {asked} were asked"
+        )))
+    }
 }
 
 /// Rollout games bootstrap a random network's first iteration only; a run
@@ -179,5 +192,18 @@ pub(super) fn summarise<G: Game>(
         games_per_second: games.len() as f64 / secs,
         positions: games.iter().map(|g| g.positions.len()).sum(),
         seconds: secs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_game_count;
+
+    #[test]
+    fn an_iteration_keeps_exactly_the_games_asked() {
+        assert!(check_game_count(64, 64, false).is_ok());
+        assert!(check_game_count(63, 64, false).is_err());
+        assert!(check_game_count(65, 64, true).is_err());
+        assert!(check_game_count(10, 64, true).is_ok());
     }
 }

@@ -2,26 +2,62 @@
 //! protocol, [`GtpPlayer`] plays it in matches and checks its final scores
 //! against wgzero's.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{parse_score, score_text};
 use crate::error::{Error, Result};
+use crate::game::go::{parse_score, score_text};
 use crate::game::Game;
 use crate::players::Player;
 
-/// A GTP engine process.
+/// How long an engine may take to answer one command before it counts as
+/// hung. Default: 120 s (a `genmove` of a strong engine at a long time
+/// setting stays well inside it).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Lines of the engine's standard error kept for error messages.
+const STDERR_LINES: usize = 20;
+
+/// A GTP engine process. Its output is read by a thread of its own, so a
+/// hung engine is an error after the timeout, not a hang; the last lines of
+/// its standard error go into every error message.
 pub struct GtpClient {
     command: String,
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    lines: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    timeout: Duration,
 }
 
 fn gtp_error(command: &str, why: impl std::fmt::Display) -> Error {
     Error::Gtp(format!("{command}: {why}"))
+}
+
+/// Forwards `reader`'s lines (invalid UTF-8 replaced) until it ends.
+fn forward_lines(reader: impl std::io::Read, tx: mpsc::Sender<String>) {
+    let mut reader = BufReader::new(reader);
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        match reader.read_until(b'\n', &mut bytes) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&bytes);
+                if tx
+                    .send(line.trim_end_matches(['\n', '\r']).to_string())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 impl GtpClient {
@@ -34,16 +70,34 @@ impl GtpClient {
             .args(&words[1..])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| gtp_error(command_line, format!("cannot start it: {e}")))?;
         let stdin = child.stdin.take().expect("piped");
-        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let stdout = child.stdout.take().expect("piped");
+        let err = child.stderr.take().expect("piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || forward_lines(stdout, tx));
+        let stderr: Arc<Mutex<VecDeque<String>>> = Arc::default();
+        let kept = stderr.clone();
+        let (etx, erx) = mpsc::channel::<String>();
+        std::thread::spawn(move || forward_lines(err, etx));
+        std::thread::spawn(move || {
+            for line in erx {
+                let mut k = kept.lock().unwrap_or_else(|p| p.into_inner());
+                if k.len() == STDERR_LINES {
+                    k.pop_front();
+                }
+                k.push_back(line);
+            }
+        });
         Ok(GtpClient {
             command: command_line.to_string(),
             child,
             stdin,
-            stdout,
+            lines,
+            stderr,
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
@@ -52,56 +106,55 @@ impl GtpClient {
         &self.command
     }
 
-    /// Sends one command and returns the engine's answer: `Ok(text)` for
-    /// `=`, `Err(Error::GtpRefused)` for `?`; a dead engine or a malformed
-    /// answer is an [`Error::Gtp`].
-    pub fn send(&mut self, command: &str) -> Result<std::result::Result<String, String>> {
-        writeln!(self.stdin, "{command}")
-            .and_then(|_| self.stdin.flush())
-            .map_err(|e| gtp_error(&self.command, format!("write failed ({e})")))?;
-        let mut text = String::new();
-        let mut first = true;
-        let mut ok = true;
-        loop {
-            let mut line = String::new();
-            let n = self
-                .stdout
-                .read_line(&mut line)
-                .map_err(|e| gtp_error(&self.command, format!("read failed ({e})")))?;
-            if n == 0 {
-                return Err(gtp_error(
-                    &self.command,
-                    format!("the engine closed its output after {command:?}"),
-                ));
-            }
-            let line = line.trim_end_matches(['\n', '\r']);
-            if first {
-                if line.is_empty() {
-                    continue;
-                }
-                let rest = match line.chars().next() {
-                    Some('=') => &line[1..],
-                    Some('?') => {
-                        ok = false;
-                        &line[1..]
-                    }
-                    _ => {
-                        return Err(gtp_error(
-                            &self.command,
-                            format!("malformed answer {line:?} to {command:?}"),
-                        ))
-                    }
-                };
-                text.push_str(rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim());
-                first = false;
-            } else if line.is_empty() {
-                break;
-            } else {
-                text.push('\n');
-                text.push_str(line);
+    /// How long one command may wait for its answer ([`DEFAULT_TIMEOUT`]).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// `why`, with the last lines the engine wrote to its standard error.
+    fn failure(&self, why: String) -> Error {
+        // Give the stderr thread a moment to catch what a dying engine said.
+        std::thread::sleep(Duration::from_millis(50));
+        let said = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        if said.is_empty() {
+            gtp_error(&self.command, why)
+        } else {
+            let said: Vec<&str> = said.iter().map(String::as_str).collect();
+            gtp_error(
+                &self.command,
+                format!("{why}; its standard error ends: {}", said.join(" | ")),
+            )
+        }
+    }
+
+    /// The next output line, within what is left of the command's time.
+    fn next_line(&self, command: &str, until: Instant) -> Result<String> {
+        let left = until.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(line) => Ok(line),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(self.failure(format!(
+                "no answer to {command:?} within {:.0} s (hung?)",
+                self.timeout.as_secs_f64()
+            ))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(self.failure(format!("the engine closed its output after {command:?}")))
             }
         }
-        Ok(if ok { Ok(text) } else { Err(text) })
+    }
+
+    /// Sends one command and returns the engine's answer: `Ok(text)` for
+    /// `=`, `Err(text)` for `?`; a dead or hung engine or a malformed
+    /// answer is an [`Error::Gtp`].
+    pub fn send(&mut self, command: &str) -> Result<std::result::Result<String, String>> {
+        if let Err(e) = writeln!(self.stdin, "{command}").and_then(|_| self.stdin.flush()) {
+            return Err(self.failure(format!("write failed ({e})")));
+        }
+        let until = Instant::now() + self.timeout;
+        let this = &*self;
+        read_answer(command, &mut || this.next_line(command, until)).map_err(|e| match e {
+            Error::Parse { reason, .. } => this.failure(reason),
+            other => other,
+        })
     }
 
     /// Sends a command that must succeed.
@@ -113,14 +166,66 @@ impl GtpClient {
 
 impl Drop for GtpClient {
     fn drop(&mut self) {
+        // Ask it to quit, give it a moment, then make sure.
         let _ = writeln!(self.stdin, "quit").and_then(|_| self.stdin.flush());
-        let mut line = String::new();
-        let _ = self.stdout.read_line(&mut line);
+        let _ = self.lines.recv_timeout(Duration::from_secs(2));
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(1) {
+            if self.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         if self.child.try_wait().ok().flatten().is_none() {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
     }
+}
+
+/// Reads one GTP answer to `command` from `next_line` (lines without their
+/// endings): `Ok(text)` for `=`, `Err(text)` for `?`, the id dropped and
+/// continuation lines joined by newlines, up to the empty line that ends
+/// it. Leading empty lines are skipped; anything else first is malformed.
+pub fn read_answer(
+    command: &str,
+    next_line: &mut dyn FnMut() -> Result<String>,
+) -> Result<std::result::Result<String, String>> {
+    let mut text = String::new();
+    let mut first = true;
+    let mut ok = true;
+    loop {
+        let line = next_line()?;
+        if first {
+            if line.is_empty() {
+                continue;
+            }
+            let rest = match line.strip_prefix('=') {
+                Some(r) => r,
+                None => match line.strip_prefix('?') {
+                    Some(r) => {
+                        ok = false;
+                        r
+                    }
+                    None => {
+                        return Err(Error::parse(
+                            "a GTP answer",
+                            &line,
+                            format!("malformed answer {line:?} to {command:?}"),
+                        ))
+                    }
+                },
+            };
+            text.push_str(rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim());
+            first = false;
+        } else if line.is_empty() {
+            break;
+        } else {
+            text.push('\n');
+            text.push_str(&line);
+        }
+    }
+    Ok(if ok { Ok(text) } else { Err(text) })
 }
 
 /// Final scores compared with an outside engine's `final_score`, in games
