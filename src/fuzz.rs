@@ -20,8 +20,11 @@ use crate::config::ConfigFile;
 use crate::game::{Connect4, Game, Go, Gomoku, TicTacToe};
 use crate::selfplay::records::{decode_game, decode_records, encode_records, GameRecord};
 
+/// A fuzz target's function: any bytes in, no panic out.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets, by name (the folders of `fuzz/corpus/`).
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("records", records),
     ("model", model),
     ("run_files", run_files),

@@ -549,8 +549,7 @@ fn a_hung_or_dead_gtp_engine_is_a_clear_error() {
     let t = Instant::now();
     let e = c
         .send("protocol_version")
-        .err()
-        .expect("no answer is an error");
+        .expect_err("no answer is an error");
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     let m = e.to_string();
     assert!(m.contains("no answer") && m.contains("within"), "{m}");
@@ -567,8 +566,7 @@ fn a_hung_or_dead_gtp_engine_is_a_clear_error() {
     std::thread::sleep(Duration::from_millis(200));
     let m = c
         .send("name")
-        .err()
-        .expect("a dead engine is an error")
+        .expect_err("a dead engine is an error")
         .to_string();
     assert!(
         m.contains("closed its output") || m.contains("write failed"),

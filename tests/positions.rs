@@ -78,3 +78,19 @@ fn judged_positions_carry_the_solvers_columns() {
     assert!(e.contains("line 1") && e.contains("no good columns"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn positions_files_with_other_characters_are_clear_errors() {
+    for text in ["4é\n", "44\n4\u{301}5\n", "日本\n"] {
+        let e = wgzero::positions::parse_positions(text, "file.txt")
+            .expect_err("not a position")
+            .to_string();
+        assert!(e.contains("file.txt line"), "{text:?}: {e}");
+    }
+    for text in ["4é\n", "日本\n", "4453 ✓ 1\n", "4453 win ✓\n"] {
+        let e = wgzero::positions::parse_judged_positions(text, "file.txt")
+            .expect_err("not a position")
+            .to_string();
+        assert!(e.contains("file.txt"), "{text:?}: {e}");
+    }
+}

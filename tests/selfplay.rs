@@ -413,7 +413,7 @@ fn batches_that_come_back_out_of_order_are_refused() {
         &mut |_| Ok(()),
         &mut |_| {},
     );
-    let e = r.err().expect("out-of-order batches must be refused");
+    let e = r.expect_err("out-of-order batches must be refused");
     assert!(e.to_string().contains("order"), "{e}");
     assert_eq!(eval.in_flight(), 0);
 }

@@ -16,10 +16,9 @@ use wgzero::curve::{
     measure_run, validate, write_report, Budget, Curve, CurveReport, Reference, ValidationSet,
 };
 use wgzero::game::Connect4;
-use wgzero::net::{Precision, Selected};
+use wgzero::net::{ModelSource, Precision, Selected};
 use wgzero::positions::ErrorRate;
 use wgzero::train::run::{self as train_run, RunOptions};
-use wgzero::train::store::model_folder;
 
 #[derive(Args)]
 pub struct CurveArgs {
@@ -130,7 +129,7 @@ pub fn curve(args: &CurveArgs) -> Result<()> {
     }
     let mut measured = Vec::new();
     for (label, evaluations, hours, model) in references {
-        let source = model_folder(&model)?;
+        let source = ModelSource::at(&model)?;
         let bar = super::counting_bar(set.positions.len(), "positions searched");
         let v = validate(&source, &set, &budget, &selected, &mut |n| {
             bar.set_position(n as u64)

@@ -19,7 +19,6 @@ use wgzero::mcts::SearchConfig;
 use wgzero::net::{ModelSource, NetEvaluator, Selected};
 use wgzero::players::{Heuristic, PlayerSpec};
 use wgzero::positions::{judge_moves, read_positions, score_moves, ErrorRate, PositionResult};
-use wgzero::train::store::model_folder;
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -100,7 +99,7 @@ fn model_evaluator<G: Game>(
     symmetries: usize,
 ) -> Result<Averaged<G>> {
     let source = match model {
-        Some(p) => model_folder(p)?,
+        Some(p) => ModelSource::at(p)?,
         None if wgzero::models::shipped(&game.name()).is_some() => ModelSource::Shipped,
         None => bail!(
             "there is no shipped model for {}: give --model",

@@ -13,7 +13,6 @@ use wgzero::game::{Game, Go};
 use wgzero::gtp::Engine;
 use wgzero::net::ModelSource;
 use wgzero::players::{MctsPlayer, Player};
-use wgzero::train::store::model_folder;
 
 #[derive(Args)]
 pub struct GtpArgs {
@@ -48,7 +47,7 @@ pub fn gtp(args: &GtpArgs) -> Result<()> {
     }
     let game = Go::new(args.size, args.komi).context("--size / --komi")?;
     let model = match &args.model {
-        Some(p) => Some(model_folder(p)?),
+        Some(p) => Some(ModelSource::at(p)?),
         None => None,
     };
     let device = args.device.clone();

@@ -12,7 +12,6 @@ use wgzero::files::next_line;
 use wgzero::game::{outcome, Game, Outcome};
 use wgzero::net::ModelSource;
 use wgzero::players::{Heuristic, Player, PlayerSpec};
-use wgzero::train::store::model_folder;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Side {
@@ -95,7 +94,7 @@ fn build_opponent<G: Game + Heuristic>(game: &G, args: &PlayArgs) -> Result<Box<
     let source = match args.opponent.as_str() {
         "model" => ModelSource::Shipped,
         o => match o.strip_prefix("model:") {
-            Some(path) => model_folder(&PathBuf::from(path))?,
+            Some(path) => ModelSource::at(&PathBuf::from(path))?,
             None => {
                 let spec: PlayerSpec = o.parse().context(
                     "--opponent: expected model, model:PATH, random, mcts:N or minimax:D",

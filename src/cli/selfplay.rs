@@ -89,7 +89,7 @@ impl SelfplayArgs {
     /// `--model`, or random weights seeded by the games' seed.
     fn source(&self, seed: u64) -> Result<ModelSource> {
         Ok(match &self.model {
-            Some(dir) => wgzero::train::store::model_folder(dir)?,
+            Some(dir) => ModelSource::at(dir)?,
             None => ModelSource::Random { config: None, seed },
         })
     }

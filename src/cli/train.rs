@@ -13,7 +13,6 @@ use wgzero::game::Game;
 use wgzero::net::{ModelBytes, ModelSource};
 use wgzero::players::Heuristic;
 use wgzero::train::run::{self as train_run, Broker, RunOptions, RunSummary};
-use wgzero::train::store::model_folder;
 use wgzero::transport::run_name_of;
 
 #[derive(Args)]
@@ -211,7 +210,7 @@ fn init_model<G: Game>(game: &G, model: &str) -> Result<ModelBytes> {
         if !path.is_dir() {
             bail!("--init-model {model}: not a folder (give a model or run folder, or `shipped`)");
         }
-        model_folder(path)?
+        ModelSource::at(path)?
     };
     let mut bytes = source
         .read(game)

@@ -930,6 +930,37 @@ impl Game for Go {
     }
 }
 
+// Score notation (GTP's, and how `play` announces a Go result).
+
+/// A score as GTP writes it: `B+3.5`, `W+0.5` or `0`, from Black's margin.
+pub fn score_text(black_margin: f32) -> String {
+    if black_margin > 0.0 {
+        format!("B+{black_margin:.1}")
+    } else if black_margin < 0.0 {
+        format!("W+{:.1}", -black_margin)
+    } else {
+        "0".into()
+    }
+}
+
+/// Reads a GTP score (`B+3.5`, `W+12`, `0`) as Black's margin (finite:
+/// `B+inf` and `W+NaN` are not scores).
+pub fn parse_score(text: &str) -> Option<f32> {
+    let t = text.trim().to_ascii_uppercase();
+    if t == "0" || t == "DRAW" {
+        return Some(0.0);
+    }
+    let (sign, rest) = match t.split_at_checked(2)? {
+        ("B+", r) => (1.0, r),
+        ("W+", r) => (-1.0, r),
+        _ => return None,
+    };
+    rest.parse::<f32>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(|v| sign * v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -988,35 +1019,4 @@ mod tests {
         }
         assert_eq!((t.moves, t.passes, t.ko), (s.moves, s.passes, s.ko));
     }
-}
-
-// Score notation (GTP's, and how `play` announces a Go result).
-
-/// A score as GTP writes it: `B+3.5`, `W+0.5` or `0`, from Black's margin.
-pub fn score_text(black_margin: f32) -> String {
-    if black_margin > 0.0 {
-        format!("B+{black_margin:.1}")
-    } else if black_margin < 0.0 {
-        format!("W+{:.1}", -black_margin)
-    } else {
-        "0".into()
-    }
-}
-
-/// Reads a GTP score (`B+3.5`, `W+12`, `0`) as Black's margin (finite:
-/// `B+inf` and `W+NaN` are not scores).
-pub fn parse_score(text: &str) -> Option<f32> {
-    let t = text.trim().to_ascii_uppercase();
-    if t == "0" || t == "DRAW" {
-        return Some(0.0);
-    }
-    let (sign, rest) = match t.split_at_checked(2)? {
-        ("B+", r) => (1.0, r),
-        ("W+", r) => (-1.0, r),
-        _ => return None,
-    };
-    rest.parse::<f32>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .map(|v| sign * v)
 }

@@ -159,12 +159,27 @@ impl<G: Game> Network<G> {
             .map_err(|e| Error::Model(format!("{CONFIG_FILE} is not a valid model config: {e}")))?;
         config.validate()?;
         config.check_game(&game)?;
+        // Refuse before allocating a network of the config's shape: a short
+        // file cannot hold it (2 bytes per parameter at the least, f16).
+        let need = config.num_params().saturating_mul(2);
+        if weights.len() < need {
+            return Err(Error::Model(format!(
+                "{WEIGHTS_FILE} holds {} bytes, but {CONFIG_FILE}'s shape has {} parameters (at least {need} bytes): the files do not belong together",
+                weights.len(),
+                config.num_params()
+            )));
+        }
         let id = model_id(&weights);
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights)).map_err(|e| {
-            Error::Model(format!(
-                "{WEIGHTS_FILE} cannot be read (truncated or not burnpack?): {e}"
-            ))
-        })?;
+        // Each tensor is loaded in the dtype of the parameter it fills: the
+        // record's own dtype is whatever the file says, and burn panics on a
+        // float parameter given integer data (a fuzzed file found it).
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
+            .map_err(|e| {
+                Error::Model(format!(
+                    "{WEIGHTS_FILE} cannot be read (truncated or not burnpack?): {e}"
+                ))
+            })?
+            .cast_to_module_dtype();
         let model = PolicyValueNet::new(&config, &device)
             .try_load_record(record)
             .map_err(|e| {

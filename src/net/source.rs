@@ -53,7 +53,33 @@ pub struct Opened {
     pub f16: bool,
 }
 
+/// The file in a run folder that names its best checkpoint (the run folder
+/// layout is the training loop's, `crate::train::store`; only the `best`
+/// field is read here).
+const RUN_STATE_FILE: &str = "state.json";
+
 impl ModelSource {
+    /// The model a folder names, as every command takes `--model`: a run
+    /// folder (it holds `state.json`) means its best checkpoint, any other
+    /// folder is a model folder (`config.json` + `model.bpk`).
+    pub fn at(path: &std::path::Path) -> Result<ModelSource> {
+        let state = path.join(RUN_STATE_FILE);
+        if !state.exists() {
+            return Ok(ModelSource::Folder(path.to_path_buf()));
+        }
+        let text = read_model_text(&state)?;
+        let best = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["best"].as_str().map(str::to_string))
+            .ok_or_else(|| {
+                Error::Model(format!(
+                    "{}: not a run state (no `best` checkpoint)",
+                    state.display()
+                ))
+            })?;
+        Ok(ModelSource::Folder(path.join(best)))
+    }
+
     /// How errors and logs name the model.
     pub fn label(&self) -> String {
         match self {

@@ -191,16 +191,6 @@ pub fn best_checkpoint(run: &Path) -> Result<PathBuf> {
     Ok(run.join(load_state(run)?.best))
 }
 
-/// The model a folder names: a run folder's best checkpoint, or the folder
-/// itself (a model folder).
-pub fn model_folder(path: &Path) -> Result<ModelSource> {
-    if is_run(path) {
-        Ok(ModelSource::Folder(best_checkpoint(path)?))
-    } else {
-        Ok(ModelSource::Folder(path.to_path_buf()))
-    }
-}
-
 pub fn load_state(run: &Path) -> Result<RunState> {
     let path = run.join(STATE_FILE);
     serde_json::from_str(&read_model_text(&path)?)
