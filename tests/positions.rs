@@ -87,7 +87,7 @@ fn positions_files_with_other_characters_are_clear_errors() {
             .to_string();
         assert!(e.contains("file.txt line"), "{text:?}: {e}");
     }
-    for text in ["4é\n", "日本\n", "4453 ✓ 1\n", "4453 win ✓\n"] {
+    for text in ["4é win 1\n", "日本\n", "4453 win ✓\n", "4453 win 1é\n"] {
         let e = wgzero::positions::parse_judged_positions(text, "file.txt")
             .expect_err("not a position")
             .to_string();
