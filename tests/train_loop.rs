@@ -216,30 +216,44 @@ fn train_runs_resumes_and_writes_everything() {
 
 #[test]
 fn sigkill_at_any_moment_loses_at_most_a_step() {
-    // How long the whole run takes here, so that kills spread over all of it.
+    // How long a whole run takes here, and how long until its first state
+    // is written (start-up), so that kills land inside its steps.
     let reference = temp_dir("sigkill-reference");
     let iterations = 12;
     let t = std::time::Instant::now();
-    let o = train(&reference, iterations as u32);
-    assert!(o.status.success(), "{}", text(&o));
+    let mut child = train_command(&reference, iterations as u32)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut startup = None;
+    while child.try_wait().unwrap().is_none() {
+        if startup.is_none() && reference.join("state.json").exists() {
+            startup = Some(t.elapsed().as_secs_f64());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let whole = t.elapsed().as_secs_f64();
+    let startup = startup.unwrap_or(0.0);
     let _ = std::fs::remove_dir_all(&reference);
 
     let run = temp_dir("sigkill");
     // The (iteration, next step) each kill interrupted: kills must land
     // inside the run's steps, not only before it starts.
     let mut landed = std::collections::BTreeSet::new();
-    for round in 0..40u64 {
+    for round in 0..60u64 {
         let mut child = train_command(&run, iterations as u32)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Kill at a pseudo-random moment (SIGKILL: no cleanup at all),
-        // spread over 5-50% of a whole run's time, so that most rounds end
-        // in a kill and the run advances a step or a few between them.
-        let share = 0.05 + (round as f64 * 0.618_034).fract() * 0.45;
-        std::thread::sleep(Duration::from_secs_f64(share * whole));
+        // Kill at a pseudo-random moment (SIGKILL: no cleanup at all):
+        // after start-up, within the first 40% of the rest of a whole run,
+        // so that most rounds end in a kill a step or a few further on.
+        let share = (round as f64 * 0.618_034).fract() * 0.4;
+        std::thread::sleep(Duration::from_secs_f64(
+            startup + share * (whole - startup).max(0.0),
+        ));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             child.wait().unwrap();
@@ -261,8 +275,8 @@ fn sigkill_at_any_moment_loses_at_most_a_step() {
     }
     let steps: std::collections::BTreeSet<&str> = landed.iter().map(|(_, s)| s.as_str()).collect();
     assert!(
-        landed.len() >= 3 && steps.len() >= 2,
-        "too few kills landed inside the run's steps: {landed:?} (a whole run: {whole:.1} s)"
+        landed.len() >= 2 && steps.len() >= 2,
+        "too few kills landed inside the run's steps: {landed:?} (a whole run: {whole:.2} s, start-up {startup:.2} s)"
     );
     let o = train(&run, iterations as u32);
     assert!(o.status.success(), "{}", text(&o));
