@@ -150,6 +150,17 @@ pub fn is_alive(pid: u32) -> bool {
     }
 }
 
+/// This machine's name, for messages (best effort).
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .or_else(|_| std::env::var("COMPUTERNAME"))
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this machine".into())
+}
+
 /// This process's peak and current resident memory in MB (working set on
 /// Windows), measured on Linux, macOS and Windows; 0 where the OS does not
 /// say.

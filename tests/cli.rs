@@ -111,25 +111,29 @@ fn go_verdict(position: &str, komi: &str, human: &str, input: &str) -> String {
 
 #[test]
 fn play_go_names_the_winner_for_both_colours_and_by_passes() {
-    // An empty 5x5 board ended by two passes, Black to move: komi decides.
-    // With komi -7.5 Black (the side to move) has won; with 7.5 White has.
-    assert_eq!(go_verdict("pass pass", "-7.5", "first", ""), "You win.");
-    assert_eq!(
-        go_verdict("pass pass", "-7.5", "second", ""),
-        "random wins."
-    );
-    assert_eq!(go_verdict("pass pass", "7.5", "first", ""), "random wins.");
-    assert_eq!(go_verdict("pass pass", "7.5", "second", ""), "You win.");
-    assert_eq!(go_verdict("pass pass", "0", "first", ""), "Draw.");
-    // Black's stone owns the board: 25 - 7.5. White to move has lost.
-    assert_eq!(
-        go_verdict("c3 pass pass", "7.5", "second", ""),
-        "random wins."
-    );
-    assert_eq!(go_verdict("c3 pass pass", "7.5", "first", ""), "You win.");
-    // The human (White) ends the game with a pass of their own and wins on
-    // komi with Black, the engine, to move.
-    assert_eq!(go_verdict("pass", "7.5", "second", "pass\n"), "You win.");
+    let cases = [
+        // An empty 5x5 board ended by two passes, Black to move: komi
+        // decides. With komi -7.5 Black (the side to move) has won; with
+        // 7.5 White has.
+        ("pass pass", "-7.5", "first", "", "You win."),
+        ("pass pass", "-7.5", "second", "", "random wins."),
+        ("pass pass", "7.5", "first", "", "random wins."),
+        ("pass pass", "7.5", "second", "", "You win."),
+        ("pass pass", "0", "first", "", "Draw."),
+        // Black's stone owns the board: 25 - 7.5. White to move has lost.
+        ("c3 pass pass", "7.5", "second", "", "random wins."),
+        ("c3 pass pass", "7.5", "first", "", "You win."),
+        // The human (White) ends the game with a pass of their own and wins
+        // on komi with Black, the engine, to move.
+        ("pass", "7.5", "second", "pass\n", "You win."),
+    ];
+    for (position, komi, human, input, verdict) in cases {
+        assert_eq!(
+            go_verdict(position, komi, human, input),
+            verdict,
+            "{position:?} komi {komi}, human {human}"
+        );
+    }
 }
 
 #[test]

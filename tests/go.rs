@@ -436,21 +436,28 @@ fn go_trains_and_plays_from_the_command_line() {
     let dir = common::tempdir("go-train");
     let run = dir.join("run");
     let run = run.to_str().unwrap();
-    let (_, err) = common::wgzero_ok(&[
-        "train",
-        "--game",
-        "go",
-        "--size",
-        "5",
-        "--iterations",
-        "1",
-        "--backend",
-        "cpu",
-        "--config",
-        tiny,
-        "--run",
-        run,
-    ]);
+    // `wgzero train` of the tiny config on 5x5 with komi `komi`.
+    let train = |komi: &str, iterations: &str| {
+        common::wgzero(&[
+            "train",
+            "--game",
+            "go",
+            "--size",
+            "5",
+            "--komi",
+            komi,
+            "--iterations",
+            iterations,
+            "--backend",
+            "cpu",
+            "--config",
+            tiny,
+            "--run",
+            run,
+        ])
+    };
+    let (ok, out, err) = train("7.5", "1");
+    assert!(ok, "{out}{err}");
     assert!(err.contains("iter 1 self-play"), "{err}");
     let (text, _) = common::wgzero_ok(&[
         "eval",
@@ -487,23 +494,7 @@ fn go_trains_and_plays_from_the_command_line() {
     assert!(!ok);
     assert!(err.contains("go5") && err.contains("go9"), "{err}");
     // Resuming with another komi is refused at once, naming the run's.
-    let (ok, _, err) = common::wgzero(&[
-        "train",
-        "--game",
-        "go",
-        "--size",
-        "5",
-        "--komi",
-        "6.5",
-        "--iterations",
-        "2",
-        "--backend",
-        "cpu",
-        "--config",
-        tiny,
-        "--run",
-        run,
-    ]);
+    let (ok, _, err) = train("6.5", "2");
     assert!(!ok, "{err}");
     assert!(
         err.contains("with komi 7.5, not komi 6.5") && err.contains("--komi 7.5"),

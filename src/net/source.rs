@@ -56,7 +56,7 @@ pub struct Opened {
 /// The file in a run folder that names its best checkpoint (the run folder
 /// layout is the training loop's, `crate::train::store`; only the `best`
 /// field is read here).
-const RUN_STATE_FILE: &str = "state.json";
+pub const RUN_STATE_FILE: &str = "state.json";
 
 impl ModelSource {
     /// The model a folder names, as every command takes `--model`: a run

@@ -627,8 +627,7 @@ pub fn run_until<G: Game, E: Evaluator>(
     let mut d = Driver::new(game, cfg, model_id)?;
     let start = Instant::now();
     let stats0 = eval.stats();
-    let mut order = std::collections::VecDeque::new();
-    let played = play_batches(&mut d, eval, sink, progress, stop, start, &mut order);
+    let played = play_batches(&mut d, eval, sink, progress, stop, start);
     if played.is_err() {
         // Take back what is still being evaluated, so that the evaluator
         // starts clean for whoever uses it next.
@@ -652,8 +651,6 @@ pub fn run_until<G: Game, E: Evaluator>(
 /// The batch loop of [`run_until`]: both buffers go out first; then, each
 /// time one comes back (in the order submitted, checked by id), its group is
 /// absorbed and refilled while the other buffer is being evaluated.
-/// `order` holds the (group, batch id) pairs in flight.
-#[allow(clippy::too_many_arguments)]
 fn play_batches<G: Game, E: Evaluator>(
     d: &mut Driver<'_, G>,
     eval: &mut E,
@@ -661,9 +658,10 @@ fn play_batches<G: Game, E: Evaluator>(
     progress: &mut dyn FnMut(&Progress),
     stop: &dyn Fn() -> bool,
     start: Instant,
-    order: &mut std::collections::VecDeque<(usize, u64)>,
 ) -> Result<()> {
     let cfg = d.cfg;
+    // The (group, batch id) pairs in flight, oldest first.
+    let mut order = std::collections::VecDeque::new();
     for g in 0..2 {
         if let Some(id) = d.fill_and_submit(g, eval, sink)? {
             order.push_back((g, id));

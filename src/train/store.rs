@@ -24,7 +24,8 @@ use crate::net::network::{CONFIG_FILE as NET_CONFIG_FILE, WEIGHTS_FILE};
 use crate::net::{ModelBytes, ModelSource, NetConfig, Network, Selected};
 use crate::selfplay::records::{write_records, GameRecord, RecordsHeader};
 
-pub const STATE_FILE: &str = "state.json";
+/// A run's state file (named where `--model` also reads it: [`crate::net::source`]).
+pub const STATE_FILE: &str = crate::net::source::RUN_STATE_FILE;
 pub const CONFIG_FILE: &str = "config.toml";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const OPTIMIZER_FILE: &str = "optimizer.bin";
@@ -95,7 +96,7 @@ pub fn lock_run(run: &Path) -> Result<RunLock> {
     let holder = format!(
         "wgzero pid {} on {}, since {} s after the Unix epoch",
         std::process::id(),
-        host_name(),
+        crate::process::host_name(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
@@ -108,17 +109,6 @@ pub fn lock_run(run: &Path) -> Result<RunLock> {
         file: Some(file),
         created,
     })
-}
-
-/// This machine's name, for messages (best effort).
-pub fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .or_else(|_| std::env::var("COMPUTERNAME"))
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "this machine".into())
 }
 
 /// Which step of an iteration comes next.
@@ -184,11 +174,6 @@ fn model_err(path: &Path, e: impl std::fmt::Display) -> Error {
 /// Whether `dir` holds a run (its state file).
 pub fn is_run(dir: &Path) -> bool {
     dir.join(STATE_FILE).exists()
-}
-
-/// The run folder's checkpoint of the best network.
-pub fn best_checkpoint(run: &Path) -> Result<PathBuf> {
-    Ok(run.join(load_state(run)?.best))
 }
 
 pub fn load_state(run: &Path) -> Result<RunState> {
@@ -529,10 +514,20 @@ pub fn oldest_needed_games(metrics: &[serde_json::Value], cfg: &RunConfig) -> Op
     None
 }
 
-/// Deletes the game files of iterations before `oldest`.
+/// Deletes the game files of iterations before `oldest` (those still there).
 pub fn prune_games(run: &Path, oldest: u64) {
-    for it in 1..oldest {
-        let _ = crate::files::remove_if_present(&games_file(run, it));
+    let Ok(entries) = std::fs::read_dir(run.join("games")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let iteration = name
+            .strip_prefix("iter-")
+            .and_then(|n| n.strip_suffix(".wgzr"))
+            .and_then(|n| n.parse::<u64>().ok());
+        if iteration.is_some_and(|it| it < oldest) {
+            let _ = crate::files::remove_if_present(&e.path());
+        }
     }
 }
 

@@ -120,7 +120,7 @@ struct TrainerClaim {
 impl TrainerClaim {
     fn mine() -> Self {
         TrainerClaim {
-            host: crate::train::store::host_name(),
+            host: crate::process::host_name(),
             pid: std::process::id(),
             beat_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
