@@ -169,8 +169,60 @@ pub fn memory_mb() -> (f64, f64) {
     (peak_rss_mb().max(current), current)
 }
 
+/// CPU seconds (user + system) this process has used, all threads; 0
+/// where the OS does not say. Over a wall-clock interval, the cores busy.
+pub fn cpu_seconds() -> f64 {
+    cpu_seconds_os()
+}
+
 #[cfg(unix)]
-fn peak_rss_mb() -> f64 {
+fn cpu_seconds_os() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct we pass.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+        return 0.0;
+    }
+    // SAFETY: initialised by the successful call above.
+    let u = unsafe { usage.assume_init() };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
+#[cfg(windows)]
+fn cpu_seconds_os() -> f64 {
+    use windows_sys::Win32::Foundation::FILETIME;
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessTimes};
+    let zero = FILETIME {
+        dwLowDateTime: 0,
+        dwHighDateTime: 0,
+    };
+    let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+    // SAFETY: plain Win32 call filling the four structs we pass.
+    let ok = unsafe {
+        GetProcessTimes(
+            GetCurrentProcess(),
+            &mut created,
+            &mut exited,
+            &mut kernel,
+            &mut user,
+        )
+    };
+    if ok == 0 {
+        return 0.0;
+    }
+    // 100-nanosecond units.
+    let secs =
+        |t: FILETIME| ((t.dwHighDateTime as u64) << 32 | t.dwLowDateTime as u64) as f64 * 1e-7;
+    secs(kernel) + secs(user)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn cpu_seconds_os() -> f64 {
+    0.0
+}
+
+#[cfg(unix)]
+pub fn peak_rss_mb() -> f64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage fills the struct we pass.
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
@@ -187,7 +239,7 @@ fn peak_rss_mb() -> f64 {
 }
 
 #[cfg(windows)]
-fn peak_rss_mb() -> f64 {
+pub fn peak_rss_mb() -> f64 {
     use windows_sys::Win32::System::ProcessStatus::{
         GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS,
     };
@@ -204,7 +256,7 @@ fn peak_rss_mb() -> f64 {
 }
 
 #[cfg(not(any(unix, windows)))]
-fn peak_rss_mb() -> f64 {
+pub fn peak_rss_mb() -> f64 {
     0.0
 }
 

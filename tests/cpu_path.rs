@@ -7,6 +7,8 @@ mod common;
 use burn::tensor::Device;
 use common::{max_rel_diff, random_states};
 use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
+use wgzero::net::cpu::ConvAlgo;
+use wgzero::net::kernels::Simd;
 use wgzero::net::network::CpuPath;
 use wgzero::net::trainer::{TrainBatch, TrainConfig, Trainer};
 use wgzero::net::{NetConfig, Network};
@@ -33,29 +35,50 @@ fn trained<G: Game>(net: Network<G>, game: &G) -> Network<G> {
     net
 }
 
+/// Every 3x3 convolution algorithm on every SIMD level this CPU runs.
+fn paths() -> Vec<(ConvAlgo, Simd)> {
+    let mut out = Vec::new();
+    for algo in [ConvAlgo::Winograd, ConvAlgo::Im2col] {
+        for simd in Simd::available() {
+            out.push((algo, simd));
+        }
+    }
+    out
+}
+
 fn check<G: Game>(game: G, n: usize) {
     let cfg = NetConfig::for_game(&game);
     let net = Network::random(game.clone(), cfg, Device::flex(), false, 3).unwrap();
     let net = trained(net, &game);
     let states = random_states(&game, n, 21);
-    let gemm = net.forward(&states).unwrap();
     let net = net.with_cpu_path(CpuPath::Flex);
     let flex = net.forward(&states).unwrap();
-    let (dl, dv) = (
-        max_rel_diff(&gemm.0, &flex.0),
-        max_rel_diff(&gemm.1, &flex.1),
-    );
-    assert!(
-        dl < TOLERANCE && dv < TOLERANCE,
-        "{}: logits differ by {dl}, values by {dv}",
-        game.name()
-    );
-    assert!(gemm.0.iter().chain(&gemm.1).all(|x| x.is_finite()));
+    let mut net = net.with_cpu_path(CpuPath::Gemm);
+    // Both ways of computing the 3x3 convolutions, on every SIMD level.
+    for (algo, simd) in paths() {
+        net = net.with_conv_algo(algo).with_simd(simd);
+        let gemm = net.forward(&states).unwrap();
+        let (dl, dv) = (
+            max_rel_diff(&gemm.0, &flex.0),
+            max_rel_diff(&gemm.1, &flex.1),
+        );
+        assert!(
+            dl < TOLERANCE && dv < TOLERANCE,
+            "{} ({algo:?}, {simd:?}): logits differ by {dl}, values by {dv}",
+            game.name()
+        );
+        assert!(gemm.0.iter().chain(&gemm.1).all(|x| x.is_finite()));
+    }
 }
 
 #[test]
 fn the_gemm_path_matches_burn_for_every_game() {
     assert_eq!(CpuPath::from_env(), CpuPath::Gemm, "the default path");
+    assert_eq!(
+        ConvAlgo::from_env(),
+        ConvAlgo::Winograd,
+        "the default 3x3 path"
+    );
     // Odd sizes: uneven chunks across threads, and a single position.
     check(Connect4, 37);
     check(Connect4, 1);
@@ -69,14 +92,19 @@ fn the_gemm_path_matches_burn_on_the_shipped_model() {
     let (json, weights) = wgzero::models::shipped("connect4").unwrap();
     let net = Network::from_parts(Connect4, json, weights.to_vec(), Device::flex(), false).unwrap();
     let states = random_states(&Connect4, 64, 5);
-    let gemm = net.forward(&states).unwrap();
-    let flex = net.with_cpu_path(CpuPath::Flex).forward(&states).unwrap();
-    let (dl, dv) = (
-        max_rel_diff(&gemm.0, &flex.0),
-        max_rel_diff(&gemm.1, &flex.1),
-    );
-    assert!(
-        dl < TOLERANCE && dv < TOLERANCE,
-        "logits differ by {dl}, values by {dv}"
-    );
+    let net = net.with_cpu_path(CpuPath::Flex);
+    let flex = net.forward(&states).unwrap();
+    let mut net = net.with_cpu_path(CpuPath::Gemm);
+    for (algo, simd) in paths() {
+        net = net.with_conv_algo(algo).with_simd(simd);
+        let gemm = net.forward(&states).unwrap();
+        let (dl, dv) = (
+            max_rel_diff(&gemm.0, &flex.0),
+            max_rel_diff(&gemm.1, &flex.1),
+        );
+        assert!(
+            dl < TOLERANCE && dv < TOLERANCE,
+            "{algo:?} {simd:?}: logits differ by {dl}, values by {dv}"
+        );
+    }
 }

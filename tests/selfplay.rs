@@ -417,3 +417,119 @@ fn batches_that_come_back_out_of_order_are_refused() {
     assert!(e.to_string().contains("order"), "{e}");
     assert_eq!(eval.in_flight(), 0);
 }
+
+/// An evaluator that records the size of every batch it sees.
+struct Sizes {
+    inner: Uniform,
+    seen: Vec<usize>,
+}
+
+impl Evaluator for Sizes {
+    fn submit(&mut self, batch: Batch) -> Result<()> {
+        self.seen.push(batch.len());
+        self.inner.submit(batch)
+    }
+    fn collect(&mut self) -> Result<Batch> {
+        self.inner.collect()
+    }
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
+    }
+    fn stats(&self) -> EvalStats {
+        self.inner.stats()
+    }
+}
+
+#[test]
+fn concurrency_sets_the_games_in_flight() {
+    let games_per_group = |c: f64| {
+        SelfPlayConfig {
+            games: 10_000,
+            batch: 64,
+            leaves_per_game: 8,
+            concurrency: c,
+            ..SelfPlayConfig::default()
+        }
+        .games_per_group()
+    };
+    // 64 / 8 = 8 games fill a batch; concurrency multiplies (rounded up).
+    assert_eq!(games_per_group(1.0), 8);
+    assert_eq!(games_per_group(1.5), 12);
+    assert_eq!(games_per_group(2.0), 16);
+    assert_eq!(games_per_group(3.0), 24);
+    assert_eq!(games_per_group(0.1), 1);
+    // In play: with one game's worth of leaves per group member and
+    // concurrency 1, no batch can exceed what 8 games hand out; the first
+    // batch of a group is every game's root (one leaf each).
+    for (c, roots) in [(1.0, 8), (3.0, 24)] {
+        let cfg = SelfPlayConfig {
+            concurrency: c,
+            ..small(200, 16, 64, 8)
+        };
+        let mut eval = Sizes {
+            inner: Uniform::new(),
+            seen: Vec::new(),
+        };
+        let (report, games) = play(&Connect4, &mut eval, &cfg);
+        check_games(&Connect4, &games, 200);
+        assert!(report.evaluated_exactly_once);
+        assert_eq!(eval.seen[0], roots, "concurrency {c}: first batch");
+    }
+    // Nonsense is refused.
+    for c in [0.0, -1.0, f64::NAN, 1000.0] {
+        let cfg = SelfPlayConfig {
+            concurrency: c,
+            ..small(4, 8, 16, 4)
+        };
+        let err = selfplay::run(
+            &Connect4,
+            &mut Uniform::new(),
+            "t",
+            &cfg,
+            &mut |_| Ok(()),
+            &mut |_| {},
+        );
+        assert!(err.is_err(), "concurrency {c} accepted");
+    }
+}
+
+#[test]
+fn steady_state_plays_the_moves_asked_with_full_batches() {
+    let cfg = SelfPlayConfig {
+        games: usize::MAX / 2,
+        max_moves: Some(3_000),
+        ..small(0, 16, 64, 8)
+    };
+    let (report, games) = play(&Connect4, &mut Uniform::new(), &cfg);
+    // Stops within one batch's moves of the target: at most a move per game in flight.
+    let in_flight = 2 * cfg.games_per_group() as u64;
+    assert!(
+        report.moves >= 3_000 && report.moves < 3_000 + 2 * in_flight,
+        "{} moves",
+        report.moves
+    );
+    // Finished games restarted: more games than slots finished, all legal.
+    assert!(games.len() as u64 > in_flight, "{} games", games.len());
+    check_games(&Connect4, &games, games.len());
+    let recorded: usize = games.iter().map(|g| g.positions.len()).sum();
+    assert!(recorded as u64 <= report.moves);
+    assert!(report.evaluated_exactly_once);
+    // Every group stays full, so the steady window covers nearly the whole run.
+    assert_eq!(report.steady_batches, report.batches);
+    assert!(report.steady_seconds > 0.5 * report.wall_seconds);
+    assert!(report.steady_moves_per_second > 0.0);
+    assert!(
+        report.batch_mean_steady > 0.9 * 64.0,
+        "{}",
+        report.batch_mean_steady
+    );
+    // Per-move figures add up: the root's evaluation is saved by tree reuse
+    // on most moves, and evaluations per move stay within the budget.
+    assert!(
+        report.evaluations_per_move <= 17.0,
+        "{}",
+        report.evaluations_per_move
+    );
+    assert!(report.reused_roots_per_move > 0.5 && report.reused_roots_per_move <= 1.0);
+    assert!(report.cpu_cores > 0.0);
+}

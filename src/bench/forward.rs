@@ -21,40 +21,89 @@ pub fn random_network<G: Game>(
     Ok(source.evaluator(game, device, precision)?.eval)
 }
 
-/// Rounds of the forward sweep; see [`forward_sweep`].
-const FORWARD_ROUNDS: usize = 3;
+/// The median of `rates` and their spread, `(max - min) / median`.
+pub fn median_spread(rates: &[f64]) -> (f64, f64) {
+    if rates.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mut v = rates.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    let median = if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    };
+    let spread = if median > 0.0 {
+        (v[v.len() - 1] - v[0]) / median
+    } else {
+        0.0
+    };
+    (median, spread)
+}
 
-/// Step 1: evaluations/s and latency over a sweep of batch sizes, about
-/// `secs` per size in all. The sizes are measured in [`FORWARD_ROUNDS`]
-/// interleaved rounds and each keeps its best round, so that a burst of load
-/// from elsewhere does not single out one size; the best round is also the
-/// strict yardstick for the pipeline efficiency (self-play's one run against
-/// the network's best).
+/// How one network path is described in the sweep.
+pub struct PathInfo {
+    /// `f32` or `f16`.
+    pub precision: &'static str,
+    /// `winograd`, `im2col` (the CPU path's 3x3 convolutions), `flex`, `wgpu`.
+    pub path: String,
+    /// Multiply-adds per position, for GFLOP/s.
+    pub macs_per_position: usize,
+    /// The machine's peak GFLOP/s for this path (0: not a CPU path).
+    pub peak_gflops: f64,
+}
+
+/// Step 1: evaluations/s and latency over a sweep of batch sizes, measured
+/// in `rounds` interleaved rounds of `secs` per size each (so that a burst
+/// of load from elsewhere hits every size alike), reported as the median
+/// round with the spread of the rounds.
+#[allow(clippy::too_many_arguments)]
 pub fn forward_sweep<G: Game, E: Evaluator>(
     game: &G,
     eval: &mut E,
-    label: &'static str,
+    info: &PathInfo,
     sizes: &[usize],
+    rounds: usize,
     secs: f64,
     seed: u64,
 ) -> Result<Vec<ForwardPoint>> {
-    let mut best = vec![0f64; sizes.len()];
-    for _ in 0..FORWARD_ROUNDS {
-        for (b, &batch) in best.iter_mut().zip(sizes) {
-            let rate = forward_rate(game, eval, batch, secs / FORWARD_ROUNDS as f64, seed)?;
-            *b = b.max(rate);
+    let mut rates = vec![Vec::new(); sizes.len()];
+    for _ in 0..rounds.max(1) {
+        for (r, &batch) in rates.iter_mut().zip(sizes) {
+            r.push(forward_rate(game, eval, batch, secs, seed)?);
         }
     }
     Ok(sizes
         .iter()
-        .zip(best)
-        .map(|(&batch, rate)| ForwardPoint {
-            precision: label,
-            batch,
-            evaluations_per_second: rate,
-            ms_per_batch: 1e3 * batch as f64 / rate,
-        })
+        .zip(rates)
+        .map(|(&batch, r)| forward_point(info, batch, &r))
         .collect())
+}
+
+/// One point of the sweep from its rounds' rates.
+pub fn forward_point(info: &PathInfo, batch: usize, rates: &[f64]) -> ForwardPoint {
+    let (rate, spread) = median_spread(rates);
+    let gflops = rate * 2.0 * info.macs_per_position as f64 / 1e9;
+    ForwardPoint {
+        precision: info.precision,
+        path: info.path.clone(),
+        batch,
+        evaluations_per_second: rate,
+        spread,
+        rounds: rates.len(),
+        ms_per_batch: if rate > 0.0 {
+            1e3 * batch as f64 / rate
+        } else {
+            0.0
+        },
+        gflops,
+        peak_share: if info.peak_gflops > 0.0 {
+            gflops / info.peak_gflops
+        } else {
+            0.0
+        },
+    }
 }
 
 /// Evaluations per second of `eval` on batches of exactly `n` random

@@ -9,6 +9,7 @@
 pub mod broker;
 pub mod encoding;
 pub mod forward;
+pub mod peak;
 pub mod search;
 pub mod selfplay;
 pub mod training;
@@ -21,13 +22,16 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::game::Game;
+use crate::net::cpu::ConvAlgo;
 use crate::net::{self, BackendChoice, DeviceReport, NetConfig, Precision};
-use crate::selfplay::{SelfPlayConfig, SelfPlayReport};
+use crate::selfplay::SelfPlayConfig;
 
+pub use peak::PeakPoint;
 pub use search::search_scaling;
+pub use selfplay::{EfficiencyRound, SelfPlayBench};
 
 /// Version of the JSON report's layout.
-pub const BENCH_SCHEMA_VERSION: u32 = 3;
+pub const BENCH_SCHEMA_VERSION: u32 = 4;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -44,13 +48,26 @@ pub struct BenchOptions {
     pub command_line: String,
 }
 
-/// Network forward at one batch size.
+/// Network forward at one batch size: the median of interleaved rounds.
 #[derive(Clone, Debug, Serialize)]
 pub struct ForwardPoint {
     pub precision: &'static str,
+    /// How the network runs: `winograd` or `im2col` (wgzero's CPU path and
+    /// how it computes 3x3 convolutions), `flex` (burn on the CPU), `wgpu`.
+    pub path: String,
     pub batch: usize,
+    /// Median over the rounds.
     pub evaluations_per_second: f64,
+    /// `(max - min) / median` over the rounds.
+    pub spread: f64,
+    pub rounds: usize,
     pub ms_per_batch: f64,
+    /// FLOPs of the network counted as direct convolutions (2 per
+    /// multiply-add), per second.
+    pub gflops: f64,
+    /// `gflops` over the machine's measured f32 peak at the SIMD width the
+    /// path's kernels use (0 on a GPU).
+    pub peak_share: f64,
 }
 
 /// Input encoding, GPU kernel against CPU encoding + upload.
@@ -76,17 +93,6 @@ pub struct SearchPoint {
     /// The machine's ceiling: a pure-compute loop's speedup over 1 thread,
     /// measured in the same rounds.
     pub ceiling_speedup: f64,
-}
-
-/// Self-play and its efficiency against the network alone.
-#[derive(Clone, Debug, Serialize)]
-pub struct SelfPlayBench {
-    pub config: SelfPlayConfig,
-    pub report: SelfPlayReport,
-    /// Forward evaluations/s at `config.batch` from the forward sweep.
-    pub forward_evaluations_per_second: f64,
-    /// Steady-state self-play evaluations/s over that.
-    pub pipeline_efficiency: f64,
 }
 
 /// One training step at the default batch size.
@@ -149,7 +155,20 @@ fn simd_features() -> Vec<&'static str> {
                 }
             )*};
         }
-        probe!("sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl");
+        probe!(
+            "sse4.2",
+            "avx",
+            "avx2",
+            "fma",
+            "f16c",
+            "avxvnni",
+            "avx512f",
+            "avx512bw",
+            "avx512vl",
+            "avx512vnni",
+            "avx512bf16",
+            "avx512fp16"
+        );
         f
     }
     #[cfg(target_arch = "aarch64")]
@@ -172,6 +191,8 @@ pub struct BenchReport {
     pub game: String,
     pub device: DeviceReport,
     pub network: NetConfig,
+    /// The machine's f32 peak per SIMD width (all cores).
+    pub peak: Vec<PeakPoint>,
     pub forward: Vec<ForwardPoint>,
     pub encoding: EncodingReport,
     pub search: Vec<SearchPoint>,
@@ -189,8 +210,12 @@ struct Plan {
     /// Self-play's batch (also in the forward sweep).
     selfplay_batch: usize,
     forward_sizes: Vec<usize>,
-    /// Seconds per measured point of steps 1 and 2.
+    /// Interleaved rounds of the forward sweep and of self-play.
+    rounds: usize,
+    /// Seconds per point per round of step 1.
     secs: f64,
+    /// Seconds of each window of step 4's rounds.
+    selfplay_secs: f64,
     warm_up_secs: f64,
     encode_positions: usize,
     scaling_secs: f64,
@@ -201,7 +226,7 @@ impl Plan {
     fn new(quick: bool) -> Self {
         let selfplay_batch = if quick { 64 } else { 128 };
         let mut forward_sizes: Vec<usize> = if quick {
-            vec![1, 16, 64, 128]
+            vec![1, 16, 64, 128, 256]
         } else {
             (0..=10).map(|k| 1 << k).collect()
         };
@@ -213,8 +238,10 @@ impl Plan {
             quick,
             selfplay_batch,
             forward_sizes,
-            secs: if quick { 0.8 } else { 2.0 },
-            warm_up_secs: if quick { 5.0 } else { 10.0 },
+            rounds: if quick { 5 } else { 7 },
+            secs: if quick { 0.3 } else { 0.6 },
+            selfplay_secs: if quick { 2.5 } else { 5.0 },
+            warm_up_secs: if quick { 3.0 } else { 10.0 },
             encode_positions: if quick { 1024 } else { 4096 },
             scaling_secs: if quick { 2.0 } else { 5.0 },
             train_steps: if quick { 3 } else { 10 },
@@ -235,9 +262,10 @@ pub fn run<G: Game>(
         "device: {} ({})",
         sel.report.chosen, sel.report.reason
     ));
-    log("1/6 network forward");
+    log("1/6 network forward (peak FLOP/s, then each path)");
+    let peak = peak::peak_gflops(if plan.quick { 0.5 } else { 1.0 });
     let mut f32_eval = forward::random_network(game, &sel, Precision::F32, opts.seed)?;
-    let forward = forward_step(game, &sel, &mut f32_eval, &plan, opts.seed)?;
+    let forward = forward_step(game, &sel, &mut f32_eval, &plan, &peak, opts.seed)?;
     log("2/6 input encoding");
     let encoding = encoding::encoding(game, &sel, plan.encode_positions, plan.secs)?;
     log("3/6 search overhead");
@@ -246,10 +274,14 @@ pub fn run<G: Game>(
     let (selfplay, records) = selfplay::selfplay(
         game,
         &mut f32_eval,
-        &forward,
-        plan.quick,
-        plan.selfplay_batch,
-        opts.seed,
+        &selfplay::SelfPlayPlan {
+            batch: plan.selfplay_batch,
+            simulations: if plan.quick { 16 } else { 32 },
+            rounds: plan.rounds,
+            secs: plan.selfplay_secs,
+            whole_games: if plan.quick { 96 } else { 384 },
+            seed: opts.seed,
+        },
     )?;
     log("5/6 training step");
     let training = training::training(game, &sel, &records, plan.train_steps, opts.seed)?;
@@ -264,6 +296,7 @@ pub fn run<G: Game>(
         game: game.name(),
         network: NetConfig::for_game(game),
         device: sel.report,
+        peak,
         forward,
         encoding,
         search,
@@ -276,26 +309,84 @@ pub fn run<G: Game>(
     })
 }
 
-/// Step 1: the f32 sweep after a warm-up (flex on a CPU gets about 15%
-/// faster over its first seconds), and the f16 sweep where the device has f16.
+/// Step 1: the f32 sweep of the default path after a warm-up (flex on a
+/// CPU gets about 15% faster over its first seconds); on the CPU backend
+/// the other 3x3 convolution path too (at the self-play batch in the quick
+/// suite), and the f16 sweep where the device has f16.
 fn forward_step<G: Game>(
     game: &G,
     sel: &net::Selected,
     f32_eval: &mut net::NetEvaluator,
     plan: &Plan,
+    peak: &[PeakPoint],
     seed: u64,
 ) -> Result<Vec<ForwardPoint>> {
     forward::forward_rate(game, f32_eval, plan.selfplay_batch, plan.warm_up_secs, seed)?;
     let sizes = &plan.forward_sizes;
-    let mut points = forward::forward_sweep(game, f32_eval, "f32", sizes, plan.secs, seed)?;
+    let macs = NetConfig::for_game(game).macs_per_position();
+    // The peak at the SIMD width of the CPU path's kernels (the widest the
+    // CPU has, unless `WGZERO_SIMD` caps it).
+    let simd = net::kernels::Simd::detect().name();
+    let cpu_peak = peak
+        .iter()
+        .find(|p| p.simd == simd)
+        .or(peak.first())
+        .map_or(0.0, |p| p.gflops);
+    let cpu_gemm = !sel.is_wgpu && net::network::CpuPath::from_env() == net::network::CpuPath::Gemm;
+    let info = |precision, path: &str| forward::PathInfo {
+        precision,
+        path: path.to_string(),
+        macs_per_position: macs,
+        peak_gflops: if sel.is_wgpu { 0.0 } else { cpu_peak },
+    };
+    let default_path = match (sel.is_wgpu, cpu_gemm) {
+        (true, _) => "wgpu".to_string(),
+        (false, true) => ConvAlgo::from_env().name().to_string(),
+        (false, false) => "flex".to_string(),
+    };
+    let (rounds, secs) = (plan.rounds, plan.secs);
+    let mut points = forward::forward_sweep(
+        game,
+        f32_eval,
+        &info("f32", &default_path),
+        sizes,
+        rounds,
+        secs,
+        seed,
+    )?;
+    if cpu_gemm {
+        for algo in [ConvAlgo::Winograd, ConvAlgo::Im2col] {
+            if algo == ConvAlgo::from_env() {
+                continue;
+            }
+            let source = net::ModelSource::Random { config: None, seed };
+            let mut other = source.evaluator_with(game, sel, Precision::F32, algo)?.eval;
+            forward::forward_rate(game, &mut other, plan.selfplay_batch, 1.0, seed)?;
+            let other_sizes = if plan.quick {
+                vec![plan.selfplay_batch]
+            } else {
+                sizes.clone()
+            };
+            points.extend(forward::forward_sweep(
+                game,
+                &mut other,
+                &info("f32", algo.name()),
+                &other_sizes,
+                rounds,
+                secs,
+                seed,
+            )?);
+        }
+    }
     if sel.report.f16 {
         let mut f16_eval = forward::random_network(game, sel, Precision::F16, seed)?;
         points.extend(forward::forward_sweep(
             game,
             &mut f16_eval,
-            "f16",
+            &info("f16", "wgpu"),
             sizes,
-            plan.secs,
+            rounds,
+            secs,
             seed,
         )?);
     }

@@ -1,66 +1,164 @@
-//! Step 4: self-play with a random network and its pipeline efficiency
-//! against the network alone at the same batch size.
+//! Step 4: self-play with a random network: the pipeline efficiency in
+//! interleaved rounds against the network alone at the same batch size, and
+//! the whole-games figure beside it.
+//!
+//! Each round times the network alone (`forward`), then steady-state
+//! self-play (finished games restart at once, so every batch is full) for
+//! as long; the last round is followed by one more forward window. A
+//! round's efficiency is its self-play evaluations/s over the faster of the
+//! two forward windows around it, so a drift in the machine's speed (clock,
+//! load from elsewhere) is not mistaken for a pipeline faster than its
+//! network. The figures are the medians of the rounds, with their spread.
 
-use super::{ForwardPoint, SelfPlayBench};
+use serde::Serialize;
+
+use super::forward::{forward_rate, median_spread};
 use crate::error::{Error, Result};
 use crate::eval::Evaluator;
 use crate::game::Game;
 use crate::selfplay::records::GameRecord;
 use crate::selfplay::{self as sp, SelfPlayConfig, SelfPlayReport};
 
-/// Self-play runs of step 4 (the same games each time); the best is kept.
-const SELFPLAY_ROUNDS: usize = 2;
+/// One round of the efficiency measurement.
+#[derive(Clone, Debug, Serialize)]
+pub struct EfficiencyRound {
+    /// The network alone at the self-play batch, before and after.
+    pub forward_before: f64,
+    pub forward_after: f64,
+    /// Steady-state self-play evaluations/s and moves/s.
+    pub selfplay_evaluations_per_second: f64,
+    pub selfplay_moves_per_second: f64,
+    pub batch_mean_steady: f64,
+    pub cpu_cores: f64,
+    /// Self-play over the faster forward window.
+    pub efficiency: f64,
+}
 
-/// Step 4: the same games (same seed) in [`SELFPLAY_ROUNDS`] rounds, the
-/// better round kept, as the forward sweep keeps its best round. Returns the
-/// first round's games too (step 5 trains on them).
+/// Self-play and its efficiency against the network alone.
+#[derive(Clone, Debug, Serialize)]
+pub struct SelfPlayBench {
+    /// The steady-state rounds' settings.
+    pub config: SelfPlayConfig,
+    pub rounds: Vec<EfficiencyRound>,
+    /// Medians over the rounds, and spreads (`(max - min) / median`).
+    pub steady_evaluations_per_second: f64,
+    pub steady_moves_per_second: f64,
+    pub moves_spread: f64,
+    pub forward_evaluations_per_second: f64,
+    pub pipeline_efficiency: f64,
+    pub efficiency_spread: f64,
+    pub cpu_cores: f64,
+    /// The last round's report (evaluations saved per move and the rest).
+    pub steady: SelfPlayReport,
+    /// Whole games from the start: the same settings playing
+    /// `whole_games.games` games to their end, ramp-up and tail included.
+    pub whole_games: SelfPlayReport,
+}
+
+/// How step 4 runs.
+pub struct SelfPlayPlan {
+    pub batch: usize,
+    pub simulations: u32,
+    pub rounds: usize,
+    /// Seconds of each forward and each self-play window.
+    pub secs: f64,
+    /// Games of the whole-games run.
+    pub whole_games: usize,
+    pub seed: u64,
+}
+
+/// Step 4. Returns the whole-games run's records too (step 5 trains on them).
 pub fn selfplay<G: Game, E: Evaluator>(
     game: &G,
     eval: &mut E,
-    forward: &[ForwardPoint],
-    quick: bool,
-    batch: usize,
-    seed: u64,
+    plan: &SelfPlayPlan,
 ) -> Result<(SelfPlayBench, Vec<GameRecord>)> {
-    let cfg = SelfPlayConfig {
-        games: if quick { 96 } else { 384 },
-        simulations: if quick { 16 } else { 32 },
-        batch,
-        seed,
+    let base = SelfPlayConfig {
+        simulations: plan.simulations,
+        batch: plan.batch,
+        seed: plan.seed,
         ..SelfPlayConfig::default()
     };
-    let mut records = Vec::new();
-    let mut best: Option<SelfPlayReport> = None;
-    for round in 0..SELFPLAY_ROUNDS {
-        let mut sink = |r| {
-            if round == 0 {
-                records.push(r);
-            }
-            Ok(())
+    let steady_cfg = SelfPlayConfig {
+        games: usize::MAX / 2,
+        max_seconds: Some(plan.secs),
+        ..base.clone()
+    };
+    let mut rounds = Vec::new();
+    let mut steady = None;
+    let mut before = forward_rate(game, eval, plan.batch, plan.secs, plan.seed)?;
+    for r in 0..plan.rounds.max(1) {
+        let cfg = SelfPlayConfig {
+            seed: plan.seed + r as u64,
+            ..steady_cfg.clone()
         };
-        let report = sp::run(game, eval, "bench", &cfg, &mut sink, &mut |_| {})?;
-        if !report.evaluated_exactly_once {
-            return Err(Error::Evaluator(
-                "self-play evaluated some leaf twice or not at all".into(),
-            ));
-        }
-        if best
-            .as_ref()
-            .is_none_or(|b| report.steady_evaluations_per_second > b.steady_evaluations_per_second)
-        {
-            best = Some(report);
-        }
+        let report = sp::run(game, eval, "bench", &cfg, &mut |_| Ok(()), &mut |_| {})?;
+        check(&report)?;
+        let after = forward_rate(game, eval, plan.batch, plan.secs, plan.seed)?;
+        let s = report.steady_evaluations_per_second;
+        rounds.push(EfficiencyRound {
+            forward_before: before,
+            forward_after: after,
+            selfplay_evaluations_per_second: s,
+            selfplay_moves_per_second: report.steady_moves_per_second,
+            batch_mean_steady: report.batch_mean_steady,
+            cpu_cores: report.cpu_cores,
+            efficiency: s / before.max(after),
+        });
+        before = after;
+        steady = Some(report);
     }
-    let report = best.expect("at least one round");
-    let fwd = forward
+    let whole_cfg = SelfPlayConfig {
+        games: plan.whole_games,
+        ..base
+    };
+    let mut records = Vec::new();
+    let whole_games = sp::run(
+        game,
+        eval,
+        "bench",
+        &whole_cfg,
+        &mut |r| {
+            records.push(r);
+            Ok(())
+        },
+        &mut |_| {},
+    )?;
+    check(&whole_games)?;
+    let of =
+        |f: fn(&EfficiencyRound) -> f64| median_spread(&rounds.iter().map(f).collect::<Vec<_>>());
+    let forward: Vec<f64> = rounds
         .iter()
-        .find(|p| p.precision == "f32" && p.batch == batch)
-        .map_or(0.0, |p| p.evaluations_per_second);
+        .map(|r| r.forward_before.max(r.forward_after))
+        .collect();
+    let (efficiency, efficiency_spread) = of(|r| r.efficiency);
+    let (moves, moves_spread) = of(|r| r.selfplay_moves_per_second);
     let bench = SelfPlayBench {
-        pipeline_efficiency: report.steady_evaluations_per_second / fwd,
-        forward_evaluations_per_second: fwd,
-        config: cfg,
-        report,
+        config: steady_cfg,
+        steady_evaluations_per_second: of(|r| r.selfplay_evaluations_per_second).0,
+        steady_moves_per_second: moves,
+        moves_spread,
+        forward_evaluations_per_second: median_spread(&forward).0,
+        pipeline_efficiency: efficiency,
+        efficiency_spread,
+        cpu_cores: of(|r| r.cpu_cores).0,
+        rounds,
+        steady: steady.expect("at least one round"),
+        whole_games,
     };
     Ok((bench, records))
+}
+
+fn check(report: &SelfPlayReport) -> Result<()> {
+    if !report.evaluated_exactly_once {
+        return Err(Error::Evaluator(
+            "self-play evaluated some leaf twice or not at all".into(),
+        ));
+    }
+    if report.steady_seconds <= 0.0 {
+        return Err(Error::Evaluator(
+            "self-play had no steady-state window (too short a round?)".into(),
+        ));
+    }
+    Ok(())
 }

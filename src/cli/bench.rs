@@ -79,15 +79,31 @@ fn print_network_steps(r: &BenchReport) {
         r.network.channels,
         r.network.num_params()
     );
-    println!("\n1. network forward (two batches in flight; best of interleaved rounds)");
+    for p in &r.peak {
+        println!(
+            "peak f32: {:.0} GFLOP/s with {} on {} threads (independent FMA chains)",
+            p.gflops, p.simd, p.threads
+        );
+    }
     println!(
-        "   {:>9} {:>6} {:>14} {:>12}",
-        "precision", "batch", "evals/s", "ms/batch"
+        "\n1. network forward (two batches in flight; median of {} interleaved rounds, spread = (max-min)/median)",
+        r.forward.first().map_or(0, |p| p.rounds)
+    );
+    println!(
+        "   {:>9} {:>9} {:>6} {:>12} {:>7} {:>10} {:>8} {:>6}",
+        "precision", "path", "batch", "evals/s", "spread", "ms/batch", "GFLOP/s", "peak"
     );
     for p in &r.forward {
         println!(
-            "   {:>9} {:>6} {:>14.0} {:>12.2}",
-            p.precision, p.batch, p.evaluations_per_second, p.ms_per_batch
+            "   {:>9} {:>9} {:>6} {:>12.0} {:>6.1}% {:>10.2} {:>8.1} {:>5.0}%",
+            p.precision,
+            p.path,
+            p.batch,
+            p.evaluations_per_second,
+            100.0 * p.spread,
+            p.ms_per_batch,
+            p.gflops,
+            100.0 * p.peak_share
         );
     }
     let e = &r.encoding;
@@ -116,26 +132,45 @@ fn print_network_steps(r: &BenchReport) {
 fn print_loop_steps(r: &BenchReport) {
     let s = &r.selfplay;
     println!(
-        "\n4. self-play ({} games, {} simulations, batch {}, {} leaves per game)",
-        s.config.games, s.config.simulations, s.config.batch, s.config.leaves_per_game
+        "\n4. self-play ({} simulations, batch {}, {} leaves per game, {} games in flight; {} rounds of {:.1} s steady state, each between two forward windows)",
+        s.config.simulations,
+        s.config.batch,
+        s.config.leaves_per_game,
+        2 * s.config.games_per_group(),
+        s.rounds.len(),
+        s.config.max_seconds.unwrap_or(0.0)
     );
     println!(
-        "   {:.2} games/s, {:.0} evaluations/s ({:.0} steady), {:.0} simulations/s",
-        s.report.games_per_second,
-        s.report.evaluations_per_second,
-        s.report.steady_evaluations_per_second,
-        s.report.simulations_per_second
+        "   steady state: {:.1} moves/s (spread {:.1}%), {:.0} evaluations/s, {:.2} cores busy",
+        s.steady_moves_per_second,
+        100.0 * s.moves_spread,
+        s.steady_evaluations_per_second,
+        s.cpu_cores
     );
     println!(
-        "   batch mean {:.1} (steady {:.1}), device busy {:.0}%, network {:.1} ms/batch",
-        s.report.batch_mean,
-        s.report.batch_mean_steady,
-        100.0 * s.report.device_busy_fraction,
-        s.report.network_ms_per_batch
+        "   pipeline efficiency {:.3} (spread {:.1}%): median of each round's self-play over the faster forward window beside it ({:.0} evaluations/s at batch {})",
+        s.pipeline_efficiency,
+        100.0 * s.efficiency_spread,
+        s.forward_evaluations_per_second,
+        s.config.batch
     );
+    let st = &s.steady;
     println!(
-        "   pipeline efficiency {:.3} (steady self-play {:.0} / forward {:.0} evaluations/s at batch {})",
-        s.pipeline_efficiency, s.report.steady_evaluations_per_second, s.forward_evaluations_per_second, s.config.batch
+        "   per move: {:.2} evaluations; saved {:.2} by the evaluation cache, {:.2} by terminal positions, {:.2} by tree reuse",
+        st.evaluations_per_move,
+        st.cache_hits_per_move,
+        st.terminal_hits_per_move,
+        st.reused_roots_per_move
+    );
+    let w = &s.whole_games;
+    println!(
+        "   whole games ({} from the start): {:.1} moves/s, {:.2} games/s, {:.0} evaluations/s, batch mean {:.1}, {:.2} cores busy",
+        w.games,
+        w.moves_per_second,
+        w.games_per_second,
+        w.evaluations_per_second,
+        w.batch_mean,
+        w.cpu_cores
     );
     let t = &r.training;
     println!(

@@ -26,6 +26,13 @@ pub struct SelfplayArgs {
     /// Games to play [default: 256].
     #[arg(long)]
     games: Option<usize>,
+    /// Steady state instead of whole games: play until this many moves
+    /// have been played in all, finished games restarting at once so that
+    /// every batch stays full (as JAX/mctx self-play runs); the games still
+    /// running at the end are dropped. Reports moves/s over the steady
+    /// window beside the whole run's.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    moves: Option<u64>,
     /// Simulations per move [default: 64].
     #[arg(long)]
     sims: Option<u32>,
@@ -73,7 +80,13 @@ impl SelfplayArgs {
             Some(path) => ConfigFile::load(path)?.selfplay,
             None => SelfPlayConfig::default(),
         };
-        cfg.games = self.games.unwrap_or(cfg.games);
+        cfg.games = match (self.games, self.moves) {
+            (Some(g), _) => g,
+            // Steady state: a supply of games that never runs out first.
+            (None, Some(_)) => usize::MAX / 2,
+            (None, None) => cfg.games,
+        };
+        cfg.max_moves = self.moves.or(cfg.max_moves);
         cfg.simulations = self.sims.unwrap_or(cfg.simulations);
         cfg.leaves_per_game = self.leaves_per_game.unwrap_or(cfg.leaves_per_game);
         cfg.batch = self.batch.unwrap_or(cfg.batch);
@@ -111,7 +124,10 @@ pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
     );
     eprintln!("device: {} ({})", device.chosen, device.reason);
     let mut chunks = RecordChunks::new(&game, &args.out)?;
-    let bar = counting_bar(cfg.games, "games");
+    let bar = match cfg.max_moves {
+        Some(m) => counting_bar(m as usize, "moves"),
+        None => counting_bar(cfg.games, "games"),
+    };
     let report = sp::run(
         &game,
         &mut opened.eval,
@@ -119,10 +135,13 @@ pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
         &cfg,
         &mut |record| chunks.push(record),
         &mut |p| {
-            bar.set_position(p.games_done as u64);
+            bar.set_position(match cfg.max_moves {
+                Some(_) => p.moves,
+                None => p.games_done as u64,
+            });
             bar.set_message(format!(
-                "{:.1} games/s, {:.0} evals/s, avg batch {:.1}",
-                p.games_done as f64 / p.elapsed.max(1e-9),
+                "{:.1} moves/s, {:.0} evals/s, avg batch {:.1}",
+                p.moves as f64 / p.elapsed.max(1e-9),
                 p.evaluations as f64 / p.elapsed.max(1e-9),
                 p.evaluations as f64 / p.batches.max(1) as f64
             ));
@@ -163,11 +182,31 @@ fn print_report<G: Game>(game: &G, report: &SelfPlayReport, device: &DeviceRepor
         report.batch_target
     );
     println!(
-        "  {:.2} games/s, {:.0} evaluations/s, {:.0} simulations/s, {:.1} s wall",
+        "  {:.1} moves/s ({} moves), {:.2} games/s, {:.0} evaluations/s, {:.0} simulations/s, {:.1} s wall",
+        report.moves_per_second,
+        report.moves,
         report.games_per_second,
         report.evaluations_per_second,
         report.simulations_per_second,
         report.wall_seconds
+    );
+    println!(
+        "  steady state: {:.1} moves/s, {:.0} evaluations/s over {:.1} s (full batches after one move per game in flight)",
+        report.steady_moves_per_second,
+        report.steady_evaluations_per_second,
+        report.steady_seconds
+    );
+    println!(
+        "  per move: {:.2} evaluations; saved: {:.2} by the evaluation cache, {:.2} by terminal positions, {:.2} by tree reuse (root already expanded)",
+        report.evaluations_per_move,
+        report.cache_hits_per_move,
+        report.terminal_hits_per_move,
+        report.reused_roots_per_move
+    );
+    println!(
+        "  CPU: {:.2} cores busy (user+system over wall), peak RSS {:.0} MB",
+        report.cpu_cores,
+        wgzero::process::peak_rss_mb()
     );
     println!(
         "  network {:.1} ms/batch, device busy {:.0}% of wall time",

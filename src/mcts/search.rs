@@ -37,6 +37,9 @@ pub struct SearchStats {
     pub cache_hits: u64,
     /// Simulations completed (backed up), root evaluations excluded.
     pub simulations: u64,
+    /// Searches that began at a root already expanded by the previous
+    /// search's tree (tree reuse): each saved the root's evaluation.
+    pub reused_roots: u64,
     /// Whether the node budget stopped a search early.
     pub budget_hit: bool,
 }
@@ -201,6 +204,7 @@ impl<G: Game> Search<G> {
             }
         }
         if self.tree.status[ROOT as usize] == NodeStatus::Expanded {
+            self.stats.reused_roots += 1;
             self.prepare_root();
         }
         Ok(())

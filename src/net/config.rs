@@ -133,4 +133,18 @@ impl NetConfig {
         let value = ch * vc + bn(vc) + vc * cells * hidden + hidden + hidden + 1;
         stem + blocks + policy + value
     }
+
+    /// Multiply-adds of one position's forward pass, the convolutions counted
+    /// as direct ones (whatever algorithm computes them): what GFLOP/s
+    /// figures are quoted against (2 FLOPs per multiply-add).
+    pub fn macs_per_position(&self) -> usize {
+        let [c, h, w] = self.input;
+        let (ch, cells) = (self.channels, h * w);
+        let stem = cells * 9 * c * ch;
+        let blocks = self.blocks * 2 * cells * 9 * ch * ch;
+        let policy = cells * ch * 2 + 2 * cells * self.actions;
+        let vc = self.value_channels;
+        let value = cells * ch * vc + vc * cells * self.value_hidden + self.value_hidden;
+        stem + blocks + policy + value
+    }
 }

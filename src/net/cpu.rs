@@ -1,20 +1,57 @@
 //! A CPU inference path for the policy/value network, used on the CPU
 //! backend instead of running the burn graph: batch norm folded into the
-//! convolutions, each 3x3 convolution as im2col + one matrix product with
-//! the `gemm` crate (its kernels pick AVX-512, AVX2/FMA or NEON at run
-//! time; see [`simd_level`]),
-//! bias + residual + ReLU fused in one pass, positions split across the
-//! rayon threads. Training stays in burn; this path is built from the same
+//! convolutions, each 3x3 convolution either as Winograd F(2x2, 3x3) (16
+//! matrix products of transformed tiles: 2.25x fewer multiplications; the
+//! default, see [`ConvAlgo`]) or as im2col + one matrix product, the
+//! products by the `gemm` crate (its kernels pick AVX-512, AVX2/FMA or NEON
+//! at run time; see [`simd_level`]), bias + residual + ReLU fused into the
+//! output pass, positions split across the rayon threads in chunks sized
+//! so that each thread's working set stays in its core's cache. Training stays in burn; this path is built from the same
 //! weights ([`super::model::PolicyValueNet::cpu_net`]) and checked against
 //! burn's forward pass in the tests.
 //!
 //! Activations are position-major, cell-major, channel-minor: `[n, cells, ch]`.
 
-use gemm::Parallelism;
+use std::cell::RefCell;
+
+use super::kernels::{self, Simd};
 use rayon::prelude::*;
 
-/// Positions per task at most (see [`CpuNet::forward`]).
-const CHUNK: usize = 32;
+/// Bytes of scratch (transformed tiles or im2col rows, products,
+/// activations) one chunk of positions may use: half of a 1 MB L2, the
+/// smallest per-core L2 of the CPUs this path is tuned on, so that a chunk's
+/// working set stays in its core's cache at every batch size.
+const CHUNK_BYTES: usize = 512 * 1024;
+
+/// How the 3x3 convolutions are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConvAlgo {
+    /// Winograd F(2x2, 3x3): each 4x4 input tile gives a 2x2 output tile
+    /// with 16 products per channel pair instead of 36 (as lc0 and KataGo's
+    /// CPU backends do). The default.
+    Winograd,
+    /// im2col: the 9 shifted copies of the input as rows, one matrix product.
+    Im2col,
+}
+
+impl ConvAlgo {
+    /// The default, [`ConvAlgo::Winograd`], unless the environment variable
+    /// `WGZERO_CPU_CONV=im2col` asks for the direct path.
+    pub fn from_env() -> Self {
+        match std::env::var("WGZERO_CPU_CONV").as_deref() {
+            Ok("im2col") => ConvAlgo::Im2col,
+            _ => ConvAlgo::Winograd,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvAlgo::Winograd => "winograd",
+            ConvAlgo::Im2col => "im2col",
+        }
+    }
+}
 
 /// Batch-norm parameters (inference: running statistics).
 pub struct BatchNormParams {
@@ -53,6 +90,8 @@ pub struct Conv {
     k: usize,
     /// `[k * k * cin, cout]`, row `tap * cin + c` (tap = ky * k + kx).
     weight: Vec<f32>,
+    /// 3x3 only: the Winograd-domain weights `G g G^T`, `[16, cin, cout]`.
+    winograd: Vec<f32>,
     bias: Vec<f32>,
 }
 
@@ -69,14 +108,51 @@ impl Conv {
                 }
             }
         }
+        let winograd = if k == 3 {
+            winograd_weights(&w, cin, cout)
+        } else {
+            Vec::new()
+        };
         Conv {
             cin,
             cout,
             k,
             weight: w,
+            winograd,
             bias: shift,
         }
     }
+}
+
+/// `U = G g G^T` for every (input, output) channel pair of the folded 3x3
+/// weights `w` (`[9 * cin, cout]`): `[16, cin, cout]`, index `(i * 4 + j)`.
+fn winograd_weights(w: &[f32], cin: usize, cout: usize) -> Vec<f32> {
+    const G: [[f32; 3]; 4] = [
+        [1.0, 0.0, 0.0],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0.0, 0.0, 1.0],
+    ];
+    let mut u = vec![0f32; 16 * cin * cout];
+    for c in 0..cin {
+        for o in 0..cout {
+            let g = |ky: usize, kx: usize| w[((ky * 3 + kx) * cin + c) * cout + o];
+            // t = G g: [4, 3]
+            let mut t = [[0f32; 3]; 4];
+            for (i, row) in t.iter_mut().enumerate() {
+                for (kx, v) in row.iter_mut().enumerate() {
+                    *v = (0..3).map(|ky| G[i][ky] * g(ky, kx)).sum();
+                }
+            }
+            for i in 0..4 {
+                for j in 0..4 {
+                    let v: f32 = (0..3).map(|kx| t[i][kx] * G[j][kx]).sum();
+                    u[((i * 4 + j) * cin + c) * cout + o] = v;
+                }
+            }
+        }
+    }
+    u
 }
 
 /// A dense layer: `[inp, out]` weights (burn's `Linear` layout) and a bias.
@@ -115,6 +191,26 @@ pub struct CpuNet {
     pub value_conv: Conv,
     pub value_fc1: Dense,
     pub value_fc2: Dense,
+    /// How the 3x3 convolutions are computed.
+    pub algo: ConvAlgo,
+    /// The matrix products' SIMD kernels ([`Simd::detect`]).
+    pub simd: Simd,
+}
+
+/// One thread's reusable buffers.
+#[derive(Default)]
+struct Scratch {
+    /// im2col rows or Winograd-transformed tiles.
+    lhs: Vec<f32>,
+    /// Winograd products.
+    products: Vec<f32>,
+    /// One tile's 16 input vectors and its row-transformed copy.
+    tile: Vec<f32>,
+    rows: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 impl CpuNet {
@@ -124,13 +220,12 @@ impl CpuNet {
         let per = self.planes * self.height * self.width;
         let n = planes.len() / per;
         let actions = self.policy_fc.out;
-        // Chunks of at most CHUNK positions keep each thread's im2col
-        // buffer (about 97 KB per Connect Four position) in cache.
+        // Every thread gets work, and no chunk outgrows its core's cache.
         let threads = rayon::current_num_threads().max(1);
-        let chunk = n.div_ceil(threads).clamp(1, CHUNK);
+        let chunk = n.div_ceil(threads).clamp(1, self.chunk_positions());
         let parts: Vec<(Vec<f32>, Vec<f32>)> = planes
             .par_chunks(chunk * per)
-            .map(|p| self.forward_chunk(p))
+            .map(|p| SCRATCH.with(|s| self.forward_chunk(p, &mut s.borrow_mut())))
             .collect();
         let mut logits = Vec::with_capacity(n * actions);
         let mut values = Vec::with_capacity(n);
@@ -141,33 +236,59 @@ impl CpuNet {
         (logits, values)
     }
 
+    /// Positions per chunk: as many as fit [`CHUNK_BYTES`] of scratch.
+    fn chunk_positions(&self) -> usize {
+        let cells = self.height * self.width;
+        let ch = self
+            .blocks
+            .iter()
+            .flatten()
+            .chain([&self.stem])
+            .map(|c| c.cin.max(c.cout))
+            .max()
+            .unwrap_or(1);
+        let floats = match self.algo {
+            // Tiles and products (16 each per tile), input and output.
+            ConvAlgo::Winograd => 2 * 16 * self.tiles() * ch + 2 * cells * ch,
+            // im2col rows, input and output.
+            ConvAlgo::Im2col => 9 * cells * ch + 2 * cells * ch,
+        };
+        (CHUNK_BYTES / (4 * floats)).max(1)
+    }
+
+    /// Winograd tiles per position: 2x2 output tiles covering the board.
+    fn tiles(&self) -> usize {
+        self.height.div_ceil(2) * self.width.div_ceil(2)
+    }
+
     /// [`CpuNet::forward`] on one thread.
-    fn forward_chunk(&self, planes: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    fn forward_chunk(&self, planes: &[f32], scratch: &mut Scratch) -> (Vec<f32>, Vec<f32>) {
         let cells = self.height * self.width;
         let n = planes.len() / (self.planes * cells);
-        let mut scratch = Vec::new();
         let input = to_cell_major(planes, n, self.planes, cells);
-        let mut x = self.conv(&self.stem, &input, n, None, &mut scratch);
+        let mut x = self.conv(&self.stem, &input, n, None, scratch);
         for [c1, c2] in &self.blocks {
-            let y = self.conv(c1, &x, n, None, &mut scratch);
-            x = self.conv(c2, &y, n, Some(&x), &mut scratch);
+            let y = self.conv(c1, &x, n, None, scratch);
+            x = self.conv(c2, &y, n, Some(&x), scratch);
         }
-        let p = self.conv(&self.policy_conv, &x, n, None, &mut scratch);
+        let p = self.conv(&self.policy_conv, &x, n, None, scratch);
         let logits = dense(
+            self.simd,
             &self.policy_fc,
             &to_channel_major(&p, n, cells, 2),
             n,
             false,
         );
         let vc = self.value_conv.cout;
-        let v = self.conv(&self.value_conv, &x, n, None, &mut scratch);
+        let v = self.conv(&self.value_conv, &x, n, None, scratch);
         let hidden = dense(
+            self.simd,
             &self.value_fc1,
             &to_channel_major(&v, n, cells, vc),
             n,
             true,
         );
-        let mut values = dense(&self.value_fc2, &hidden, n, false);
+        let mut values = dense(self.simd, &self.value_fc2, &hidden, n, false);
         values.iter_mut().for_each(|v| *v = v.tanh());
         (logits, values)
     }
@@ -179,17 +300,21 @@ impl CpuNet {
         x: &[f32],
         n: usize,
         residual: Option<&[f32]>,
-        scratch: &mut Vec<f32>,
+        scratch: &mut Scratch,
     ) -> Vec<f32> {
+        if conv.k == 3 && self.algo == ConvAlgo::Winograd {
+            return self.conv_winograd(conv, x, n, residual, scratch);
+        }
         let m = n * self.height * self.width;
         let lhs: &[f32] = if conv.k == 1 {
             x
         } else {
-            im2col(x, n, self.height, self.width, conv.cin, scratch);
-            scratch
+            im2col(x, n, self.height, self.width, conv.cin, &mut scratch.lhs);
+            &scratch.lhs
         };
         let mut out = vec![0f32; m * conv.cout];
-        matmul(
+        kernels::matmul(
+            self.simd,
             &mut out,
             lhs,
             &conv.weight,
@@ -204,57 +329,244 @@ impl CpuNet {
                     .chunks_exact_mut(conv.cout)
                     .zip(r.chunks_exact(conv.cout))
                 {
-                    for ((o, &b), &res) in row.iter_mut().zip(bias).zip(rrow) {
-                        *o = (*o + b + res).max(0.0);
-                    }
+                    bias_residual_relu(row, bias, rrow);
                 }
             }
             None => {
                 for row in out.chunks_exact_mut(conv.cout) {
-                    for (o, &b) in row.iter_mut().zip(bias) {
-                        *o = (*o + b).max(0.0);
-                    }
+                    bias_relu(row, bias);
                 }
             }
         }
         out
     }
+
+    /// [`CpuNet::conv`] of a 3x3 convolution by Winograd F(2x2, 3x3): input
+    /// tiles transformed (`B^T d B`), 16 matrix products with the transformed
+    /// weights, output tiles transformed back (`A^T m A`) with bias,
+    /// residual and ReLU applied as they are written.
+    fn conv_winograd(
+        &self,
+        conv: &Conv,
+        x: &[f32],
+        n: usize,
+        residual: Option<&[f32]>,
+        scratch: &mut Scratch,
+    ) -> Vec<f32> {
+        let (h, w) = (self.height, self.width);
+        let (cin, cout) = (conv.cin, conv.cout);
+        let rows = n * self.tiles();
+        let Scratch {
+            lhs: v,
+            products: m,
+            tile,
+            rows: t,
+        } = scratch;
+        winograd_input(x, n, h, w, cin, v, tile, t);
+        m.clear();
+        m.resize(16 * rows * cout, 0.0);
+        for xi in 0..16 {
+            kernels::matmul(
+                self.simd,
+                &mut m[xi * rows * cout..(xi + 1) * rows * cout],
+                &v[xi * rows * cin..(xi + 1) * rows * cin],
+                &conv.winograd[xi * cin * cout..(xi + 1) * cin * cout],
+                rows,
+                cin,
+                cout,
+            );
+        }
+        let mut out = vec![0f32; n * h * w * cout];
+        winograd_output(m, n, h, w, conv, residual, &mut out, t);
+        out
+    }
 }
 
-/// `out [m, n] = lhs [m, k] x rhs [k, n]`, all row-major.
-fn matmul(out: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, k: usize, n: usize) {
-    assert!(out.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
-    // SAFETY: the asserts above keep every access of the row-major
-    // [m, k] x [k, n] -> [m, n] product inside the slices.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.as_ptr(),
-            1,
-            k as isize,
-            rhs.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
+/// `o[i] = a[i] - b[i]`.
+#[inline(always)]
+fn sub(o: &mut [f32], a: &[f32], b: &[f32]) {
+    for ((o, a), b) in o.iter_mut().zip(a).zip(b) {
+        *o = a - b;
+    }
+}
+
+/// `o[i] = a[i] + b[i]`.
+#[inline(always)]
+fn add(o: &mut [f32], a: &[f32], b: &[f32]) {
+    for ((o, a), b) in o.iter_mut().zip(a).zip(b) {
+        *o = a + b;
+    }
+}
+
+/// Winograd input transform of `x` (`[n, h * w, c]`): for every 4x4 tile
+/// (stride 2, one cell of zero padding), `V = B^T d B` with
+/// `B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]`, written to `v` as
+/// `[16, n * tiles, c]`. `tile` and `t` are scratch.
+#[allow(clippy::too_many_arguments)]
+fn winograd_input(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    v: &mut Vec<f32>,
+    tile: &mut Vec<f32>,
+    t: &mut Vec<f32>,
+) {
+    let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
+    let rows = n * th * tw;
+    v.clear();
+    v.resize(16 * rows * c, 0.0);
+    tile.clear();
+    tile.resize(16 * c, 0.0);
+    t.clear();
+    t.resize(16 * c, 0.0);
+    let cells = h * w;
+    for p in 0..n {
+        let src = &x[p * cells * c..(p + 1) * cells * c];
+        for ty in 0..th {
+            for tx in 0..tw {
+                // d[k][l] = x at (2 ty - 1 + k, 2 tx - 1 + l), zero off the board.
+                for k in 0..4 {
+                    for l in 0..4 {
+                        let d = &mut tile[(k * 4 + l) * c..(k * 4 + l + 1) * c];
+                        let (y, xx) = ((2 * ty + k) as isize - 1, (2 * tx + l) as isize - 1);
+                        if y < 0 || xx < 0 || y >= h as isize || xx >= w as isize {
+                            d.fill(0.0);
+                        } else {
+                            let at = (y as usize * w + xx as usize) * c;
+                            d.copy_from_slice(&src[at..at + c]);
+                        }
+                    }
+                }
+                // Rows: t = B^T d.
+                let d = |k: usize, l: usize| &tile[(k * 4 + l) * c..(k * 4 + l + 1) * c];
+                for l in 0..4 {
+                    let (t0, rest) = t.split_at_mut(4 * c);
+                    let (t1, rest) = rest.split_at_mut(4 * c);
+                    let (t2, t3) = rest.split_at_mut(4 * c);
+                    let r = l * c..(l + 1) * c;
+                    sub(&mut t0[r.clone()], d(0, l), d(2, l));
+                    add(&mut t1[r.clone()], d(1, l), d(2, l));
+                    sub(&mut t2[r.clone()], d(2, l), d(1, l));
+                    sub(&mut t3[r], d(1, l), d(3, l));
+                }
+                // Columns: V = t B, straight into the 16 matrices.
+                let row = (p * th + ty) * tw + tx;
+                for i in 0..4 {
+                    let ti = |l: usize| &t[(i * 4 + l) * c..(i * 4 + l + 1) * c];
+                    let at = |j: usize| ((i * 4 + j) * rows + row) * c;
+                    sub(&mut v[at(0)..at(0) + c], ti(0), ti(2));
+                    add(&mut v[at(1)..at(1) + c], ti(1), ti(2));
+                    sub(&mut v[at(2)..at(2) + c], ti(2), ti(1));
+                    sub(&mut v[at(3)..at(3) + c], ti(1), ti(3));
+                }
+            }
+        }
+    }
+}
+
+/// Winograd output transform: for every tile, `Y = A^T m A` with
+/// `A^T = [[1,1,1,0],[0,1,-1,-1]]` from the 16 products `m`
+/// (`[16, n * tiles, cout]`), then bias, residual and ReLU, written to the
+/// board cells of `out` (`[n, h * w, cout]`). `t` is scratch.
+#[allow(clippy::too_many_arguments)]
+fn winograd_output(
+    m: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    conv: &Conv,
+    residual: Option<&[f32]>,
+    out: &mut [f32],
+    t: &mut Vec<f32>,
+) {
+    let c = conv.cout;
+    let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
+    let rows = n * th * tw;
+    let cells = h * w;
+    t.clear();
+    t.resize(8 * c, 0.0);
+    for p in 0..n {
+        for ty in 0..th {
+            for tx in 0..tw {
+                let row = (p * th + ty) * tw + tx;
+                let mm = |i: usize, j: usize| {
+                    let at = ((i * 4 + j) * rows + row) * c;
+                    &m[at..at + c]
+                };
+                // Rows: s = A^T m, [2, 4].
+                for j in 0..4 {
+                    let (s0, s1) = t.split_at_mut(4 * c);
+                    let r = j * c..(j + 1) * c;
+                    for (((o, a), b), d) in s0[r.clone()]
+                        .iter_mut()
+                        .zip(mm(0, j))
+                        .zip(mm(1, j))
+                        .zip(mm(2, j))
+                    {
+                        *o = a + b + d;
+                    }
+                    for (((o, a), b), d) in
+                        s1[r].iter_mut().zip(mm(1, j)).zip(mm(2, j)).zip(mm(3, j))
+                    {
+                        *o = a - b - d;
+                    }
+                }
+                // Columns: Y = s A, then bias (+ residual) and ReLU.
+                for a in 0..2 {
+                    let y = 2 * ty + a;
+                    if y >= h {
+                        continue;
+                    }
+                    let s = |j: usize| &t[(a * 4 + j) * c..(a * 4 + j + 1) * c];
+                    for b in 0..2 {
+                        let xx = 2 * tx + b;
+                        if xx >= w {
+                            continue;
+                        }
+                        let at = (p * cells + y * w + xx) * c;
+                        let o = &mut out[at..at + c];
+                        if b == 0 {
+                            for (((o, a), b), d) in o.iter_mut().zip(s(0)).zip(s(1)).zip(s(2)) {
+                                *o = a + b + d;
+                            }
+                        } else {
+                            for (((o, a), b), d) in o.iter_mut().zip(s(1)).zip(s(2)).zip(s(3)) {
+                                *o = a - b - d;
+                            }
+                        }
+                        match residual {
+                            Some(r) => bias_residual_relu(o, &conv.bias, &r[at..at + c]),
+                            None => bias_relu(o, &conv.bias),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `o = relu(o + bias)`.
+#[inline(always)]
+fn bias_relu(row: &mut [f32], bias: &[f32]) {
+    for (o, &b) in row.iter_mut().zip(bias) {
+        *o = (*o + b).max(0.0);
+    }
+}
+
+/// `o = relu(o + bias + residual)`.
+#[inline(always)]
+fn bias_residual_relu(row: &mut [f32], bias: &[f32], residual: &[f32]) {
+    for ((o, &b), &r) in row.iter_mut().zip(bias).zip(residual) {
+        *o = (*o + b + r).max(0.0);
     }
 }
 
 /// A dense layer on `n` rows, with an optional ReLU.
-fn dense(d: &Dense, x: &[f32], n: usize, relu: bool) -> Vec<f32> {
+fn dense(simd: Simd, d: &Dense, x: &[f32], n: usize, relu: bool) -> Vec<f32> {
     let mut out = vec![0f32; n * d.out];
-    matmul(&mut out, x, &d.weight, n, d.inp, d.out);
+    kernels::matmul(simd, &mut out, x, &d.weight, n, d.inp, d.out);
     for row in out.chunks_exact_mut(d.out) {
         for (o, &b) in row.iter_mut().zip(&d.bias) {
             *o += b;
@@ -323,27 +635,36 @@ fn to_channel_major(x: &[f32], n: usize, cells: usize, c: usize) -> Vec<f32> {
     out
 }
 
-/// The SIMD level the `gemm` kernels use on this CPU: gemm detects the
-/// CPU's features at run time and takes its AVX-512 (x86-64-v4, the `x86-v4`
-/// feature this build turns on), AVX2/FMA (x86-64-v3) or NEON kernels.
+/// The SIMD level of the CPU path's matrix products on this CPU: wgzero's
+/// own AVX-512F or AVX2 kernels ([`Simd::detect`], capped by `WGZERO_SIMD`),
+/// else the `gemm` crate's run-time choice.
 pub fn simd_level() -> &'static str {
+    match Simd::detect() {
+        Simd::Gemm => gemm_level(),
+        s => s.name(),
+    }
+}
+
+/// The SIMD level the `gemm` crate's kernels take on this CPU (with the
+/// `x86-v4` feature this build turns on: AVX-512 where the CPU has it).
+fn gemm_level() -> &'static str {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            return "avx512f";
+            return "gemm crate, avx512f";
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            return "avx2+fma";
+            return "gemm crate, avx2+fma";
         }
-        "sse2 (no avx2+fma: portable kernels)"
+        "gemm crate, portable"
     }
     #[cfg(target_arch = "aarch64")]
     {
-        "neon"
+        "gemm crate, neon"
     }
     #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
     {
-        "scalar"
+        "gemm crate, scalar"
     }
 }

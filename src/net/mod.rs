@@ -15,6 +15,7 @@ pub mod cpu;
 pub mod device;
 pub mod encode;
 pub mod evaluator;
+pub mod kernels;
 pub mod model;
 pub mod network;
 pub mod source;

@@ -7,7 +7,7 @@ use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::config::NetConfig;
-use super::cpu::{BatchNormParams, Conv, CpuNet, Dense};
+use super::cpu::{BatchNormParams, Conv, ConvAlgo, CpuNet, Dense};
 
 fn conv(cin: usize, cout: usize, k: usize, device: &Device) -> Conv2d {
     let padding = if k == 1 {
@@ -210,7 +210,7 @@ fn dense(l: &Linear) -> Dense {
 impl PolicyValueNet {
     /// The same network as plain arrays for the CPU inference path (batch
     /// norm folded into the convolutions; inference statistics).
-    pub fn cpu_net(&self, cfg: &NetConfig) -> CpuNet {
+    pub fn cpu_net(&self, cfg: &NetConfig, algo: ConvAlgo, simd: super::kernels::Simd) -> CpuNet {
         let [planes, height, width] = cfg.input;
         CpuNet {
             height,
@@ -227,6 +227,8 @@ impl PolicyValueNet {
             value_conv: folded(&self.value_conv, &self.value_bn),
             value_fc1: dense(&self.value_fc1),
             value_fc2: dense(&self.value_fc2),
+            algo,
+            simd,
         }
     }
 }

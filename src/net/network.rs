@@ -12,8 +12,9 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Device, FloatDType, Tensor, Transaction};
 
 use super::config::NetConfig;
-use super::cpu::CpuNet;
+use super::cpu::{ConvAlgo, CpuNet};
 use super::encode;
+use super::kernels::Simd;
 use super::model::PolicyValueNet;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
@@ -67,7 +68,8 @@ impl CpuPath {
     pub fn describe(self) -> String {
         match self {
             CpuPath::Gemm => format!(
-                "wgzero gemm path ({}; training on flex)",
+                "wgzero gemm path ({} 3x3 convolutions, {}; training on flex)",
+                ConvAlgo::from_env().name(),
                 super::cpu::simd_level()
             ),
             CpuPath::Flex => "flex".into(),
@@ -85,6 +87,9 @@ pub struct Network<G: Game> {
     id: String,
     f16: bool,
     cpu_path: CpuPath,
+    /// How the CPU path computes 3x3 convolutions, and its SIMD kernels.
+    conv_algo: ConvAlgo,
+    simd: Simd,
     /// The CPU path's arrays, built at the first forward pass.
     cpu_net: std::sync::OnceLock<CpuNet>,
 }
@@ -135,6 +140,8 @@ impl<G: Game> Network<G> {
             id,
             f16: false,
             cpu_path: CpuPath::from_env(),
+            conv_algo: ConvAlgo::from_env(),
+            simd: Simd::detect(),
             cpu_net: std::sync::OnceLock::new(),
         }
     }
@@ -319,6 +326,29 @@ impl<G: Game> Network<G> {
         self.cpu_path = path;
         self
     }
+    /// The same network with the CPU path's 3x3 convolutions computed by
+    /// `algo` (the default comes from [`ConvAlgo::from_env`]).
+    pub fn with_conv_algo(mut self, algo: ConvAlgo) -> Self {
+        self.conv_algo = algo;
+        self.cpu_net = std::sync::OnceLock::new();
+        self
+    }
+    /// How the CPU path computes 3x3 convolutions.
+    pub fn conv_algo(&self) -> ConvAlgo {
+        self.conv_algo
+    }
+    /// The same network with the CPU path's matrix products on `simd`'s
+    /// kernels (the default: [`Simd::detect`]); a level the CPU lacks is
+    /// lowered to one it has.
+    pub fn with_simd(mut self, simd: Simd) -> Self {
+        self.simd = Simd::available()
+            .into_iter()
+            .find(|&s| s == simd)
+            .unwrap_or(Simd::Gemm);
+        self.cpu_net = std::sync::OnceLock::new();
+        self
+    }
+
     /// Whether inputs are encoded by the WGSL kernels.
     pub fn gpu_encode(&self) -> bool {
         self.gpu_encode
@@ -382,7 +412,7 @@ impl<G: Game> Network<G> {
     fn forward_gemm(&self, states: &[u32]) -> (Vec<f32>, Vec<f32>) {
         let net = self
             .cpu_net
-            .get_or_init(|| self.model.cpu_net(&self.config));
+            .get_or_init(|| self.model.cpu_net(&self.config, self.conv_algo, self.simd));
         net.forward(&encode::cpu_planes(&self.game, states))
     }
 }

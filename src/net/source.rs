@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use super::config::NetConfig;
+use super::cpu::ConvAlgo;
 use super::device::Selected;
 use super::evaluator::NetEvaluator;
 use super::network::{model_id, Network, Precision, CONFIG_FILE, WEIGHTS_FILE};
@@ -143,13 +144,26 @@ impl ModelSource {
         selected: &Selected,
         precision: Precision,
     ) -> Result<Opened> {
+        self.evaluator_with(game, selected, precision, ConvAlgo::from_env())
+    }
+
+    /// [`ModelSource::evaluator`] with the CPU path's 3x3 convolutions
+    /// computed by `algo` (the benchmark measures each path).
+    pub fn evaluator_with<G: Game>(
+        &self,
+        game: &G,
+        selected: &Selected,
+        precision: Precision,
+        algo: ConvAlgo,
+    ) -> Result<Opened> {
         let weights = self.resolve(game)?;
         let (game, selected) = (game.clone(), selected.clone());
         let (id_tx, id_rx) = std::sync::mpsc::channel();
         let eval = NetEvaluator::spawn(move || {
             let network = weights
                 .build(game, &selected)?
-                .with_precision(precision, selected.real_gpu)?;
+                .with_precision(precision, selected.real_gpu)?
+                .with_conv_algo(algo);
             let _ = id_tx.send((network.id().to_string(), network.is_f16()));
             Ok(network)
         })?;

@@ -42,7 +42,15 @@ pub struct SelfPlayConfig {
     /// Stop starting new batches after this many seconds (unfinished games
     /// are dropped); `None`: play all games. Default: none.
     pub max_seconds: Option<f64>,
-    /// Worker threads for the search phases (0: all cores). Default: 0.
+    /// Steady state: stop starting new batches once this many moves have
+    /// been played in all; finished games restart at once (up to `games`),
+    /// so every batch stays full, and the games still running at the end are
+    /// dropped. `None`: play `games` whole games. Default: none.
+    pub max_moves: Option<u64>,
+    /// Worker threads for the search phases. 0 (the default): rayon's global
+    /// pool, the one the CPU backend's network also runs on, so search and
+    /// network share one thread per core instead of competing with twice
+    /// as many; any other number builds a pool of its own.
     pub threads: usize,
     /// Seed: game `i` searches with a seed derived from it and `i`. Default: 0.
     pub seed: u64,
@@ -75,6 +83,7 @@ impl Default for SelfPlayConfig {
             batch: 256,
             concurrency: 2.0,
             max_seconds: None,
+            max_moves: None,
             threads: 0,
             seed: 0,
             full_search_prob: 1.0,
@@ -87,14 +96,14 @@ impl Default for SelfPlayConfig {
 }
 
 impl SelfPlayConfig {
-    /// Games per group: twice what it takes to fill a batch with
-    /// `leaves_per_game` each, since searches often hand out fewer leaves
-    /// (collisions in small trees, root evaluations, finished moves) and the
-    /// spare games top the batch up.
+    /// Games per group: `concurrency` times what it takes to fill a batch
+    /// with `leaves_per_game` leaves each (rounded up), since searches often
+    /// hand out fewer leaves (collisions in small trees, root evaluations,
+    /// finished moves) and the spare games top the batch up. Never more than
+    /// half the games (rounded up).
     pub fn games_per_group(&self) -> usize {
-        (2 * self.batch)
-            .div_ceil(self.leaves_per_game)
-            .clamp(1, self.games.div_ceil(2).max(1))
+        let fill = self.batch as f64 / self.leaves_per_game.max(1) as f64;
+        ((self.concurrency * fill).ceil() as usize).clamp(1, self.games.div_ceil(2).max(1))
     }
 
     fn validate(&self) -> Result<()> {
@@ -108,6 +117,12 @@ impl SelfPlayConfig {
             return Err(Error::Config(
                 "full_search_prob must be in [0, 1] and fast_simulations at least 1".into(),
             ));
+        }
+        if !(self.concurrency.is_finite() && self.concurrency > 0.0 && self.concurrency <= 64.0) {
+            return Err(Error::Config(format!(
+                "concurrency must be a number in (0, 64], not {}",
+                self.concurrency
+            )));
         }
         if !(0.0..=1.0).contains(&self.random_opening_share) {
             return Err(Error::Config(
@@ -182,6 +197,8 @@ impl SelfPlayConfig {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Progress {
     pub games_done: usize,
+    /// Moves played in all (finished and running games).
+    pub moves: u64,
     pub games_total: usize,
     pub evaluations: u64,
     pub batches: u64,
@@ -208,7 +225,27 @@ pub struct SelfPlayReport {
     /// Evaluations per second over the steady-state batches (their sizes over
     /// the time between each one's collection and the previous collection).
     pub steady_evaluations_per_second: f64,
+    /// Moves played, in finished and unfinished games.
+    pub moves: u64,
+    /// Moves per second over the whole run.
+    pub moves_per_second: f64,
+    /// Moves per second over the steady-state window: the batches of full
+    /// groups after a warm-up of one move per game in flight.
+    pub steady_moves_per_second: f64,
+    /// Length of that window, in seconds.
+    pub steady_seconds: f64,
+    /// Per move played: evaluations asked of the network; simulations that
+    /// the evaluation cache answered; simulations that ended in a terminal
+    /// position; searches whose root came expanded from the previous move's
+    /// tree (each saved one evaluation).
+    pub evaluations_per_move: f64,
+    pub cache_hits_per_move: f64,
+    pub terminal_hits_per_move: f64,
+    pub reused_roots_per_move: f64,
     pub wall_seconds: f64,
+    /// CPU seconds of the whole process (search, network, everything) over
+    /// wall seconds: the cores kept busy.
+    pub cpu_cores: f64,
     pub games_per_second: f64,
     pub evaluations_per_second: f64,
     pub simulations_per_second: f64,
@@ -242,6 +279,8 @@ struct Slot<G: Game> {
     offset: usize,
     game: Option<Running<G>>,
     finished: Option<GameRecord>,
+    /// Moves this slot has played.
+    moves: u64,
     select_time: Duration,
     absorb_time: Duration,
 }
@@ -264,6 +303,7 @@ impl<G: Game> Slot<G> {
                 full_search: run.full,
             });
             run.ply += 1;
+            self.moves += 1;
             game.play(&mut run.state, r.action)?;
             self.search.advance(r.action)?;
             if let Some(v) = game.terminal_value(&run.state) {
@@ -316,32 +356,48 @@ impl<G: Game> Slot<G> {
     }
 }
 
+/// Runs `f` in `pool`, or in rayon's global pool.
+fn install<R: Send>(pool: &Option<rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
 /// The state of a self-play run: two groups of game slots and their buffers.
 struct Driver<'a, G: Game> {
     game: &'a G,
     cfg: &'a SelfPlayConfig,
     model_id: &'a str,
-    pool: rayon::ThreadPool,
+    /// The search phases' own pool (`threads` > 0), else rayon's global one.
+    pool: Option<rayon::ThreadPool>,
     groups: [Vec<Slot<G>>; 2],
     /// The batch buffers not in flight (two circulate).
     buffers: Vec<Batch>,
     started: usize,
     next_id: u64,
     /// Per submitted batch: its size, whether its group was full (steady
-    /// state), and when it was collected (seconds since the start).
+    /// state), when it was collected (seconds since the start), and the
+    /// moves played in all once it was absorbed.
     sizes: Vec<usize>,
     full: Vec<bool>,
     collected_at: Vec<f64>,
+    moves_at: Vec<u64>,
     done: usize,
     positions: usize,
 }
 
 impl<'a, G: Game> Driver<'a, G> {
     fn new(game: &'a G, cfg: &'a SelfPlayConfig, model_id: &'a str) -> Result<Self> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(cfg.threads)
-            .build()
-            .map_err(|e| Error::Config(format!("thread pool: {e}")))?;
+        let pool = match cfg.threads {
+            0 => None,
+            n => Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| Error::Config(format!("thread pool: {e}")))?,
+            ),
+        };
         let search_cfg = SearchConfig {
             simulations: cfg.simulations,
             leaves_per_gather: cfg.leaves_per_game,
@@ -358,6 +414,7 @@ impl<'a, G: Game> Driver<'a, G> {
                     offset: 0,
                     game: None,
                     finished: None,
+                    moves: 0,
                     select_time: Duration::ZERO,
                     absorb_time: Duration::ZERO,
                 });
@@ -376,6 +433,7 @@ impl<'a, G: Game> Driver<'a, G> {
             sizes: Vec::new(),
             full: Vec::new(),
             collected_at: Vec::new(),
+            moves_at: Vec::new(),
             done: 0,
             positions: 0,
         })
@@ -463,7 +521,7 @@ impl<'a, G: Game> Driver<'a, G> {
                 left -= budgets[i];
             }
         }
-        self.pool.install(|| {
+        install(&self.pool, || {
             group
                 .par_iter_mut()
                 .zip(&budgets)
@@ -502,7 +560,7 @@ impl<'a, G: Game> Driver<'a, G> {
     fn absorb(&mut self, g: usize, batch: Batch) -> Result<()> {
         let (cfg, model_id) = (self.cfg, self.model_id);
         let group = &mut self.groups[g];
-        self.pool.install(|| {
+        install(&self.pool, || {
             group
                 .par_iter_mut()
                 .try_for_each(|s| s.absorb(&batch, cfg, model_id))
@@ -531,7 +589,28 @@ impl<'a, G: Game> Driver<'a, G> {
         self.slots().map(|s| s.search.stats().requests).sum()
     }
 
-    fn report(&self, wall: f64, stats0: EvalStats, stats: EvalStats) -> SelfPlayReport {
+    fn moves(&self) -> u64 {
+        self.slots().map(|s| s.moves).sum()
+    }
+
+    /// The steady-state window: evaluations, moves and seconds over the
+    /// batches of full groups, after a warm-up of one move per slot (the
+    /// first searches start from empty trees). A batch's time is the gap
+    /// since the previous collection.
+    fn steady_window(&self) -> (usize, u64, f64) {
+        let warm_up = self.slots().count() as u64;
+        let (mut evals, mut moves, mut time) = (0usize, 0u64, 0f64);
+        for i in 1..self.sizes.len().min(self.collected_at.len()) {
+            if self.full[i] && self.moves_at[i - 1] >= warm_up {
+                evals += self.sizes[i];
+                moves += self.moves_at[i] - self.moves_at[i - 1];
+                time += self.collected_at[i] - self.collected_at[i - 1];
+            }
+        }
+        (evals, moves, time)
+    }
+
+    fn report(&self, wall: f64, cpu: f64, stats0: EvalStats, stats: EvalStats) -> SelfPlayReport {
         let sizes = &self.sizes;
         let requests = self.requests();
         let simulations: u64 = self.slots().map(|s| s.search.stats().simulations).sum();
@@ -541,15 +620,19 @@ impl<'a, G: Game> Driver<'a, G> {
             .filter(|(_, &f)| f)
             .map(|(&n, _)| n)
             .collect();
-        let (mut steady_evals, mut steady_time) = (0usize, 0f64);
-        // A steady batch's time is the gap since the previous collection.
-        let gaps = self.collected_at.windows(2).map(|w| w[1] - w[0]);
-        for ((&n, &full), gap) in sizes[1..].iter().zip(&self.full[1..]).zip(gaps) {
-            if full {
-                steady_evals += n;
-                steady_time += gap;
+        let (steady_evals, steady_moves, steady_time) = self.steady_window();
+        let moves = self.moves();
+        let per_move = |x: u64| {
+            if moves > 0 {
+                x as f64 / moves as f64
+            } else {
+                0.0
             }
-        }
+        };
+        let sum = |f: fn(&crate::mcts::SearchStats) -> u64| -> u64 {
+            self.slots().map(|s| f(s.search.stats())).sum()
+        };
+        let rate = |x: f64, t: f64| if t > 0.0 { x / t } else { 0.0 };
         let mean = |v: &[usize]| {
             if v.is_empty() {
                 0.0
@@ -571,12 +654,17 @@ impl<'a, G: Game> Driver<'a, G> {
             batch_max: sizes.iter().copied().max().unwrap_or(0),
             batch_mean_steady: mean(&steady),
             steady_batches: steady.len() as u64,
-            steady_evaluations_per_second: if steady_time > 0.0 {
-                steady_evals as f64 / steady_time
-            } else {
-                0.0
-            },
+            steady_evaluations_per_second: rate(steady_evals as f64, steady_time),
+            moves,
+            moves_per_second: rate(moves as f64, wall),
+            steady_moves_per_second: rate(steady_moves as f64, steady_time),
+            steady_seconds: steady_time,
+            evaluations_per_move: per_move(requests),
+            cache_hits_per_move: per_move(sum(|s| s.cache_hits)),
+            terminal_hits_per_move: per_move(sum(|s| s.terminal_hits)),
+            reused_roots_per_move: per_move(sum(|s| s.reused_roots)),
             wall_seconds: wall,
+            cpu_cores: cpu / wall,
             games_per_second: self.done as f64 / wall,
             evaluations_per_second: requests as f64 / wall,
             simulations_per_second: simulations as f64 / wall,
@@ -626,6 +714,7 @@ pub fn run_until<G: Game, E: Evaluator>(
     }
     let mut d = Driver::new(game, cfg, model_id)?;
     let start = Instant::now();
+    let cpu0 = crate::process::cpu_seconds();
     let stats0 = eval.stats();
     let played = play_batches(&mut d, eval, sink, progress, stop, start);
     if played.is_err() {
@@ -638,14 +727,15 @@ pub fn run_until<G: Game, E: Evaluator>(
     played?;
     // Games that finished in a select phase (resolved without the evaluator).
     d.drain_finished(sink)?;
-    let out_of_time = cfg.max_seconds.is_some();
-    if d.done != cfg.games && !out_of_time {
+    let cut_short = cfg.max_seconds.is_some() || cfg.max_moves.is_some();
+    if d.done != cfg.games && !cut_short {
         return Err(Error::Evaluator(format!(
             "self-play finished {} of {} games",
             d.done, cfg.games
         )));
     }
-    Ok(d.report(start.elapsed().as_secs_f64(), stats0, eval.stats()))
+    let cpu = crate::process::cpu_seconds() - cpu0;
+    Ok(d.report(start.elapsed().as_secs_f64(), cpu, stats0, eval.stats()))
 }
 
 /// The batch loop of [`run_until`]: both buffers go out first; then, each
@@ -681,9 +771,11 @@ fn play_batches<G: Game, E: Evaluator>(
         d.sizes.push(batch.len());
         d.collected_at.push(start.elapsed().as_secs_f64());
         d.absorb(g, batch)?;
+        d.moves_at.push(d.moves());
         d.drain_finished(sink)?;
         progress(&Progress {
             games_done: d.done,
+            moves: d.moves(),
             games_total: cfg.games,
             evaluations: d.requests(),
             batches: d.sizes.len() as u64,
@@ -692,7 +784,8 @@ fn play_batches<G: Game, E: Evaluator>(
         let out_of_time = cfg
             .max_seconds
             .is_some_and(|m| start.elapsed().as_secs_f64() >= m);
-        if !out_of_time {
+        let out_of_moves = cfg.max_moves.is_some_and(|m| d.moves() >= m);
+        if !out_of_time && !out_of_moves {
             if let Some(id) = d.fill_and_submit(g, eval, sink)? {
                 order.push_back((g, id));
             }

@@ -1,0 +1,352 @@
+//! Small dense matrix products for the CPU inference path, with the SIMD
+//! width chosen at run time: `C[m, n] = A[m, k] B[k, n]`, all row-major and
+//! contiguous, `C` overwritten.
+//!
+//! The products of a Winograd convolution are many small ones (a few dozen
+//! rows, 64 x 64 weights) with the same right-hand side reused across
+//! calls: a register-blocked kernel that reads `B` straight from L1 (no
+//! packing) is faster there than a general GEMM, which packs `B` at every
+//! call. Shapes the kernels do not cover (`n` not a multiple of the vector
+//! width, non-x86 CPUs) go to the `gemm` crate.
+
+use gemm::Parallelism;
+
+/// The SIMD width of the kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Simd {
+    /// 16-wide AVX-512F kernels.
+    Avx512,
+    /// 8-wide AVX2 + FMA kernels.
+    Avx2,
+    /// The `gemm` crate (its own run-time choice: AVX-512, AVX2/FMA, NEON, scalar).
+    Gemm,
+}
+
+impl Simd {
+    /// The widest kernels this CPU runs, capped by the environment variable
+    /// `WGZERO_SIMD` (`avx2`: stand in for a CPU without AVX-512; `gemm`:
+    /// the `gemm` crate for every product).
+    pub fn detect() -> Self {
+        let cap = std::env::var("WGZERO_SIMD").unwrap_or_default();
+        Self::best().min_with(match cap.as_str() {
+            "avx2" => Simd::Avx2,
+            "gemm" => Simd::Gemm,
+            _ => Simd::Avx512,
+        })
+    }
+
+    fn best() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Simd::Avx2;
+            }
+        }
+        Simd::Gemm
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Simd::Avx512 => 2,
+            Simd::Avx2 => 1,
+            Simd::Gemm => 0,
+        }
+    }
+
+    fn min_with(self, other: Simd) -> Simd {
+        if other.rank() < self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Simd::Avx512 => "avx512f",
+            Simd::Avx2 => "avx2+fma",
+            Simd::Gemm => "gemm crate",
+        }
+    }
+
+    /// Every level this CPU can run, widest first (for parity tests).
+    pub fn available() -> Vec<Simd> {
+        [Simd::Avx512, Simd::Avx2, Simd::Gemm]
+            .into_iter()
+            .filter(|s| s.rank() <= Self::best().rank())
+            .collect()
+    }
+}
+
+/// `c [m, n] = a [m, k] x b [k, n]` with `simd`'s kernels.
+pub fn matmul(simd: Simd, c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
+    assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    match simd {
+        // SAFETY: `Simd::detect` only picks a level the CPU has; the asserts
+        // above keep every access inside the slices (the kernels read rows
+        // `0..m` of `a` (k each), `0..k` of `b` (n each), write `0..m` of `c`).
+        Simd::Avx512 if n.is_multiple_of(16) && k > 0 => {
+            return unsafe { x86::matmul512(c.as_mut_ptr(), a.as_ptr(), b.as_ptr(), m, k, n) }
+        }
+        Simd::Avx2 if n.is_multiple_of(8) && k > 0 => {
+            return unsafe { x86::matmul256(c.as_mut_ptr(), a.as_ptr(), b.as_ptr(), m, k, n) }
+        }
+        _ => {}
+    }
+    let _ = simd;
+    gemm_crate(c, a, b, m, k, n);
+}
+
+/// The `gemm` crate's product, on this thread.
+pub fn gemm_crate(out: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, k: usize, n: usize) {
+    assert!(out.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
+    // SAFETY: the asserts above keep every access of the row-major
+    // [m, k] x [k, n] -> [m, n] product inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.as_ptr(),
+            1,
+            k as isize,
+            rhs.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// Rows per register block.
+    const MR: usize = 6;
+
+    /// One `MR' x (16 NV)` block of `C`: `MR' <= MR` rows from `a`, `NV`
+    /// 16-wide column vectors from `b` (row stride `ldb`), accumulated in
+    /// registers over the whole `k`.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn block512<const R: usize, const NV: usize>(
+        c: *mut f32,
+        a: *const f32,
+        b: *const f32,
+        k: usize,
+        n: usize,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); NV]; R];
+        for p in 0..k {
+            let bp = b.add(p * n);
+            let mut bv = [_mm512_setzero_ps(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = _mm512_loadu_ps(bp.add(16 * j));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*a.add(i * k + p));
+                for (x, &bj) in row.iter_mut().zip(&bv) {
+                    *x = _mm512_fmadd_ps(av, bj, *x);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (j, &x) in row.iter().enumerate() {
+                _mm512_storeu_ps(c.add(i * n + 16 * j), x);
+            }
+        }
+    }
+
+    /// The AVX2 counterpart of [`block512`]: 8-wide vectors.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block256<const R: usize, const NV: usize>(
+        c: *mut f32,
+        a: *const f32,
+        b: *const f32,
+        k: usize,
+        n: usize,
+    ) {
+        let mut acc = [[_mm256_setzero_ps(); NV]; R];
+        for p in 0..k {
+            let bp = b.add(p * n);
+            let mut bv = [_mm256_setzero_ps(); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = _mm256_loadu_ps(bp.add(8 * j));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = _mm256_set1_ps(*a.add(i * k + p));
+                for (x, &bj) in row.iter_mut().zip(&bv) {
+                    *x = _mm256_fmadd_ps(av, bj, *x);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (j, &x) in row.iter().enumerate() {
+                _mm256_storeu_ps(c.add(i * n + 8 * j), x);
+            }
+        }
+    }
+
+    /// Calls the kernel `$f` monomorphised for `$rows` (<= MR) rows and
+    /// `$nv` vectors.
+    macro_rules! call {
+        ($f:ident, $r:literal, $nv:literal, ($($a:expr),*)) => {
+            $f::<$r, $nv>($($a),*)
+        };
+    }
+    macro_rules! rows {
+        ($f:ident, $nv:literal, $rows:expr, $args:tt) => {
+            match $rows {
+                6 => call!($f, 6, $nv, $args),
+                5 => call!($f, 5, $nv, $args),
+                4 => call!($f, 4, $nv, $args),
+                3 => call!($f, 3, $nv, $args),
+                2 => call!($f, 2, $nv, $args),
+                _ => call!($f, 1, $nv, $args),
+            }
+        };
+    }
+
+    /// `c = a b` with AVX-512F, `n` a multiple of 16: blocks of 6 rows x 64
+    /// columns (24 accumulators), narrower at the right edge.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; `a`, `b`, `c` hold `m k`, `k n`, `m n` floats.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn matmul512(
+        c: *mut f32,
+        a: *const f32,
+        b: *const f32,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) {
+        let mut i = 0;
+        while i < m {
+            let rows = MR.min(m - i);
+            let mut j = 0;
+            while j < n {
+                let nv = 4.min((n - j) / 16);
+                let (cc, aa, bb) = (c.add(i * n + j), a.add(i * k), b.add(j));
+                match nv {
+                    4 => rows!(block512, 4, rows, (cc, aa, bb, k, n)),
+                    3 => rows!(block512, 3, rows, (cc, aa, bb, k, n)),
+                    2 => rows!(block512, 2, rows, (cc, aa, bb, k, n)),
+                    _ => rows!(block512, 1, rows, (cc, aa, bb, k, n)),
+                }
+                j += 16 * nv;
+            }
+            i += rows;
+        }
+    }
+
+    /// `c = a b` with AVX2 + FMA, `n` a multiple of 8: blocks of 6 rows x 16
+    /// columns (12 accumulators of the 16 registers).
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; `a`, `b`, `c` hold `m k`, `k n`, `m n` floats.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn matmul256(
+        c: *mut f32,
+        a: *const f32,
+        b: *const f32,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) {
+        let mut i = 0;
+        while i < m {
+            let rows = MR.min(m - i);
+            let mut j = 0;
+            while j < n {
+                let nv = 2.min((n - j) / 8);
+                let (cc, aa, bb) = (c.add(i * n + j), a.add(i * k), b.add(j));
+                match nv {
+                    2 => rows!(block256, 2, rows, (cc, aa, bb, k, n)),
+                    _ => rows!(block256, 1, rows, (cc, aa, bb, k, n)),
+                }
+                j += 8 * nv;
+            }
+            i += rows;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut c = vec![0f32; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0f64;
+                for p in 0..k {
+                    s += a[i * k + p] as f64 * b[p * n + j] as f64;
+                }
+                c[i * n + j] = s as f32;
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn every_level_matches_a_plain_product_on_every_shape() {
+        let mut x = 12345u64;
+        let mut next = || {
+            x = crate::game::mix64(x);
+            (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        for simd in Simd::available() {
+            for &(m, k, n) in &[
+                (1, 1, 16),
+                (7, 64, 64),
+                (13, 9, 48),
+                (60, 64, 64),
+                (6, 3, 8),
+                (5, 17, 32),
+                (11, 128, 128),
+                (3, 5, 7),
+                (96, 64, 80),
+            ] {
+                let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
+                let b: Vec<f32> = (0..k * n).map(|_| next()).collect();
+                let mut c = vec![f32::NAN; m * n];
+                matmul(simd, &mut c, &a, &b, m, k, n);
+                let r = reference(&a, &b, m, k, n);
+                for (x, y) in c.iter().zip(&r) {
+                    assert!(
+                        (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                        "{simd:?} {m}x{k}x{n}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_environment_caps_the_level() {
+        // Only the cap's direction is checked: the CPU decides the rest.
+        assert!(Simd::best().min_with(Simd::Avx2).rank() <= 1);
+        assert_eq!(Simd::best().min_with(Simd::Gemm), Simd::Gemm);
+    }
+}
