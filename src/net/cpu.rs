@@ -197,16 +197,18 @@ pub struct CpuNet {
     pub simd: Simd,
 }
 
-/// One thread's reusable buffers.
+/// One thread's reusable buffers (reused from chunk to chunk, so nothing
+/// is allocated or cleared in steady state).
 #[derive(Default)]
 struct Scratch {
     /// im2col rows or Winograd-transformed tiles.
     lhs: Vec<f32>,
     /// Winograd products.
     products: Vec<f32>,
-    /// One tile's 16 input vectors and its row-transformed copy.
-    tile: Vec<f32>,
+    /// One tile's row-transformed vectors.
     rows: Vec<f32>,
+    /// Activations.
+    act: [Vec<f32>; 3],
 }
 
 thread_local! {
@@ -261,39 +263,81 @@ impl CpuNet {
         self.height.div_ceil(2) * self.width.div_ceil(2)
     }
 
-    /// [`CpuNet::forward`] on one thread.
+    /// [`CpuNet::forward`] on one thread, compiled for the SIMD level of
+    /// the matrix products (the transforms and the element-wise passes
+    /// vectorise to that width too).
     fn forward_chunk(&self, planes: &[f32], scratch: &mut Scratch) -> (Vec<f32>, Vec<f32>) {
+        #[cfg(target_arch = "x86_64")]
+        match self.simd {
+            // SAFETY: `Simd::detect` and `Network::with_simd` only pick a
+            // level this CPU has.
+            Simd::Avx512 => return unsafe { self.forward_chunk_avx512(planes, scratch) },
+            Simd::Avx2 => return unsafe { self.forward_chunk_avx2(planes, scratch) },
+            Simd::Gemm => {}
+        }
+        self.forward_chunk_body(planes, scratch)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn forward_chunk_avx512(
+        &self,
+        planes: &[f32],
+        scratch: &mut Scratch,
+    ) -> (Vec<f32>, Vec<f32>) {
+        self.forward_chunk_body(planes, scratch)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn forward_chunk_avx2(
+        &self,
+        planes: &[f32],
+        scratch: &mut Scratch,
+    ) -> (Vec<f32>, Vec<f32>) {
+        self.forward_chunk_body(planes, scratch)
+    }
+
+    #[inline(always)]
+    fn forward_chunk_body(&self, planes: &[f32], scratch: &mut Scratch) -> (Vec<f32>, Vec<f32>) {
         let cells = self.height * self.width;
         let n = planes.len() / (self.planes * cells);
-        let input = to_cell_major(planes, n, self.planes, cells);
-        let mut x = self.conv(&self.stem, &input, n, None, scratch);
+        // Three activation buffers circulate: x (the tower's output so far),
+        // y (a block's middle), z (a block's output).
+        let [mut x, mut y, mut z] = std::mem::take(&mut scratch.act);
+        to_cell_major(planes, n, self.planes, cells, &mut y);
+        self.conv(&self.stem, &y, n, None, scratch, &mut x);
         for [c1, c2] in &self.blocks {
-            let y = self.conv(c1, &x, n, None, scratch);
-            x = self.conv(c2, &y, n, Some(&x), scratch);
+            self.conv(c1, &x, n, None, scratch, &mut y);
+            self.conv(c2, &y, n, Some(&x), scratch, &mut z);
+            std::mem::swap(&mut x, &mut z);
         }
-        let p = self.conv(&self.policy_conv, &x, n, None, scratch);
+        self.conv(&self.policy_conv, &x, n, None, scratch, &mut y);
         let logits = dense(
             self.simd,
             &self.policy_fc,
-            &to_channel_major(&p, n, cells, 2),
+            &to_channel_major(&y, n, cells, 2),
             n,
             false,
         );
         let vc = self.value_conv.cout;
-        let v = self.conv(&self.value_conv, &x, n, None, scratch);
+        self.conv(&self.value_conv, &x, n, None, scratch, &mut y);
         let hidden = dense(
             self.simd,
             &self.value_fc1,
-            &to_channel_major(&v, n, cells, vc),
+            &to_channel_major(&y, n, cells, vc),
             n,
             true,
         );
         let mut values = dense(self.simd, &self.value_fc2, &hidden, n, false);
         values.iter_mut().for_each(|v| *v = v.tanh());
+        scratch.act = [x, y, z];
         (logits, values)
     }
 
-    /// `relu(conv(x) + bias [+ residual])` over `n` positions.
+    /// `out = relu(conv(x) + bias [+ residual])` over `n` positions (`out`
+    /// is resized; every element is written).
+    #[inline(always)]
     fn conv(
         &self,
         conv: &Conv,
@@ -301,21 +345,22 @@ impl CpuNet {
         n: usize,
         residual: Option<&[f32]>,
         scratch: &mut Scratch,
-    ) -> Vec<f32> {
-        if conv.k == 3 && self.algo == ConvAlgo::Winograd {
-            return self.conv_winograd(conv, x, n, residual, scratch);
-        }
+        out: &mut Vec<f32>,
+    ) {
         let m = n * self.height * self.width;
+        out.resize(m * conv.cout, 0.0);
+        if conv.k == 3 && self.algo == ConvAlgo::Winograd {
+            return self.conv_winograd(conv, x, n, residual, scratch, out);
+        }
         let lhs: &[f32] = if conv.k == 1 {
             x
         } else {
             im2col(x, n, self.height, self.width, conv.cin, &mut scratch.lhs);
             &scratch.lhs
         };
-        let mut out = vec![0f32; m * conv.cout];
         kernels::matmul(
             self.simd,
-            &mut out,
+            out,
             lhs,
             &conv.weight,
             m,
@@ -338,13 +383,13 @@ impl CpuNet {
                 }
             }
         }
-        out
     }
 
     /// [`CpuNet::conv`] of a 3x3 convolution by Winograd F(2x2, 3x3): input
     /// tiles transformed (`B^T d B`), 16 matrix products with the transformed
     /// weights, output tiles transformed back (`A^T m A`) with bias,
     /// residual and ReLU applied as they are written.
+    #[inline(always)]
     fn conv_winograd(
         &self,
         conv: &Conv,
@@ -352,19 +397,21 @@ impl CpuNet {
         n: usize,
         residual: Option<&[f32]>,
         scratch: &mut Scratch,
-    ) -> Vec<f32> {
+        out: &mut [f32],
+    ) {
         let (h, w) = (self.height, self.width);
         let (cin, cout) = (conv.cin, conv.cout);
         let rows = n * self.tiles();
         let Scratch {
             lhs: v,
             products: m,
-            tile,
             rows: t,
+            ..
         } = scratch;
-        winograd_input(x, n, h, w, cin, v, tile, t);
-        m.clear();
+        // Every element of both is written before it is read: no clearing.
+        v.resize(16 * rows * cin, 0.0);
         m.resize(16 * rows * cout, 0.0);
+        winograd_input(x, n, h, w, cin, v, t);
         for xi in 0..16 {
             kernels::matmul(
                 self.simd,
@@ -376,9 +423,7 @@ impl CpuNet {
                 cout,
             );
         }
-        let mut out = vec![0f32; n * h * w * cout];
-        winograd_output(m, n, h, w, conv, residual, &mut out, t);
-        out
+        winograd_output(m, n, h, w, conv, residual, out, t);
     }
 }
 
@@ -401,55 +446,47 @@ fn add(o: &mut [f32], a: &[f32], b: &[f32]) {
 /// Winograd input transform of `x` (`[n, h * w, c]`): for every 4x4 tile
 /// (stride 2, one cell of zero padding), `V = B^T d B` with
 /// `B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]`, written to `v` as
-/// `[16, n * tiles, c]`. `tile` and `t` are scratch.
-#[allow(clippy::too_many_arguments)]
+/// `[16, n * tiles, c]` (`v` holds at least that). `t` is scratch.
+#[inline(always)]
 fn winograd_input(
     x: &[f32],
     n: usize,
     h: usize,
     w: usize,
     c: usize,
-    v: &mut Vec<f32>,
-    tile: &mut Vec<f32>,
+    v: &mut [f32],
     t: &mut Vec<f32>,
 ) {
     let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
     let rows = n * th * tw;
-    v.clear();
-    v.resize(16 * rows * c, 0.0);
-    tile.clear();
-    tile.resize(16 * c, 0.0);
-    t.clear();
     t.resize(16 * c, 0.0);
+    let zero = vec![0f32; c];
     let cells = h * w;
     for p in 0..n {
         let src = &x[p * cells * c..(p + 1) * cells * c];
         for ty in 0..th {
             for tx in 0..tw {
                 // d[k][l] = x at (2 ty - 1 + k, 2 tx - 1 + l), zero off the board.
-                for k in 0..4 {
-                    for l in 0..4 {
-                        let d = &mut tile[(k * 4 + l) * c..(k * 4 + l + 1) * c];
-                        let (y, xx) = ((2 * ty + k) as isize - 1, (2 * tx + l) as isize - 1);
-                        if y < 0 || xx < 0 || y >= h as isize || xx >= w as isize {
-                            d.fill(0.0);
-                        } else {
-                            let at = (y as usize * w + xx as usize) * c;
-                            d.copy_from_slice(&src[at..at + c]);
-                        }
+                let d = |k: usize, l: usize| -> &[f32] {
+                    let (y, xx) = ((2 * ty + k) as isize - 1, (2 * tx + l) as isize - 1);
+                    if y < 0 || xx < 0 || y >= h as isize || xx >= w as isize {
+                        &zero
+                    } else {
+                        let at = (y as usize * w + xx as usize) * c;
+                        &src[at..at + c]
                     }
-                }
+                };
                 // Rows: t = B^T d.
-                let d = |k: usize, l: usize| &tile[(k * 4 + l) * c..(k * 4 + l + 1) * c];
                 for l in 0..4 {
                     let (t0, rest) = t.split_at_mut(4 * c);
                     let (t1, rest) = rest.split_at_mut(4 * c);
                     let (t2, t3) = rest.split_at_mut(4 * c);
                     let r = l * c..(l + 1) * c;
-                    sub(&mut t0[r.clone()], d(0, l), d(2, l));
-                    add(&mut t1[r.clone()], d(1, l), d(2, l));
-                    sub(&mut t2[r.clone()], d(2, l), d(1, l));
-                    sub(&mut t3[r], d(1, l), d(3, l));
+                    let (d0, d1, d2, d3) = (d(0, l), d(1, l), d(2, l), d(3, l));
+                    sub(&mut t0[r.clone()], d0, d2);
+                    add(&mut t1[r.clone()], d1, d2);
+                    sub(&mut t2[r.clone()], d2, d1);
+                    sub(&mut t3[r], d1, d3);
                 }
                 // Columns: V = t B, straight into the 16 matrices.
                 let row = (p * th + ty) * tw + tx;
@@ -471,6 +508,7 @@ fn winograd_input(
 /// (`[16, n * tiles, cout]`), then bias, residual and ReLU, written to the
 /// board cells of `out` (`[n, h * w, cout]`). `t` is scratch.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn winograd_output(
     m: &[f32],
     n: usize,
@@ -485,7 +523,6 @@ fn winograd_output(
     let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
     let rows = n * th * tw;
     let cells = h * w;
-    t.clear();
     t.resize(8 * c, 0.0);
     for p in 0..n {
         for ty in 0..th {
@@ -564,6 +601,7 @@ fn bias_residual_relu(row: &mut [f32], bias: &[f32], residual: &[f32]) {
 }
 
 /// A dense layer on `n` rows, with an optional ReLU.
+#[inline(always)]
 fn dense(simd: Simd, d: &Dense, x: &[f32], n: usize, relu: bool) -> Vec<f32> {
     let mut out = vec![0f32; n * d.out];
     kernels::matmul(simd, &mut out, x, &d.weight, n, d.inp, d.out);
@@ -580,6 +618,7 @@ fn dense(simd: Simd, d: &Dense, x: &[f32], n: usize, relu: bool) -> Vec<f32> {
 
 /// The 3x3 "same" patches of `x` (`[n, h * w, c]`) as rows of `out`
 /// (`[n * h * w, 9 * c]`, column `tap * c + channel`), zero outside the board.
+#[inline(always)]
 fn im2col(x: &[f32], n: usize, h: usize, w: usize, c: usize, out: &mut Vec<f32>) {
     let cells = h * w;
     out.clear();
@@ -609,9 +648,10 @@ fn im2col(x: &[f32], n: usize, h: usize, w: usize, c: usize, out: &mut Vec<f32>)
     }
 }
 
-/// `[n, c, cells]` planes -> `[n, cells, c]`.
-fn to_cell_major(planes: &[f32], n: usize, c: usize, cells: usize) -> Vec<f32> {
-    let mut out = vec![0f32; n * cells * c];
+/// `[n, c, cells]` planes -> `[n, cells, c]` in `out`.
+#[inline(always)]
+fn to_cell_major(planes: &[f32], n: usize, c: usize, cells: usize, out: &mut Vec<f32>) {
+    out.resize(n * cells * c, 0.0);
     for p in 0..n {
         for ch in 0..c {
             for cell in 0..cells {
@@ -619,10 +659,10 @@ fn to_cell_major(planes: &[f32], n: usize, c: usize, cells: usize) -> Vec<f32> {
             }
         }
     }
-    out
 }
 
 /// `[n, cells, c]` -> `[n, c * cells]` (burn's `flatten(1, 3)` of NCHW).
+#[inline(always)]
 fn to_channel_major(x: &[f32], n: usize, cells: usize, c: usize) -> Vec<f32> {
     let mut out = vec![0f32; n * cells * c];
     for p in 0..n {
