@@ -54,31 +54,62 @@ pub struct PathInfo {
     pub peak_gflops: f64,
 }
 
-/// Step 1: evaluations/s and latency over a sweep of batch sizes, measured
-/// in `rounds` interleaved rounds of `secs` per size each (so that a burst
-/// of load from elsewhere hits every size alike), reported as the median
-/// round with the spread of the rounds.
+/// One path's forward sweep, measured a round at a time (the rounds are
+/// interleaved with self-play's by the caller, so that a burst of load from
+/// elsewhere hits one round of each figure rather than all rounds of one):
+/// evaluations/s at each batch size, reported as the median round with the
+/// rounds' spread.
+pub struct Sweep {
+    pub info: PathInfo,
+    pub sizes: Vec<usize>,
+    rates: Vec<Vec<f64>>,
+}
+
+impl Sweep {
+    pub fn new(info: PathInfo, sizes: Vec<usize>) -> Self {
+        let rates = vec![Vec::new(); sizes.len()];
+        Sweep { info, sizes, rates }
+    }
+
+    /// One round: every size for about `secs`.
+    pub fn round<G: Game, E: Evaluator>(
+        &mut self,
+        game: &G,
+        eval: &mut E,
+        secs: f64,
+        seed: u64,
+    ) -> Result<()> {
+        for (r, &batch) in self.rates.iter_mut().zip(&self.sizes) {
+            r.push(forward_rate(game, eval, batch, secs, seed)?);
+        }
+        Ok(())
+    }
+
+    pub fn points(&self) -> Vec<ForwardPoint> {
+        self.sizes
+            .iter()
+            .zip(&self.rates)
+            .map(|(&batch, r)| forward_point(&self.info, batch, r))
+            .collect()
+    }
+}
+
+/// A whole sweep of `rounds` rounds at once (see [`Sweep`]).
 #[allow(clippy::too_many_arguments)]
 pub fn forward_sweep<G: Game, E: Evaluator>(
     game: &G,
     eval: &mut E,
-    info: &PathInfo,
+    info: PathInfo,
     sizes: &[usize],
     rounds: usize,
     secs: f64,
     seed: u64,
 ) -> Result<Vec<ForwardPoint>> {
-    let mut rates = vec![Vec::new(); sizes.len()];
+    let mut sweep = Sweep::new(info, sizes.to_vec());
     for _ in 0..rounds.max(1) {
-        for (r, &batch) in rates.iter_mut().zip(sizes) {
-            r.push(forward_rate(game, eval, batch, secs, seed)?);
-        }
+        sweep.round(game, eval, secs, seed)?;
     }
-    Ok(sizes
-        .iter()
-        .zip(rates)
-        .map(|(&batch, r)| forward_point(info, batch, &r))
-        .collect())
+    Ok(sweep.points())
 }
 
 /// One point of the sweep from its rounds' rates.
@@ -92,6 +123,7 @@ pub fn forward_point(info: &PathInfo, batch: usize, rates: &[f64]) -> ForwardPoi
         evaluations_per_second: rate,
         spread,
         rounds: rates.len(),
+        round_rates: rates.to_vec(),
         ms_per_batch: if rate > 0.0 {
             1e3 * batch as f64 / rate
         } else {

@@ -61,6 +61,8 @@ pub struct ForwardPoint {
     /// `(max - min) / median` over the rounds.
     pub spread: f64,
     pub rounds: usize,
+    /// Every round's evaluations/s, in order.
+    pub round_rates: Vec<f64>,
     pub ms_per_batch: f64,
     /// FLOPs of the network counted as direct convolutions (2 per
     /// multiply-add), per second.
@@ -262,27 +264,16 @@ pub fn run<G: Game>(
         "device: {} ({})",
         sel.report.chosen, sel.report.reason
     ));
-    log("1/6 network forward (peak FLOP/s, then each path)");
+    log("0/6 peak FLOP/s");
     let peak = peak::peak_gflops(if plan.quick { 0.5 } else { 1.0 });
+    log("1/6 + 4/6 network forward and self-play, in interleaved rounds");
     let mut f32_eval = forward::random_network(game, &sel, Precision::F32, opts.seed)?;
-    let forward = forward_step(game, &sel, &mut f32_eval, &plan, &peak, opts.seed)?;
+    let (forward, selfplay, records) =
+        forward_and_selfplay(game, &sel, &mut f32_eval, &plan, &peak, opts.seed, log)?;
     log("2/6 input encoding");
     let encoding = encoding::encoding(game, &sel, plan.encode_positions, plan.secs)?;
     log("3/6 search overhead");
     let search = search_scaling(game, plan.scaling_secs)?;
-    log("4/6 self-play");
-    let (selfplay, records) = selfplay::selfplay(
-        game,
-        &mut f32_eval,
-        &selfplay::SelfPlayPlan {
-            batch: plan.selfplay_batch,
-            simulations: if plan.quick { 16 } else { 32 },
-            rounds: plan.rounds,
-            secs: plan.selfplay_secs,
-            whole_games: if plan.quick { 96 } else { 384 },
-            seed: opts.seed,
-        },
-    )?;
     log("5/6 training step");
     let training = training::training(game, &sel, &records, plan.train_steps, opts.seed)?;
     log("6/6 auto-tune");
@@ -309,18 +300,28 @@ pub fn run<G: Game>(
     })
 }
 
-/// Step 1: the f32 sweep of the default path after a warm-up (flex on a
-/// CPU gets about 15% faster over its first seconds); on the CPU backend
-/// the other 3x3 convolution path too (at the self-play batch in the quick
-/// suite), and the f16 sweep where the device has f16.
-fn forward_step<G: Game>(
+/// Steps 1 and 4 in `plan.rounds` interleaved rounds, each a round of every
+/// forward sweep and a round of self-play (so that a burst of load from
+/// elsewhere, which only ever slows a measurement down, hits one round of
+/// every figure and the medians shrug it off), after a warm-up (flex on a
+/// CPU gets about 15% faster over its first seconds). The sweeps: the
+/// default path at every size; on the CPU backend the other 3x3
+/// convolution path too (at the self-play batch in the quick suite), and
+/// f16 where the device has it.
+#[allow(clippy::type_complexity)]
+fn forward_and_selfplay<G: Game>(
     game: &G,
     sel: &net::Selected,
     f32_eval: &mut net::NetEvaluator,
     plan: &Plan,
     peak: &[PeakPoint],
     seed: u64,
-) -> Result<Vec<ForwardPoint>> {
+    log: &mut dyn FnMut(&str),
+) -> Result<(
+    Vec<ForwardPoint>,
+    SelfPlayBench,
+    Vec<crate::selfplay::records::GameRecord>,
+)> {
     forward::forward_rate(game, f32_eval, plan.selfplay_batch, plan.warm_up_secs, seed)?;
     let sizes = &plan.forward_sizes;
     let macs = NetConfig::for_game(game).macs_per_position();
@@ -344,51 +345,58 @@ fn forward_step<G: Game>(
         (false, true) => ConvAlgo::from_env().name().to_string(),
         (false, false) => "flex".to_string(),
     };
-    let (rounds, secs) = (plan.rounds, plan.secs);
-    let mut points = forward::forward_sweep(
-        game,
-        f32_eval,
-        &info("f32", &default_path),
-        sizes,
-        rounds,
-        secs,
-        seed,
-    )?;
+    let mut main = forward::Sweep::new(info("f32", &default_path), sizes.clone());
+    // The other sweeps, each with its own network.
+    let mut others: Vec<(forward::Sweep, net::NetEvaluator)> = Vec::new();
+    let other_sizes = if plan.quick {
+        vec![plan.selfplay_batch]
+    } else {
+        sizes.clone()
+    };
     if cpu_gemm {
         for algo in [ConvAlgo::Winograd, ConvAlgo::Im2col] {
             if algo == ConvAlgo::from_env() {
                 continue;
             }
             let source = net::ModelSource::Random { config: None, seed };
-            let mut other = source.evaluator_with(game, sel, Precision::F32, algo)?.eval;
-            forward::forward_rate(game, &mut other, plan.selfplay_batch, 1.0, seed)?;
-            let other_sizes = if plan.quick {
-                vec![plan.selfplay_batch]
-            } else {
-                sizes.clone()
-            };
-            points.extend(forward::forward_sweep(
-                game,
-                &mut other,
-                &info("f32", algo.name()),
-                &other_sizes,
-                rounds,
-                secs,
-                seed,
-            )?);
+            let mut eval = source.evaluator_with(game, sel, Precision::F32, algo)?.eval;
+            forward::forward_rate(game, &mut eval, plan.selfplay_batch, 1.0, seed)?;
+            others.push((
+                forward::Sweep::new(info("f32", algo.name()), other_sizes.clone()),
+                eval,
+            ));
         }
     }
     if sel.report.f16 {
-        let mut f16_eval = forward::random_network(game, sel, Precision::F16, seed)?;
-        points.extend(forward::forward_sweep(
-            game,
-            &mut f16_eval,
-            &info("f16", "wgpu"),
-            sizes,
-            rounds,
-            secs,
-            seed,
-        )?);
+        let mut eval = forward::random_network(game, sel, Precision::F16, seed)?;
+        forward::forward_rate(game, &mut eval, plan.selfplay_batch, 1.0, seed)?;
+        others.push((
+            forward::Sweep::new(info("f16", "wgpu"), sizes.clone()),
+            eval,
+        ));
     }
-    Ok(points)
+    let mut rounds = selfplay::Rounds::new(selfplay::SelfPlayPlan {
+        batch: plan.selfplay_batch,
+        simulations: if plan.quick { 16 } else { 32 },
+        rounds: plan.rounds,
+        secs: plan.selfplay_secs,
+        whole_games: if plan.quick { 96 } else { 384 },
+        seed,
+    });
+    for r in 0..plan.rounds {
+        log(&format!("  round {} of {}", r + 1, plan.rounds));
+        main.round(game, f32_eval, plan.secs, seed)?;
+        for (sweep, eval) in &mut others {
+            sweep.round(game, eval, plan.secs, seed)?;
+        }
+        rounds.round(game, f32_eval)?;
+    }
+    // Every sweep's points, the default path first.
+    let mut points = main.points();
+    for (sweep, _) in &others {
+        points.extend(sweep.points());
+    }
+    drop(others);
+    let (selfplay, records) = rounds.finish(game, f32_eval)?;
+    Ok((points, selfplay, records))
 }

@@ -9,6 +9,7 @@
 //! two forward windows around it, so a drift in the machine's speed (clock,
 //! load from elsewhere) is not mistaken for a pipeline faster than its
 //! network. The figures are the medians of the rounds, with their spread.
+//! `wgzero bench` interleaves these rounds with the forward sweep's.
 
 use serde::Serialize;
 
@@ -56,6 +57,7 @@ pub struct SelfPlayBench {
 }
 
 /// How step 4 runs.
+#[derive(Clone, Debug)]
 pub struct SelfPlayPlan {
     pub batch: usize,
     pub simulations: u32,
@@ -67,36 +69,51 @@ pub struct SelfPlayPlan {
     pub seed: u64,
 }
 
-/// Step 4. Returns the whole-games run's records too (step 5 trains on them).
-pub fn selfplay<G: Game, E: Evaluator>(
-    game: &G,
-    eval: &mut E,
-    plan: &SelfPlayPlan,
-) -> Result<(SelfPlayBench, Vec<GameRecord>)> {
-    let base = SelfPlayConfig {
-        simulations: plan.simulations,
-        batch: plan.batch,
-        seed: plan.seed,
-        ..SelfPlayConfig::default()
-    };
-    let steady_cfg = SelfPlayConfig {
-        games: usize::MAX / 2,
-        max_seconds: Some(plan.secs),
-        ..base.clone()
-    };
-    let mut rounds = Vec::new();
-    let mut steady = None;
-    let mut before = forward_rate(game, eval, plan.batch, plan.secs, plan.seed)?;
-    for r in 0..plan.rounds.max(1) {
+/// Step 4's steady-state rounds, run one at a time (interleaved with the
+/// forward sweep's rounds by the caller).
+pub struct Rounds {
+    plan: SelfPlayPlan,
+    cfg: SelfPlayConfig,
+    rounds: Vec<EfficiencyRound>,
+    /// The forward window before the next round.
+    before: Option<f64>,
+    last: Option<SelfPlayReport>,
+}
+
+impl Rounds {
+    pub fn new(plan: SelfPlayPlan) -> Self {
         let cfg = SelfPlayConfig {
-            seed: plan.seed + r as u64,
-            ..steady_cfg.clone()
+            games: usize::MAX / 2,
+            max_seconds: Some(plan.secs),
+            ..base_config(&plan)
+        };
+        Rounds {
+            plan,
+            cfg,
+            rounds: Vec::new(),
+            before: None,
+            last: None,
+        }
+    }
+
+    /// One round: a forward window (unless the previous round's closing
+    /// window stands before it), a steady self-play window, a closing
+    /// forward window.
+    pub fn round<G: Game, E: Evaluator>(&mut self, game: &G, eval: &mut E) -> Result<()> {
+        let plan = &self.plan;
+        let before = match self.before.take() {
+            Some(b) => b,
+            None => forward_rate(game, eval, plan.batch, plan.secs, plan.seed)?,
+        };
+        let cfg = SelfPlayConfig {
+            seed: plan.seed + self.rounds.len() as u64,
+            ..self.cfg.clone()
         };
         let report = sp::run(game, eval, "bench", &cfg, &mut |_| Ok(()), &mut |_| {})?;
         check(&report)?;
         let after = forward_rate(game, eval, plan.batch, plan.secs, plan.seed)?;
         let s = report.steady_evaluations_per_second;
-        rounds.push(EfficiencyRound {
+        self.rounds.push(EfficiencyRound {
             forward_before: before,
             forward_after: after,
             selfplay_evaluations_per_second: s,
@@ -105,48 +122,84 @@ pub fn selfplay<G: Game, E: Evaluator>(
             cpu_cores: report.cpu_cores,
             efficiency: s / before.max(after),
         });
-        before = after;
-        steady = Some(report);
+        self.before = Some(after);
+        self.last = Some(report);
+        Ok(())
     }
-    let whole_cfg = SelfPlayConfig {
-        games: plan.whole_games,
-        ..base
-    };
-    let mut records = Vec::new();
-    let whole_games = sp::run(
-        game,
-        eval,
-        "bench",
-        &whole_cfg,
-        &mut |r| {
-            records.push(r);
-            Ok(())
-        },
-        &mut |_| {},
-    )?;
-    check(&whole_games)?;
-    let of =
-        |f: fn(&EfficiencyRound) -> f64| median_spread(&rounds.iter().map(f).collect::<Vec<_>>());
-    let forward: Vec<f64> = rounds
-        .iter()
-        .map(|r| r.forward_before.max(r.forward_after))
-        .collect();
-    let (efficiency, efficiency_spread) = of(|r| r.efficiency);
-    let (moves, moves_spread) = of(|r| r.selfplay_moves_per_second);
-    let bench = SelfPlayBench {
-        config: steady_cfg,
-        steady_evaluations_per_second: of(|r| r.selfplay_evaluations_per_second).0,
-        steady_moves_per_second: moves,
-        moves_spread,
-        forward_evaluations_per_second: median_spread(&forward).0,
-        pipeline_efficiency: efficiency,
-        efficiency_spread,
-        cpu_cores: of(|r| r.cpu_cores).0,
-        rounds,
-        steady: steady.expect("at least one round"),
-        whole_games,
-    };
-    Ok((bench, records))
+
+    /// The whole-games run, then the figures. Returns the whole-games
+    /// run's records too (step 5 trains on them).
+    pub fn finish<G: Game, E: Evaluator>(
+        self,
+        game: &G,
+        eval: &mut E,
+    ) -> Result<(SelfPlayBench, Vec<GameRecord>)> {
+        let whole_cfg = SelfPlayConfig {
+            games: self.plan.whole_games,
+            ..base_config(&self.plan)
+        };
+        let mut records = Vec::new();
+        let whole_games = sp::run(
+            game,
+            eval,
+            "bench",
+            &whole_cfg,
+            &mut |r| {
+                records.push(r);
+                Ok(())
+            },
+            &mut |_| {},
+        )?;
+        check(&whole_games)?;
+        let rounds = self.rounds;
+        let of = |f: fn(&EfficiencyRound) -> f64| {
+            median_spread(&rounds.iter().map(f).collect::<Vec<_>>())
+        };
+        let forward: Vec<f64> = rounds
+            .iter()
+            .map(|r| r.forward_before.max(r.forward_after))
+            .collect();
+        let (efficiency, efficiency_spread) = of(|r| r.efficiency);
+        let (moves, moves_spread) = of(|r| r.selfplay_moves_per_second);
+        let bench = SelfPlayBench {
+            config: self.cfg,
+            steady_evaluations_per_second: of(|r| r.selfplay_evaluations_per_second).0,
+            steady_moves_per_second: moves,
+            moves_spread,
+            forward_evaluations_per_second: median_spread(&forward).0,
+            pipeline_efficiency: efficiency,
+            efficiency_spread,
+            cpu_cores: of(|r| r.cpu_cores).0,
+            rounds,
+            steady: self
+                .last
+                .ok_or_else(|| Error::Evaluator("no self-play round was run".into()))?,
+            whole_games,
+        };
+        Ok((bench, records))
+    }
+}
+
+fn base_config(plan: &SelfPlayPlan) -> SelfPlayConfig {
+    SelfPlayConfig {
+        simulations: plan.simulations,
+        batch: plan.batch,
+        seed: plan.seed,
+        ..SelfPlayConfig::default()
+    }
+}
+
+/// Step 4 on its own: `plan.rounds` rounds, then the whole-games run.
+pub fn selfplay<G: Game, E: Evaluator>(
+    game: &G,
+    eval: &mut E,
+    plan: SelfPlayPlan,
+) -> Result<(SelfPlayBench, Vec<GameRecord>)> {
+    let mut rounds = Rounds::new(plan);
+    for _ in 0..rounds.plan.rounds.max(1) {
+        rounds.round(game, eval)?;
+    }
+    rounds.finish(game, eval)
 }
 
 fn check(report: &SelfPlayReport) -> Result<()> {
