@@ -7,7 +7,7 @@ mod common;
 use burn::tensor::Device;
 use common::{max_rel_diff, random_states};
 use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
-use wgzero::net::cpu::ConvAlgo;
+use wgzero::net::cpu::{ConvAlgo, CpuPrecision};
 use wgzero::net::kernels::Simd;
 use wgzero::net::network::CpuPath;
 use wgzero::net::trainer::{TrainBatch, TrainConfig, Trainer};
@@ -56,7 +56,10 @@ fn check<G: Game>(game: G, n: usize) {
     let mut net = net.with_cpu_path(CpuPath::Gemm);
     // Both ways of computing the 3x3 convolutions, on every SIMD level.
     for (algo, simd) in paths() {
-        net = net.with_conv_algo(algo).with_simd(simd);
+        net = net
+            .with_conv_algo(algo)
+            .with_simd(simd)
+            .with_cpu_precision(CpuPrecision::F32);
         let gemm = net.forward(&states).unwrap();
         let (dl, dv) = (
             max_rel_diff(&gemm.0, &flex.0),
@@ -87,6 +90,67 @@ fn the_gemm_path_matches_burn_for_every_game() {
     check(Gomoku::new(9).unwrap(), 5);
 }
 
+/// bf16 products (where the CPU has them): each Winograd product's inputs
+/// rounded to 8 bits of mantissa, through nine convolutions, so outputs
+/// agree with burn's to a few percent, not 1e-4 (what that costs in play is
+/// measured on the validation file, docs/performance.md).
+const BF16_TOLERANCE: f32 = 5e-2;
+
+fn check_bf16<G: Game>(game: G, net: Network<G>, states: &[u32]) {
+    if !wgzero::net::kernels::has_bf16() {
+        println!("bf16 products not checked: this CPU has no AVX512-BF16");
+        return;
+    }
+    let net = net.with_cpu_path(CpuPath::Flex);
+    let flex = net.forward(states).unwrap();
+    let net = net
+        .with_cpu_path(CpuPath::Gemm)
+        .with_conv_algo(ConvAlgo::Winograd)
+        .with_simd(Simd::Avx512)
+        .with_cpu_precision(CpuPrecision::Bf16);
+    let bf16 = net.forward(states).unwrap();
+    let (dl, dv) = (
+        max_rel_diff(&bf16.0, &flex.0),
+        max_rel_diff(&bf16.1, &flex.1),
+    );
+    assert!(
+        dl < BF16_TOLERANCE && dv < BF16_TOLERANCE,
+        "{} bf16: logits differ by {dl}, values by {dv}",
+        game.name()
+    );
+    // It is really another computation, not the f32 one.
+    let f32 = net
+        .with_cpu_precision(CpuPrecision::F32)
+        .forward(states)
+        .unwrap();
+    assert!(max_rel_diff(&bf16.0, &f32.0) > 0.0);
+}
+
+#[test]
+fn bf16_products_stay_close_to_burn() {
+    for n in [37, 1] {
+        let game = Connect4;
+        let net =
+            Network::random(game, NetConfig::for_game(&game), Device::flex(), false, 3).unwrap();
+        let net = trained(net, &game);
+        check_bf16(game, net, &random_states(&game, n, 21));
+    }
+    let game = Gomoku::new(9).unwrap();
+    let net = Network::random(
+        game.clone(),
+        NetConfig::for_game(&game),
+        Device::flex(),
+        false,
+        3,
+    )
+    .unwrap();
+    let net = trained(net, &game);
+    check_bf16(game.clone(), net, &random_states(&game, 5, 21));
+    let (json, weights) = wgzero::models::shipped("connect4").unwrap();
+    let net = Network::from_parts(Connect4, json, weights.to_vec(), Device::flex(), false).unwrap();
+    check_bf16(Connect4, net, &random_states(&Connect4, 64, 5));
+}
+
 #[test]
 fn the_gemm_path_matches_burn_on_the_shipped_model() {
     let (json, weights) = wgzero::models::shipped("connect4").unwrap();
@@ -96,7 +160,10 @@ fn the_gemm_path_matches_burn_on_the_shipped_model() {
     let flex = net.forward(&states).unwrap();
     let mut net = net.with_cpu_path(CpuPath::Gemm);
     for (algo, simd) in paths() {
-        net = net.with_conv_algo(algo).with_simd(simd);
+        net = net
+            .with_conv_algo(algo)
+            .with_simd(simd)
+            .with_cpu_precision(CpuPrecision::F32);
         let gemm = net.forward(&states).unwrap();
         let (dl, dv) = (
             max_rel_diff(&gemm.0, &flex.0),

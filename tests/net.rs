@@ -91,7 +91,11 @@ fn wgpu_and_cpu_backends_agree_on_the_same_weights() {
     let dir = tempdir("agree");
     let game = Connect4;
     let cfg = NetConfig::for_game(&game).with_size(2, 16);
-    let cpu = Network::random(game, cfg, Device::flex(), false, 5).unwrap();
+    // The CPU path in f32 (bf16 products, the default on CPUs with
+    // AVX512-BF16, are checked against burn in tests/cpu_path.rs).
+    let cpu = Network::random(game, cfg, Device::flex(), false, 5)
+        .unwrap()
+        .with_cpu_precision(wgzero::net::cpu::CpuPrecision::F32);
     cpu.save(&dir).unwrap();
     let gpu = Network::load(game, &dir, device, true).unwrap();
     let states = random_states(&game, 64, 22);

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::game::Game;
-use crate::net::cpu::ConvAlgo;
+use crate::net::cpu::{ConvAlgo, CpuPrecision};
 use crate::net::{self, BackendChoice, DeviceReport, NetConfig, Precision};
 use crate::selfplay::SelfPlayConfig;
 
@@ -342,7 +342,12 @@ fn forward_and_selfplay<G: Game>(
     };
     let default_path = match (sel.is_wgpu, cpu_gemm) {
         (true, _) => "wgpu".to_string(),
-        (false, true) => ConvAlgo::from_env().name().to_string(),
+        (false, true) => match ConvAlgo::from_env() {
+            ConvAlgo::Winograd if CpuPrecision::from_env().in_use(net::kernels::Simd::detect()) => {
+                "winograd-bf16".to_string()
+            }
+            algo => algo.name().to_string(),
+        },
         (false, false) => "flex".to_string(),
     };
     let mut main = forward::Sweep::new(info("f32", &default_path), sizes.clone());
@@ -354,15 +359,36 @@ fn forward_and_selfplay<G: Game>(
         sizes.clone()
     };
     if cpu_gemm {
-        for algo in [ConvAlgo::Winograd, ConvAlgo::Im2col] {
-            if algo == ConvAlgo::from_env() {
+        // The other CPU paths: the other 3x3 algorithm, and bf16 products
+        // where the CPU has them (whichever is not the default).
+        let simd = net::kernels::Simd::detect();
+        let default = (
+            ConvAlgo::from_env(),
+            match CpuPrecision::from_env().in_use(simd) {
+                true => CpuPrecision::Bf16,
+                false => CpuPrecision::F32,
+            },
+        );
+        let mut paths = vec![
+            (ConvAlgo::Winograd, CpuPrecision::F32, "winograd"),
+            (ConvAlgo::Im2col, CpuPrecision::F32, "im2col"),
+        ];
+        if CpuPrecision::Bf16.in_use(simd) {
+            paths.push((ConvAlgo::Winograd, CpuPrecision::Bf16, "winograd-bf16"));
+        }
+        for (algo, precision, name) in paths {
+            let is_default =
+                algo == default.0 && (precision == default.1 || algo == ConvAlgo::Im2col);
+            if is_default {
                 continue;
             }
             let source = net::ModelSource::Random { config: None, seed };
-            let mut eval = source.evaluator_with(game, sel, Precision::F32, algo)?.eval;
+            let mut eval = source
+                .evaluator_with(game, sel, Precision::F32, (algo, precision))?
+                .eval;
             forward::forward_rate(game, &mut eval, plan.selfplay_batch, 1.0, seed)?;
             others.push((
-                forward::Sweep::new(info("f32", algo.name()), other_sizes.clone()),
+                forward::Sweep::new(info("f32", name), other_sizes.clone()),
                 eval,
             ));
         }

@@ -53,6 +53,46 @@ impl ConvAlgo {
     }
 }
 
+/// The number format of the CPU path's Winograd products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuPrecision {
+    /// f32 throughout: the default on CPUs without AVX512-BF16.
+    F32,
+    /// The Winograd products' inputs rounded to bf16, sums in f32
+    /// (AVX512-BF16's `vdpbf16ps`: two multiply-adds per lane and
+    /// instruction): the default where the CPU has it and the AVX-512
+    /// kernels are in use; f32 elsewhere. The shipped Connect Four network
+    /// plays as well with it (docs/performance.md).
+    Bf16,
+}
+
+impl CpuPrecision {
+    /// bf16 where the CPU runs it ([`kernels::has_bf16`] and the AVX-512
+    /// kernels), else f32; the environment variable
+    /// `WGZERO_CPU_PRECISION=f32` (or `bf16`) overrides.
+    pub fn from_env() -> Self {
+        match std::env::var("WGZERO_CPU_PRECISION").as_deref() {
+            Ok("f32") => CpuPrecision::F32,
+            Ok("bf16") => CpuPrecision::Bf16,
+            _ if kernels::has_bf16() && Simd::detect() == Simd::Avx512 => CpuPrecision::Bf16,
+            _ => CpuPrecision::F32,
+        }
+    }
+
+    /// Whether this CPU path really runs bf16 products.
+    pub fn in_use(self, simd: Simd) -> bool {
+        self == CpuPrecision::Bf16 && kernels::has_bf16() && simd == Simd::Avx512
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuPrecision::F32 => "f32",
+            CpuPrecision::Bf16 => "bf16",
+        }
+    }
+}
+
 /// Batch-norm parameters (inference: running statistics).
 pub struct BatchNormParams {
     pub gamma: Vec<f32>,
@@ -92,6 +132,9 @@ pub struct Conv {
     weight: Vec<f32>,
     /// 3x3 only: the Winograd-domain weights `G g G^T`, `[16, cin, cout]`.
     winograd: Vec<f32>,
+    /// The same as bf16 pairs along `cin` (`[16, pairs(cin), cout]`), where
+    /// the CPU has AVX512-BF16.
+    winograd_bf16: Vec<u32>,
     bias: Vec<f32>,
 }
 
@@ -113,12 +156,21 @@ impl Conv {
         } else {
             Vec::new()
         };
+        let winograd_bf16 = if k == 3 && kernels::has_bf16() {
+            winograd
+                .chunks_exact(cin * cout)
+                .flat_map(|u| kernels::pack_cols_bf16(u, cin, cout))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Conv {
             cin,
             cout,
             k,
             weight: w,
             winograd,
+            winograd_bf16,
             bias: shift,
         }
     }
@@ -195,6 +247,8 @@ pub struct CpuNet {
     pub algo: ConvAlgo,
     /// The matrix products' SIMD kernels ([`Simd::detect`]).
     pub simd: Simd,
+    /// The Winograd products' number format.
+    pub precision: CpuPrecision,
 }
 
 /// One thread's reusable buffers (reused from chunk to chunk, so nothing
@@ -209,6 +263,8 @@ struct Scratch {
     rows: Vec<f32>,
     /// Activations.
     act: [Vec<f32>; 3],
+    /// Transformed tiles as bf16 pairs.
+    packed: Vec<u32>,
 }
 
 thread_local! {
@@ -406,22 +462,46 @@ impl CpuNet {
             lhs: v,
             products: m,
             rows: t,
+            packed,
             ..
         } = scratch;
         // Every element of both is written before it is read: no clearing.
         v.resize(16 * rows * cin, 0.0);
         m.resize(16 * rows * cout, 0.0);
         winograd_input(x, n, h, w, cin, v, t);
-        for xi in 0..16 {
-            kernels::matmul(
-                self.simd,
-                &mut m[xi * rows * cout..(xi + 1) * rows * cout],
-                &v[xi * rows * cin..(xi + 1) * rows * cin],
-                &conv.winograd[xi * cin * cout..(xi + 1) * cin * cout],
-                rows,
-                cin,
-                cout,
-            );
+        let bf16 = self.precision.in_use(self.simd)
+            && !conv.winograd_bf16.is_empty()
+            && cout.is_multiple_of(16);
+        if bf16 {
+            let kp = kernels::pairs(cin);
+            for xi in 0..16 {
+                kernels::pack_rows_bf16(
+                    &v[xi * rows * cin..(xi + 1) * rows * cin],
+                    rows,
+                    cin,
+                    packed,
+                );
+                kernels::matmul_bf16(
+                    &mut m[xi * rows * cout..(xi + 1) * rows * cout],
+                    packed,
+                    &conv.winograd_bf16[xi * kp * cout..(xi + 1) * kp * cout],
+                    rows,
+                    kp,
+                    cout,
+                );
+            }
+        } else {
+            for xi in 0..16 {
+                kernels::matmul(
+                    self.simd,
+                    &mut m[xi * rows * cout..(xi + 1) * rows * cout],
+                    &v[xi * rows * cin..(xi + 1) * rows * cin],
+                    &conv.winograd[xi * cin * cout..(xi + 1) * cin * cout],
+                    rows,
+                    cin,
+                    cout,
+                );
+            }
         }
         winograd_output(m, n, h, w, conv, residual, out, t);
     }

@@ -107,6 +107,100 @@ pub fn matmul(simd: Simd, c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usiz
     gemm_crate(c, a, b, m, k, n);
 }
 
+/// Whether this CPU has the bf16 dot-product instructions of
+/// [`matmul_bf16`] (AVX512-BF16).
+pub fn has_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `x` rounded to bf16 (to nearest, ties to even), as its 16 bits.
+pub fn bf16_bits(x: f32) -> u16 {
+    let b = x.to_bits();
+    if x.is_nan() {
+        return ((b >> 16) | 0x40) as u16;
+    }
+    ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
+}
+
+/// The f32 a bf16's 16 bits stand for.
+pub fn bf16_value(bits: u16) -> f32 {
+    f32::from_bits((bits as u32) << 16)
+}
+
+/// Number of bf16 pairs a row of `k` values packs into.
+pub fn pairs(k: usize) -> usize {
+    k.div_ceil(2)
+}
+
+/// Rows of `a` (`[m, k]` f32) as bf16 pairs along `k` (`[m, pairs(k)]`,
+/// element `2p` in the low half, `2p + 1` (or 0 past the end) in the high
+/// half): the left-hand side of [`matmul_bf16`].
+#[inline(always)]
+pub fn pack_rows_bf16(a: &[f32], m: usize, k: usize, out: &mut Vec<u32>) {
+    let kp = pairs(k);
+    out.resize(m * kp, 0);
+    assert!(a.len() >= m * k);
+    #[cfg(target_arch = "x86_64")]
+    if k.is_multiple_of(32) && has_bf16() {
+        // SAFETY: the CPU has AVX-512F and AVX512-BF16; `a` holds `m k`
+        // floats and `out` `m k / 2` pairs (resized above).
+        unsafe { x86::pack_bf16(a.as_ptr(), out.as_mut_ptr(), m * k / 32) };
+        return;
+    }
+    for (row, dst) in a[..m * k].chunks_exact(k).zip(out.chunks_exact_mut(kp)) {
+        for (p, d) in dst.iter_mut().enumerate() {
+            let lo = bf16_bits(row[2 * p]) as u32;
+            let hi = row.get(2 * p + 1).map_or(0, |&x| bf16_bits(x) as u32);
+            *d = lo | (hi << 16);
+        }
+    }
+}
+
+/// `b` (`[k, n]` f32) as bf16 pairs along `k`: `[pairs(k), n]`, the pair of
+/// rows `2p` and `2p + 1` for each column (the right-hand side of
+/// [`matmul_bf16`]).
+pub fn pack_cols_bf16(b: &[f32], k: usize, n: usize) -> Vec<u32> {
+    let kp = pairs(k);
+    let mut out = vec![0u32; kp * n];
+    for p in 0..kp {
+        for j in 0..n {
+            let lo = bf16_bits(b[2 * p * n + j]) as u32;
+            let hi = if 2 * p + 1 < k {
+                bf16_bits(b[(2 * p + 1) * n + j]) as u32
+            } else {
+                0
+            };
+            out[p * n + j] = lo | (hi << 16);
+        }
+    }
+    out
+}
+
+/// `c [m, n] = a [m, k] x b [k, n]` with both sides rounded to bf16 and the
+/// products summed in f32 (AVX512-BF16's `vdpbf16ps`: two multiply-adds per
+/// lane and instruction): `a` from [`pack_rows_bf16`] (`[m, kp]`), `b` from
+/// [`pack_cols_bf16`] (`[kp, n]`), `kp = pairs(k)`, `n` a multiple of 16.
+/// Panics unless [`has_bf16`].
+pub fn matmul_bf16(c: &mut [f32], a: &[u32], b: &[u32], m: usize, kp: usize, n: usize) {
+    assert!(has_bf16(), "matmul_bf16 needs AVX512-BF16");
+    assert!(n.is_multiple_of(16) && kp > 0);
+    assert!(c.len() >= m * n && a.len() >= m * kp && b.len() >= kp * n);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the CPU has AVX-512F and AVX512-BF16 (asserted); the asserts
+    // keep every access inside the slices.
+    unsafe {
+        x86::matmul_bf16(c.as_mut_ptr(), a.as_ptr(), b.as_ptr(), m, kp, n)
+    }
+}
+
 /// The `gemm` crate's product, on this thread.
 pub fn gemm_crate(out: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, k: usize, n: usize) {
     assert!(out.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
@@ -226,6 +320,96 @@ mod x86 {
         };
     }
 
+    /// The bf16 counterpart of [`block512`]: `a` holds bf16 pairs (`kp`
+    /// per row), `b` bf16 pairs (`[kp, n]`), one `vdpbf16ps` per row, vector
+    /// and pair.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    unsafe fn block_bf16<const R: usize, const NV: usize>(
+        c: *mut f32,
+        a: *const u32,
+        b: *const u32,
+        kp: usize,
+        n: usize,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); NV]; R];
+        for p in 0..kp {
+            let bp = b.add(p * n);
+            let mut bv: [__m512bh; NV] =
+                [std::mem::transmute::<__m512i, __m512bh>(_mm512_setzero_si512()); NV];
+            for (j, v) in bv.iter_mut().enumerate() {
+                *v = std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                    bp.add(16 * j) as *const _
+                ));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(
+                    *a.add(i * kp + p) as i32,
+                ));
+                for (x, &bj) in row.iter_mut().zip(&bv) {
+                    *x = _mm512_dpbf16_ps(*x, av, bj);
+                }
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (j, &x) in row.iter().enumerate() {
+                _mm512_storeu_ps(c.add(i * n + 16 * j), x);
+            }
+        }
+    }
+
+    /// `blocks` blocks of 32 floats from `a` to 16 bf16 pairs each in
+    /// `out` (round to nearest even, as [`super::bf16_bits`]).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F and AVX512-BF16; `a` holds `32 blocks` floats,
+    /// `out` `16 blocks` pairs.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub unsafe fn pack_bf16(a: *const f32, out: *mut u32, blocks: usize) {
+        for b in 0..blocks {
+            let lo = _mm512_loadu_ps(a.add(32 * b));
+            let hi = _mm512_loadu_ps(a.add(32 * b + 16));
+            // 32 bf16: `lo`'s 16 values, then `hi`'s: pairs in row order.
+            let v = _mm512_cvtne2ps_pbh(hi, lo);
+            _mm512_storeu_si512(
+                out.add(16 * b) as *mut _,
+                std::mem::transmute::<__m512bh, __m512i>(v),
+            );
+        }
+    }
+
+    /// `c = a b` in bf16 with f32 sums: blocks of 6 rows x 64 columns.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F and AVX512-BF16; `a`, `b`, `c` hold `m kp`,
+    /// `kp n`, `m n` elements; `n` is a multiple of 16.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub unsafe fn matmul_bf16(
+        c: *mut f32,
+        a: *const u32,
+        b: *const u32,
+        m: usize,
+        kp: usize,
+        n: usize,
+    ) {
+        let mut i = 0;
+        while i < m {
+            let rows = MR.min(m - i);
+            let mut j = 0;
+            while j < n {
+                let nv = 4.min((n - j) / 16);
+                let (cc, aa, bb) = (c.add(i * n + j), a.add(i * kp), b.add(j));
+                match nv {
+                    4 => rows!(block_bf16, 4, rows, (cc, aa, bb, kp, n)),
+                    3 => rows!(block_bf16, 3, rows, (cc, aa, bb, kp, n)),
+                    2 => rows!(block_bf16, 2, rows, (cc, aa, bb, kp, n)),
+                    _ => rows!(block_bf16, 1, rows, (cc, aa, bb, kp, n)),
+                }
+                j += 16 * nv;
+            }
+            i += rows;
+        }
+    }
+
     /// `c = a b` with AVX-512F, `n` a multiple of 16: blocks of 6 rows x 64
     /// columns (24 accumulators), narrower at the right edge.
     ///
@@ -341,6 +525,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_bf16_product_matches_the_product_of_rounded_inputs() {
+        if !has_bf16() {
+            return;
+        }
+        let mut x = 777u64;
+        let mut next = || {
+            x = crate::game::mix64(x);
+            (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        for &(m, k, n) in &[
+            (1, 1, 16),
+            (7, 64, 64),
+            (13, 9, 48),
+            (60, 64, 64),
+            (5, 17, 32),
+            (11, 2, 16),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| next()).collect();
+            let mut ap = Vec::new();
+            pack_rows_bf16(&a, m, k, &mut ap);
+            let bp = pack_cols_bf16(&b, k, n);
+            let mut c = vec![f32::NAN; m * n];
+            matmul_bf16(&mut c, &ap, &bp, m, pairs(k), n);
+            // Exactly the product of the bf16-rounded inputs (up to f32 sums).
+            let round = |v: &[f32]| {
+                v.iter()
+                    .map(|&x| bf16_value(bf16_bits(x)))
+                    .collect::<Vec<_>>()
+            };
+            let r = reference(&round(&a), &round(&b), m, k, n);
+            for (x, y) in c.iter().zip(&r) {
+                assert!(
+                    (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                    "{m}x{k}x{n}: {x} vs {y}"
+                );
+            }
+        }
+        // The vector packing rounds as the scalar one does.
+        let a: Vec<f32> = (0..64)
+            .map(|_| next())
+            .chain([1.0 + 1.0 / 256.0, 1.0 + 3.0 / 256.0].repeat(16))
+            .collect();
+        let mut fast = Vec::new();
+        pack_rows_bf16(&a, 3, 32, &mut fast);
+        let scalar: Vec<u32> = a
+            .chunks_exact(2)
+            .map(|p| bf16_bits(p[0]) as u32 | (bf16_bits(p[1]) as u32) << 16)
+            .collect();
+        assert_eq!(fast, scalar);
+        // Rounding: to nearest, ties to even.
+        assert_eq!(bf16_bits(1.0), 0x3f80);
+        assert_eq!(bf16_value(bf16_bits(1.0 + 1.0 / 256.0)), 1.0);
+        assert_eq!(bf16_value(bf16_bits(1.0 + 3.0 / 256.0)), 1.0 + 4.0 / 256.0);
     }
 
     #[test]

@@ -210,7 +210,13 @@ fn dense(l: &Linear) -> Dense {
 impl PolicyValueNet {
     /// The same network as plain arrays for the CPU inference path (batch
     /// norm folded into the convolutions; inference statistics).
-    pub fn cpu_net(&self, cfg: &NetConfig, algo: ConvAlgo, simd: super::kernels::Simd) -> CpuNet {
+    pub fn cpu_net(
+        &self,
+        cfg: &NetConfig,
+        algo: ConvAlgo,
+        simd: super::kernels::Simd,
+        precision: super::cpu::CpuPrecision,
+    ) -> CpuNet {
         let [planes, height, width] = cfg.input;
         CpuNet {
             height,
@@ -229,6 +235,7 @@ impl PolicyValueNet {
             value_fc2: dense(&self.value_fc2),
             algo,
             simd,
+            precision,
         }
     }
 }

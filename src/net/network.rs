@@ -12,7 +12,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Device, FloatDType, Tensor, Transaction};
 
 use super::config::NetConfig;
-use super::cpu::{ConvAlgo, CpuNet};
+use super::cpu::{ConvAlgo, CpuNet, CpuPrecision};
 use super::encode;
 use super::kernels::Simd;
 use super::model::PolicyValueNet;
@@ -68,9 +68,14 @@ impl CpuPath {
     pub fn describe(self) -> String {
         match self {
             CpuPath::Gemm => format!(
-                "wgzero gemm path ({} 3x3 convolutions, {}; training on flex)",
+                "wgzero gemm path ({} 3x3 convolutions, {}{}; training on flex)",
                 ConvAlgo::from_env().name(),
-                super::cpu::simd_level()
+                super::cpu::simd_level(),
+                if CpuPrecision::from_env().in_use(Simd::detect()) {
+                    ", bf16 products"
+                } else {
+                    ""
+                }
             ),
             CpuPath::Flex => "flex".into(),
         }
@@ -90,6 +95,7 @@ pub struct Network<G: Game> {
     /// How the CPU path computes 3x3 convolutions, and its SIMD kernels.
     conv_algo: ConvAlgo,
     simd: Simd,
+    cpu_precision: CpuPrecision,
     /// The CPU path's arrays, built at the first forward pass.
     cpu_net: std::sync::OnceLock<CpuNet>,
 }
@@ -142,6 +148,7 @@ impl<G: Game> Network<G> {
             cpu_path: CpuPath::from_env(),
             conv_algo: ConvAlgo::from_env(),
             simd: Simd::detect(),
+            cpu_precision: CpuPrecision::from_env(),
             cpu_net: std::sync::OnceLock::new(),
         }
     }
@@ -337,6 +344,14 @@ impl<G: Game> Network<G> {
     pub fn conv_algo(&self) -> ConvAlgo {
         self.conv_algo
     }
+    /// The same network with the CPU path's Winograd products in
+    /// `precision` (bf16 only where the CPU has AVX512-BF16 and the AVX-512
+    /// kernels are in use; f32 otherwise).
+    pub fn with_cpu_precision(mut self, precision: CpuPrecision) -> Self {
+        self.cpu_precision = precision;
+        self.cpu_net = std::sync::OnceLock::new();
+        self
+    }
     /// The same network with the CPU path's matrix products on `simd`'s
     /// kernels (the default: [`Simd::detect`]); a level the CPU lacks is
     /// lowered to one it has.
@@ -410,9 +425,10 @@ impl<G: Game> Network<G> {
     /// [`Network::forward`] on the CPU path: the game's CPU encoding, then
     /// [`CpuNet::forward`].
     fn forward_gemm(&self, states: &[u32]) -> (Vec<f32>, Vec<f32>) {
-        let net = self
-            .cpu_net
-            .get_or_init(|| self.model.cpu_net(&self.config, self.conv_algo, self.simd));
+        let net = self.cpu_net.get_or_init(|| {
+            self.model
+                .cpu_net(&self.config, self.conv_algo, self.simd, self.cpu_precision)
+        });
         net.forward(&encode::cpu_planes(&self.game, states))
     }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::config::NetConfig;
-use super::cpu::ConvAlgo;
+use super::cpu::{ConvAlgo, CpuPrecision};
 use super::device::Selected;
 use super::evaluator::NetEvaluator;
 use super::network::{model_id, Network, Precision, CONFIG_FILE, WEIGHTS_FILE};
@@ -144,17 +144,19 @@ impl ModelSource {
         selected: &Selected,
         precision: Precision,
     ) -> Result<Opened> {
-        self.evaluator_with(game, selected, precision, ConvAlgo::from_env())
+        let cpu = (ConvAlgo::from_env(), CpuPrecision::from_env());
+        self.evaluator_with(game, selected, precision, cpu)
     }
 
     /// [`ModelSource::evaluator`] with the CPU path's 3x3 convolutions
-    /// computed by `algo` (the benchmark measures each path).
+    /// computed by `cpu.0` with products in `cpu.1` (the benchmark measures
+    /// each path).
     pub fn evaluator_with<G: Game>(
         &self,
         game: &G,
         selected: &Selected,
         precision: Precision,
-        algo: ConvAlgo,
+        cpu: (ConvAlgo, CpuPrecision),
     ) -> Result<Opened> {
         let weights = self.resolve(game)?;
         let (game, selected) = (game.clone(), selected.clone());
@@ -163,7 +165,8 @@ impl ModelSource {
             let network = weights
                 .build(game, &selected)?
                 .with_precision(precision, selected.real_gpu)?
-                .with_conv_algo(algo);
+                .with_conv_algo(cpu.0)
+                .with_cpu_precision(cpu.1);
             let _ = id_tx.send((network.id().to_string(), network.is_f16()));
             Ok(network)
         })?;
