@@ -212,7 +212,7 @@ fn cpu_seconds_os() -> f64 {
     }
     // 100-nanosecond units.
     let secs =
-        |t: FILETIME| ((t.dwHighDateTime as u64) << 32 | t.dwLowDateTime as u64) as f64 * 1e-7;
+        |t: FILETIME| (((t.dwHighDateTime as u64) << 32) | t.dwLowDateTime as u64) as f64 * 1e-7;
     secs(kernel) + secs(user)
 }
 

@@ -136,16 +136,9 @@ fn bf16_products_stay_close_to_burn() {
         check_bf16(game, net, &random_states(&game, n, 21));
     }
     let game = Gomoku::new(9).unwrap();
-    let net = Network::random(
-        game.clone(),
-        NetConfig::for_game(&game),
-        Device::flex(),
-        false,
-        3,
-    )
-    .unwrap();
+    let net = Network::random(game, NetConfig::for_game(&game), Device::flex(), false, 3).unwrap();
     let net = trained(net, &game);
-    check_bf16(game.clone(), net, &random_states(&game, 5, 21));
+    check_bf16(game, net, &random_states(&game, 5, 21));
     let (json, weights) = wgzero::models::shipped("connect4").unwrap();
     let net = Network::from_parts(Connect4, json, weights.to_vec(), Device::flex(), false).unwrap();
     check_bf16(Connect4, net, &random_states(&Connect4, 64, 5));

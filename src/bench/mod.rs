@@ -350,7 +350,12 @@ fn forward_and_selfplay<G: Game>(
         },
         (false, false) => "flex".to_string(),
     };
-    let mut main = forward::Sweep::new(info("f32", &default_path), sizes.clone());
+    let label = if default_path.ends_with("bf16") {
+        "bf16"
+    } else {
+        "f32"
+    };
+    let mut main = forward::Sweep::new(info(label, &default_path), sizes.clone());
     // The other sweeps, each with its own network.
     let mut others: Vec<(forward::Sweep, net::NetEvaluator)> = Vec::new();
     let other_sizes = if plan.quick {

@@ -5,10 +5,12 @@
 //! Each round times the network alone (`forward`), then steady-state
 //! self-play (finished games restart at once, so every batch is full) for
 //! as long; the last round is followed by one more forward window. A
-//! round's efficiency is its self-play evaluations/s over the faster of the
-//! two forward windows around it, so a drift in the machine's speed (clock,
-//! load from elsewhere) is not mistaken for a pipeline faster than its
-//! network. The figures are the medians of the rounds, with their spread.
+//! round's efficiency is its self-play evaluations/s over the fastest
+//! forward window of the whole run (the strictest yardstick: load from
+//! elsewhere only ever slows a window down, so a slow forward window is not
+//! mistaken for a pipeline faster than its network). The figures are the
+//! medians of the rounds, with their spread; beside them the share of wall
+//! time the network was computing during self-play, which cannot exceed 1.
 //! `wgzero bench` interleaves these rounds with the forward sweep's.
 
 use serde::Serialize;
@@ -31,7 +33,9 @@ pub struct EfficiencyRound {
     pub selfplay_moves_per_second: f64,
     pub batch_mean_steady: f64,
     pub cpu_cores: f64,
-    /// Self-play over the faster forward window.
+    /// Share of the self-play window's wall time the network was computing.
+    pub network_busy: f64,
+    /// Self-play over the fastest forward window of the run.
     pub efficiency: f64,
 }
 
@@ -45,8 +49,11 @@ pub struct SelfPlayBench {
     pub steady_evaluations_per_second: f64,
     pub steady_moves_per_second: f64,
     pub moves_spread: f64,
+    /// The fastest forward window of the run: the yardstick.
     pub forward_evaluations_per_second: f64,
     pub pipeline_efficiency: f64,
+    /// Median share of self-play's wall time the network was computing.
+    pub network_busy: f64,
     pub efficiency_spread: f64,
     pub cpu_cores: f64,
     /// The last round's report (evaluations saved per move and the rest).
@@ -120,7 +127,9 @@ impl Rounds {
             selfplay_moves_per_second: report.steady_moves_per_second,
             batch_mean_steady: report.batch_mean_steady,
             cpu_cores: report.cpu_cores,
-            efficiency: s / before.max(after),
+            network_busy: report.device_busy_fraction,
+            // Set in `finish`, against the fastest window of all rounds.
+            efficiency: 0.0,
         });
         self.before = Some(after);
         self.last = Some(report);
@@ -151,14 +160,17 @@ impl Rounds {
             &mut |_| {},
         )?;
         check(&whole_games)?;
-        let rounds = self.rounds;
+        let mut rounds = self.rounds;
+        let fastest = rounds
+            .iter()
+            .map(|r| r.forward_before.max(r.forward_after))
+            .fold(0.0, f64::max);
+        for r in &mut rounds {
+            r.efficiency = r.selfplay_evaluations_per_second / fastest;
+        }
         let of = |f: fn(&EfficiencyRound) -> f64| {
             median_spread(&rounds.iter().map(f).collect::<Vec<_>>())
         };
-        let forward: Vec<f64> = rounds
-            .iter()
-            .map(|r| r.forward_before.max(r.forward_after))
-            .collect();
         let (efficiency, efficiency_spread) = of(|r| r.efficiency);
         let (moves, moves_spread) = of(|r| r.selfplay_moves_per_second);
         let bench = SelfPlayBench {
@@ -166,7 +178,8 @@ impl Rounds {
             steady_evaluations_per_second: of(|r| r.selfplay_evaluations_per_second).0,
             steady_moves_per_second: moves,
             moves_spread,
-            forward_evaluations_per_second: median_spread(&forward).0,
+            forward_evaluations_per_second: fastest,
+            network_busy: of(|r| r.network_busy).0,
             pipeline_efficiency: efficiency,
             efficiency_spread,
             cpu_cores: of(|r| r.cpu_cores).0,

@@ -132,7 +132,7 @@ fn print_network_steps(r: &BenchReport) {
 fn print_loop_steps(r: &BenchReport) {
     let s = &r.selfplay;
     println!(
-        "\n4. self-play ({} simulations, batch {}, {} leaves per game, {} games in flight; {} rounds of {:.1} s steady state, each between two forward windows)",
+        "\n4. self-play ({} simulations, batch {}, {} leaves per game, {} games in flight; {} rounds of {:.1} s steady state, each after a forward window)",
         s.config.simulations,
         s.config.batch,
         s.config.leaves_per_game,
@@ -148,11 +148,12 @@ fn print_loop_steps(r: &BenchReport) {
         s.cpu_cores
     );
     println!(
-        "   pipeline efficiency {:.3} (spread {:.1}%): median of each round's self-play over the faster forward window beside it ({:.0} evaluations/s at batch {})",
+        "   pipeline efficiency {:.3} (spread {:.1}%): median of each round's self-play over the fastest forward window of all rounds ({:.0} evaluations/s at batch {}); network busy {:.1}% of self-play's wall time",
         s.pipeline_efficiency,
         100.0 * s.efficiency_spread,
         s.forward_evaluations_per_second,
-        s.config.batch
+        s.config.batch,
+        100.0 * s.network_busy
     );
     let st = &s.steady;
     println!(
