@@ -52,7 +52,8 @@ pub fn self_play_step<G: Game>(
         )?);
     }
     pb.finish_and_clear();
-    check_game_count(games.len(), total, sp_cfg.max_seconds.is_some())?;
+    let cut_short = sp_cfg.max_seconds.is_some() || sp_cfg.max_moves.is_some();
+    check_game_count(games.len(), total, cut_short)?;
     write_games(ctx.game, ctx.run, it, &games)?;
     let metrics = summarise(
         ctx.game,
@@ -82,9 +83,9 @@ pub fn self_play_step<G: Game>(
 }
 
 /// An iteration's game file holds exactly the games its settings ask for
-/// (fewer only when self-play has a time limit).
-fn check_game_count(played: usize, asked: usize, time_limited: bool) -> Result<()> {
-    if played == asked || (time_limited && played < asked) {
+/// (fewer only when self-play has a time or move limit).
+fn check_game_count(played: usize, asked: usize, cut_short: bool) -> Result<()> {
+    if played == asked || (cut_short && played < asked) {
         Ok(())
     } else {
         Err(Error::Evaluator(format!(
