@@ -46,13 +46,11 @@ fn paths() -> Vec<(ConvAlgo, Simd)> {
     out
 }
 
-fn check<G: Game>(game: G, n: usize) {
-    let cfg = NetConfig::for_game(&game);
-    let net = Network::random(game.clone(), cfg, Device::flex(), false, 3).unwrap();
-    let net = trained(net, &game);
-    let states = random_states(&game, n, 21);
+/// Every f32 path of [`paths`] against burn's graph on `states`, to
+/// [`TOLERANCE`]; `label` names the network in failures.
+fn assert_f32_paths_match_flex<G: Game>(net: Network<G>, states: &[u32], label: &str) {
     let net = net.with_cpu_path(CpuPath::Flex);
-    let flex = net.forward(&states).unwrap();
+    let flex = net.forward(states).unwrap();
     let mut net = net.with_cpu_path(CpuPath::Gemm);
     // Both ways of computing the 3x3 convolutions, on every SIMD level.
     for (algo, simd) in paths() {
@@ -60,18 +58,25 @@ fn check<G: Game>(game: G, n: usize) {
             .with_conv_algo(algo)
             .with_simd(simd)
             .with_cpu_precision(CpuPrecision::F32);
-        let gemm = net.forward(&states).unwrap();
+        let gemm = net.forward(states).unwrap();
         let (dl, dv) = (
             max_rel_diff(&gemm.0, &flex.0),
             max_rel_diff(&gemm.1, &flex.1),
         );
         assert!(
             dl < TOLERANCE && dv < TOLERANCE,
-            "{} ({algo:?}, {simd:?}): logits differ by {dl}, values by {dv}",
-            game.name()
+            "{label} ({algo:?}, {simd:?}): logits differ by {dl}, values by {dv}"
         );
         assert!(gemm.0.iter().chain(&gemm.1).all(|x| x.is_finite()));
     }
+}
+
+fn check<G: Game>(game: G, n: usize) {
+    let cfg = NetConfig::for_game(&game);
+    let net = Network::random(game.clone(), cfg, Device::flex(), false, 3).unwrap();
+    let net = trained(net, &game);
+    let states = random_states(&game, n, 21);
+    assert_f32_paths_match_flex(net, &states, &game.name());
 }
 
 #[test]
@@ -149,22 +154,5 @@ fn the_gemm_path_matches_burn_on_the_shipped_model() {
     let (json, weights) = wgzero::models::shipped("connect4").unwrap();
     let net = Network::from_parts(Connect4, json, weights.to_vec(), Device::flex(), false).unwrap();
     let states = random_states(&Connect4, 64, 5);
-    let net = net.with_cpu_path(CpuPath::Flex);
-    let flex = net.forward(&states).unwrap();
-    let mut net = net.with_cpu_path(CpuPath::Gemm);
-    for (algo, simd) in paths() {
-        net = net
-            .with_conv_algo(algo)
-            .with_simd(simd)
-            .with_cpu_precision(CpuPrecision::F32);
-        let gemm = net.forward(&states).unwrap();
-        let (dl, dv) = (
-            max_rel_diff(&gemm.0, &flex.0),
-            max_rel_diff(&gemm.1, &flex.1),
-        );
-        assert!(
-            dl < TOLERANCE && dv < TOLERANCE,
-            "{algo:?} {simd:?}: logits differ by {dl}, values by {dv}"
-        );
-    }
+    assert_f32_paths_match_flex(net, &states, "the shipped model");
 }

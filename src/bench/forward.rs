@@ -94,24 +94,6 @@ impl Sweep {
     }
 }
 
-/// A whole sweep of `rounds` rounds at once (see [`Sweep`]).
-#[allow(clippy::too_many_arguments)]
-pub fn forward_sweep<G: Game, E: Evaluator>(
-    game: &G,
-    eval: &mut E,
-    info: PathInfo,
-    sizes: &[usize],
-    rounds: usize,
-    secs: f64,
-    seed: u64,
-) -> Result<Vec<ForwardPoint>> {
-    let mut sweep = Sweep::new(info, sizes.to_vec());
-    for _ in 0..rounds.max(1) {
-        sweep.round(game, eval, secs, seed)?;
-    }
-    Ok(sweep.points())
-}
-
 /// One point of the sweep from its rounds' rates.
 pub fn forward_point(info: &PathInfo, batch: usize, rates: &[f64]) -> ForwardPoint {
     let (rate, spread) = median_spread(rates);

@@ -365,26 +365,16 @@ fn forward_and_selfplay<G: Game>(
     };
     if cpu_gemm {
         // The other CPU paths: the other 3x3 algorithm, and bf16 products
-        // where the CPU has them (whichever is not the default).
-        let simd = net::kernels::Simd::detect();
-        let default = (
-            ConvAlgo::from_env(),
-            match CpuPrecision::from_env().in_use(simd) {
-                true => CpuPrecision::Bf16,
-                false => CpuPrecision::F32,
-            },
-        );
+        // where the CPU has them (every path but the default).
         let mut paths = vec![
             (ConvAlgo::Winograd, CpuPrecision::F32, "winograd"),
             (ConvAlgo::Im2col, CpuPrecision::F32, "im2col"),
         ];
-        if CpuPrecision::Bf16.in_use(simd) {
+        if CpuPrecision::Bf16.in_use(net::kernels::Simd::detect()) {
             paths.push((ConvAlgo::Winograd, CpuPrecision::Bf16, "winograd-bf16"));
         }
         for (algo, precision, name) in paths {
-            let is_default =
-                algo == default.0 && (precision == default.1 || algo == ConvAlgo::Im2col);
-            if is_default {
+            if name == default_path {
                 continue;
             }
             let source = net::ModelSource::Random { config: None, seed };
@@ -392,8 +382,12 @@ fn forward_and_selfplay<G: Game>(
                 .evaluator_with(game, sel, Precision::F32, (algo, precision))?
                 .eval;
             forward::forward_rate(game, &mut eval, plan.selfplay_batch, 1.0, seed)?;
+            let label = match precision {
+                CpuPrecision::Bf16 => "bf16",
+                CpuPrecision::F32 => "f32",
+            };
             others.push((
-                forward::Sweep::new(info("f32", name), other_sizes.clone()),
+                forward::Sweep::new(info(label, name), other_sizes.clone()),
                 eval,
             ));
         }
@@ -409,7 +403,6 @@ fn forward_and_selfplay<G: Game>(
     let mut rounds = selfplay::Rounds::new(selfplay::SelfPlayPlan {
         batch: plan.selfplay_batch,
         simulations: if plan.quick { 16 } else { 32 },
-        rounds: plan.rounds,
         secs: plan.selfplay_secs,
         whole_games: if plan.quick { 96 } else { 384 },
         seed,

@@ -68,7 +68,6 @@ pub struct SelfPlayBench {
 pub struct SelfPlayPlan {
     pub batch: usize,
     pub simulations: u32,
-    pub rounds: usize,
     /// Seconds of each forward and each self-play window.
     pub secs: f64,
     /// Games of the whole-games run.
@@ -200,19 +199,6 @@ fn base_config(plan: &SelfPlayPlan) -> SelfPlayConfig {
         seed: plan.seed,
         ..SelfPlayConfig::default()
     }
-}
-
-/// Step 4 on its own: `plan.rounds` rounds, then the whole-games run.
-pub fn selfplay<G: Game, E: Evaluator>(
-    game: &G,
-    eval: &mut E,
-    plan: SelfPlayPlan,
-) -> Result<(SelfPlayBench, Vec<GameRecord>)> {
-    let mut rounds = Rounds::new(plan);
-    for _ in 0..rounds.plan.rounds.max(1) {
-        rounds.round(game, eval)?;
-    }
-    rounds.finish(game, eval)
 }
 
 fn check(report: &SelfPlayReport) -> Result<()> {

@@ -238,67 +238,54 @@ mod x86 {
     /// Rows per register block.
     const MR: usize = 6;
 
-    /// One `MR' x (16 NV)` block of `C`: `MR' <= MR` rows from `a`, `NV`
-    /// 16-wide column vectors from `b` (row stride `ldb`), accumulated in
-    /// registers over the whole `k`.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn block512<const R: usize, const NV: usize>(
-        c: *mut f32,
-        a: *const f32,
-        b: *const f32,
-        k: usize,
-        n: usize,
-    ) {
-        let mut acc = [[_mm512_setzero_ps(); NV]; R];
-        for p in 0..k {
-            let bp = b.add(p * n);
-            let mut bv = [_mm512_setzero_ps(); NV];
-            for (j, v) in bv.iter_mut().enumerate() {
-                *v = _mm512_loadu_ps(bp.add(16 * j));
-            }
-            for (i, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_set1_ps(*a.add(i * k + p));
-                for (x, &bj) in row.iter_mut().zip(&bv) {
-                    *x = _mm512_fmadd_ps(av, bj, *x);
+    /// Defines an f32 block kernel: one `R x (LANES NV)` block of `C`
+    /// (`R <= MR` rows from `a`, `NV` column vectors from `b`, whose rows
+    /// are `n` apart), accumulated in registers over the whole `k`.
+    macro_rules! fma_block {
+        ($(#[$doc:meta])* $name:ident, $feature:literal, $lanes:literal,
+         $zero:ident, $load:ident, $splat:ident, $fmadd:ident, $store:ident) => {
+            $(#[$doc])*
+            #[target_feature(enable = $feature)]
+            unsafe fn $name<const R: usize, const NV: usize>(
+                c: *mut f32,
+                a: *const f32,
+                b: *const f32,
+                k: usize,
+                n: usize,
+            ) {
+                let mut acc = [[$zero(); NV]; R];
+                for p in 0..k {
+                    let bp = b.add(p * n);
+                    let mut bv = [$zero(); NV];
+                    for (j, v) in bv.iter_mut().enumerate() {
+                        *v = $load(bp.add($lanes * j));
+                    }
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let av = $splat(*a.add(i * k + p));
+                        for (x, &bj) in row.iter_mut().zip(&bv) {
+                            *x = $fmadd(av, bj, *x);
+                        }
+                    }
+                }
+                for (i, row) in acc.iter().enumerate() {
+                    for (j, &x) in row.iter().enumerate() {
+                        $store(c.add(i * n + $lanes * j), x);
+                    }
                 }
             }
-        }
-        for (i, row) in acc.iter().enumerate() {
-            for (j, &x) in row.iter().enumerate() {
-                _mm512_storeu_ps(c.add(i * n + 16 * j), x);
-            }
-        }
+        };
     }
 
-    /// The AVX2 counterpart of [`block512`]: 8-wide vectors.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn block256<const R: usize, const NV: usize>(
-        c: *mut f32,
-        a: *const f32,
-        b: *const f32,
-        k: usize,
-        n: usize,
-    ) {
-        let mut acc = [[_mm256_setzero_ps(); NV]; R];
-        for p in 0..k {
-            let bp = b.add(p * n);
-            let mut bv = [_mm256_setzero_ps(); NV];
-            for (j, v) in bv.iter_mut().enumerate() {
-                *v = _mm256_loadu_ps(bp.add(8 * j));
-            }
-            for (i, row) in acc.iter_mut().enumerate() {
-                let av = _mm256_set1_ps(*a.add(i * k + p));
-                for (x, &bj) in row.iter_mut().zip(&bv) {
-                    *x = _mm256_fmadd_ps(av, bj, *x);
-                }
-            }
-        }
-        for (i, row) in acc.iter().enumerate() {
-            for (j, &x) in row.iter().enumerate() {
-                _mm256_storeu_ps(c.add(i * n + 8 * j), x);
-            }
-        }
-    }
+    fma_block!(
+        /// AVX-512F: 16-wide vectors.
+        block512, "avx512f", 16,
+        _mm512_setzero_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps
+    );
+    fma_block!(
+        /// AVX2 + FMA: 8-wide vectors.
+        block256, "avx2,fma", 8,
+        _mm256_setzero_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps
+    );
 
     /// Calls the kernel `$f` monomorphised for `$rows` (<= MR) rows and
     /// `$nv` vectors.
@@ -320,7 +307,35 @@ mod x86 {
         };
     }
 
-    /// The bf16 counterpart of [`block512`]: `a` holds bf16 pairs (`kp`
+    /// The tiling every product kernel shares: row blocks of up to MR rows,
+    /// column blocks of up to `$max` vectors of `$lanes` lanes (narrower at
+    /// the right edge; `n` is a multiple of `$lanes`), each block computed
+    /// by `$kernel` over the whole `k` (`k` elements, or pairs, per row of
+    /// `a`). Expanded inside each `#[target_feature]` function so that the
+    /// kernels inline there.
+    macro_rules! tiles {
+        ($kernel:ident, $lanes:literal, $max:literal, [$($nv:literal),*],
+         $c:expr, $a:expr, $b:expr, $m:expr, $k:expr, $n:expr) => {{
+            let (c, a, b, m, k, n) = ($c, $a, $b, $m, $k, $n);
+            let mut i = 0;
+            while i < m {
+                let rows = MR.min(m - i);
+                let mut j = 0;
+                while j < n {
+                    let nv = $max.min((n - j) / $lanes);
+                    let (cc, aa, bb) = (c.add(i * n + j), a.add(i * k), b.add(j));
+                    match nv {
+                        $($nv => rows!($kernel, $nv, rows, (cc, aa, bb, k, n)),)*
+                        _ => unreachable!("a column block of {nv} vectors"),
+                    }
+                    j += $lanes * nv;
+                }
+                i += rows;
+            }
+        }};
+    }
+
+    /// The bf16 counterpart of `block512`: `a` holds bf16 pairs (`kp`
     /// per row), `b` bf16 pairs (`[kp, n]`), one `vdpbf16ps` per row, vector
     /// and pair.
     #[target_feature(enable = "avx512f,avx512bf16")]
@@ -391,23 +406,7 @@ mod x86 {
         kp: usize,
         n: usize,
     ) {
-        let mut i = 0;
-        while i < m {
-            let rows = MR.min(m - i);
-            let mut j = 0;
-            while j < n {
-                let nv = 4.min((n - j) / 16);
-                let (cc, aa, bb) = (c.add(i * n + j), a.add(i * kp), b.add(j));
-                match nv {
-                    4 => rows!(block_bf16, 4, rows, (cc, aa, bb, kp, n)),
-                    3 => rows!(block_bf16, 3, rows, (cc, aa, bb, kp, n)),
-                    2 => rows!(block_bf16, 2, rows, (cc, aa, bb, kp, n)),
-                    _ => rows!(block_bf16, 1, rows, (cc, aa, bb, kp, n)),
-                }
-                j += 16 * nv;
-            }
-            i += rows;
-        }
+        tiles!(block_bf16, 16, 4, [4, 3, 2, 1], c, a, b, m, kp, n);
     }
 
     /// `c = a b` with AVX-512F, `n` a multiple of 16: blocks of 6 rows x 64
@@ -424,23 +423,7 @@ mod x86 {
         k: usize,
         n: usize,
     ) {
-        let mut i = 0;
-        while i < m {
-            let rows = MR.min(m - i);
-            let mut j = 0;
-            while j < n {
-                let nv = 4.min((n - j) / 16);
-                let (cc, aa, bb) = (c.add(i * n + j), a.add(i * k), b.add(j));
-                match nv {
-                    4 => rows!(block512, 4, rows, (cc, aa, bb, k, n)),
-                    3 => rows!(block512, 3, rows, (cc, aa, bb, k, n)),
-                    2 => rows!(block512, 2, rows, (cc, aa, bb, k, n)),
-                    _ => rows!(block512, 1, rows, (cc, aa, bb, k, n)),
-                }
-                j += 16 * nv;
-            }
-            i += rows;
-        }
+        tiles!(block512, 16, 4, [4, 3, 2, 1], c, a, b, m, k, n);
     }
 
     /// `c = a b` with AVX2 + FMA, `n` a multiple of 8: blocks of 6 rows x 16
@@ -457,21 +440,7 @@ mod x86 {
         k: usize,
         n: usize,
     ) {
-        let mut i = 0;
-        while i < m {
-            let rows = MR.min(m - i);
-            let mut j = 0;
-            while j < n {
-                let nv = 2.min((n - j) / 8);
-                let (cc, aa, bb) = (c.add(i * n + j), a.add(i * k), b.add(j));
-                match nv {
-                    2 => rows!(block256, 2, rows, (cc, aa, bb, k, n)),
-                    _ => rows!(block256, 1, rows, (cc, aa, bb, k, n)),
-                }
-                j += 8 * nv;
-            }
-            i += rows;
-        }
+        tiles!(block256, 8, 2, [2, 1], c, a, b, m, k, n);
     }
 }
 

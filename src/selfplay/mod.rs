@@ -771,11 +771,12 @@ fn play_batches<G: Game, E: Evaluator>(
         d.sizes.push(batch.len());
         d.collected_at.push(start.elapsed().as_secs_f64());
         d.absorb(g, batch)?;
-        d.moves_at.push(d.moves());
+        let moves = d.moves();
+        d.moves_at.push(moves);
         d.drain_finished(sink)?;
         progress(&Progress {
             games_done: d.done,
-            moves: d.moves(),
+            moves,
             games_total: cfg.games,
             evaluations: d.requests(),
             batches: d.sizes.len() as u64,
@@ -784,7 +785,7 @@ fn play_batches<G: Game, E: Evaluator>(
         let out_of_time = cfg
             .max_seconds
             .is_some_and(|m| start.elapsed().as_secs_f64() >= m);
-        let out_of_moves = cfg.max_moves.is_some_and(|m| d.moves() >= m);
+        let out_of_moves = cfg.max_moves.is_some_and(|m| moves >= m);
         if !out_of_time && !out_of_moves {
             if let Some(id) = d.fill_and_submit(g, eval, sink)? {
                 order.push_back((g, id));
