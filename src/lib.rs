@@ -40,6 +40,7 @@
 
 pub mod arena;
 pub mod bench;
+pub mod cards;
 pub mod config;
 pub mod curve;
 pub mod error;

@@ -121,6 +121,7 @@ fn trainer_args(args: &ClusterArgs, url: &str) -> Vec<String> {
         GameName::Gomoku => "gomoku",
         GameName::Go => "go",
         GameName::Tictactoe => "tictactoe",
+        GameName::Ohhell => "ohhell",
     };
     v.extend(["--game".into(), game.into()]);
     if let Some(s) = args.game.size {

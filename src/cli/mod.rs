@@ -2,7 +2,9 @@
 //! struct and one function that builds the library's config structs and
 //! calls the library. Shared argument groups and clap wrappers live here.
 
+mod agent;
 mod bench;
+mod cards;
 mod curve;
 mod eval;
 mod gen_positions;
@@ -88,6 +90,10 @@ pub enum Command {
     /// loopback, the trainer (`train --broker`) and N workers; Ctrl-C stops
     /// them all. The same command resumes.
     Cluster(cluster::ClusterArgs),
+    /// Play Oh Hell for an outside harness: reads the hand so far as JSON
+    /// lines on standard input (OpenSpiel action ids, other players' cards
+    /// hidden as -1) and answers each with the action to play.
+    Agent(agent::AgentArgs),
     /// One publishing process of `bench --broker` (internal).
     #[command(hide = true)]
     BenchPublisher(BenchPublisherArgs),
@@ -120,6 +126,9 @@ macro_rules! with_game {
                 .map_err(Into::into)
                 .and_then(|g| $($run)::+(g, $($arg),*)),
             GameName::Tictactoe => $($run)::+(TicTacToe, $($arg),*),
+            GameName::Ohhell => Err(anyhow::anyhow!(
+                "--game ohhell: this command is for board games (selfplay, train, play and agent play Oh Hell)"
+            )),
         }
     }};
 }
@@ -132,6 +141,9 @@ impl Command {
     /// Runs the command.
     pub fn run(self) -> Result<()> {
         match self {
+            Command::Play(a) if a.game.is_cards() => play::play_cards(&a),
+            Command::Selfplay(a) if a.game.is_cards() => selfplay::selfplay_cards(&a),
+            Command::Train(a) if a.game.is_cards() => train::train_cards(&a),
             Command::Play(a) => with_game!(a.game, play::play(&a)),
             Command::Solve(a) => solve::solve(&a),
             Command::Selfplay(a) => with_game!(a.game, selfplay::selfplay(&a)),
@@ -147,6 +159,7 @@ impl Command {
             Command::Gtp(a) => gtp::gtp(&a),
             Command::Worker(a) => worker::worker(&a),
             Command::Cluster(a) => cluster::cluster(&a),
+            Command::Agent(a) => agent::agent(&a),
             Command::BenchPublisher(a) => {
                 let payload = std::fs::read(&a.payload)?;
                 let r =
@@ -164,6 +177,8 @@ pub enum GameName {
     Gomoku,
     Go,
     Tictactoe,
+    /// Oh Hell (Blob): many players, hidden cards, chance (`--rules`).
+    Ohhell,
 }
 
 #[derive(Args)]
@@ -177,6 +192,102 @@ pub struct GameArgs {
     /// Komi for White in Go (Tromp-Taylor area scoring).
     #[arg(long, default_value_t = 7.5, allow_negative_numbers = true)]
     pub komi: f32,
+    /// Oh Hell's rules: OpenSpiel's parameters as key=value pairs separated
+    /// by commas (players, num_suits, num_cards_per_suit, num_tricks_fixed,
+    /// off_bid_penalty, points_per_trick) and blob=true for Blob scoring
+    /// [default: 3 players, 4 suits of 4 cards, 5 tricks].
+    #[arg(long, default_value = "")]
+    pub rules: String,
+    /// Oh Hell: deals searched per decision.
+    #[arg(long, default_value_t = 8)]
+    pub determinizations: usize,
+}
+
+impl GameArgs {
+    /// Whether the game is a card game (its own code path).
+    pub fn is_cards(&self) -> bool {
+        matches!(self.game, GameName::Ohhell)
+    }
+}
+
+/// The card game's rules and its search (`agent`, and `--game ohhell` of
+/// the other commands).
+#[derive(Args, Clone)]
+pub struct CardArgs {
+    /// Oh Hell's rules: OpenSpiel's parameters as key=value pairs separated
+    /// by commas (players, num_suits, num_cards_per_suit, num_tricks_fixed,
+    /// off_bid_penalty, points_per_trick) and `blob=true` for Blob scoring
+    /// [default: 3 players, 4 suits of 4 cards, 5 tricks].
+    #[arg(long, default_value = "")]
+    pub rules: String,
+    /// A model folder for the card game; without one, leaves are valued by
+    /// random rollouts.
+    #[arg(long)]
+    pub model: Option<std::path::PathBuf>,
+    /// Simulations per decision, over all determinizations [default: 200
+    /// with a model, 1000 with rollouts].
+    #[arg(long)]
+    pub simulations: Option<u32>,
+    /// Deals searched per decision.
+    #[arg(long, default_value_t = 8)]
+    pub determinizations: usize,
+    /// Exploration constant (PUCT with a model, UCT with rollouts)
+    /// [default: 1.5 with a model, 0.7 with rollouts].
+    #[arg(long)]
+    pub c_explore: Option<f32>,
+    /// Leaves per network batch of one decision.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Random seed of the determinizations and rollouts.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl CardArgs {
+    /// The rules.
+    pub fn game(&self) -> Result<wgzero::cards::OhHell> {
+        let cfg = wgzero::cards::OhHellConfig::parse(&self.rules).context("--rules")?;
+        Ok(wgzero::cards::OhHell::new(cfg)?)
+    }
+
+    /// The search's settings from the flags.
+    pub fn search_config(&self) -> Result<wgzero::cards::search::PimcConfig> {
+        use wgzero::cards::search::{LeafEval, PimcConfig};
+        let rollout = self.model.is_none();
+        let cfg = PimcConfig {
+            determinizations: self.determinizations,
+            simulations: self.simulations.unwrap_or(if rollout { 1000 } else { 200 }),
+            leaf: if rollout {
+                LeafEval::Rollout
+            } else {
+                LeafEval::Network
+            },
+            c_explore: self.c_explore.unwrap_or(if rollout { 0.7 } else { 1.5 }),
+            ..PimcConfig::default()
+        };
+        cfg.validate().context("search settings")?;
+        if self.batch == 0 {
+            anyhow::bail!("--batch must be at least 1");
+        }
+        Ok(cfg)
+    }
+
+    /// The network evaluator of `--model` on `selected`'s device (None: rollouts).
+    pub fn evaluator(
+        &self,
+        game: &wgzero::cards::OhHell,
+        selected: &Selected,
+    ) -> Result<Option<NetEvaluator>> {
+        match &self.model {
+            None => Ok(None),
+            Some(dir) => Ok(Some(cards::evaluator(
+                game,
+                Some(dir),
+                selected,
+                self.seed,
+            )?)),
+        }
+    }
 }
 
 /// How a network's outputs are averaged over board symmetries (`play`, `eval`).

@@ -45,6 +45,26 @@ pub struct PlayArgs {
     /// Seed of the engine's random choices.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Oh Hell: your seat (0 is dealt the first card).
+    #[arg(long, default_value_t = 0)]
+    seat: usize,
+}
+
+/// `--game ohhell`: you play one seat, the engine the others.
+pub fn play_cards(args: &PlayArgs) -> Result<()> {
+    let opponent = match args.opponent.as_str() {
+        "model" => {
+            eprintln!("no Oh Hell network is shipped yet: the engine searches with random rollouts (--opponent model:PATH for a trained one)");
+            "rollout"
+        }
+        o => o,
+    };
+    let selected = match opponent.starts_with("model:") {
+        true => args.device.select()?,
+        false => wgzero::net::select(wgzero::net::BackendChoice::Cpu)?,
+    };
+    let sims = (args.sims != 400).then_some(args.sims);
+    super::cards::play(&args.game, opponent, sims, args.seat, args.seed, &selected)
 }
 
 pub fn play<G: Game + Heuristic>(game: G, args: &PlayArgs) -> Result<()> {

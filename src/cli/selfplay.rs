@@ -251,3 +251,28 @@ fn pipeline_efficiency<G: Game>(
         "efficiency_whole_run": report.evaluations_per_second / rate }),
     )
 }
+
+/// `--game ohhell`: card self-play (hands, determinized search).
+pub fn selfplay_cards(args: &SelfplayArgs) -> Result<()> {
+    if args.moves.is_some() || args.config.is_some() || args.efficiency {
+        anyhow::bail!("--moves, --config and --efficiency are for board games");
+    }
+    let selected = args.device.select()?;
+    eprintln!(
+        "device: {} ({})",
+        selected.report.chosen, selected.report.reason
+    );
+    super::cards::selfplay(
+        &args.game,
+        &args.out,
+        args.games,
+        args.sims,
+        args.batch,
+        args.leaves_per_game,
+        args.seed,
+        args.model.as_deref(),
+        false,
+        &selected,
+        args.json.as_deref(),
+    )
+}

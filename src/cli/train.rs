@@ -221,3 +221,33 @@ fn init_model<G: Game>(game: &G, model: &str) -> Result<ModelBytes> {
     }
     Ok(bytes)
 }
+
+/// `--game ohhell`: the card game's training loop.
+pub fn train_cards(args: &TrainArgs) -> Result<()> {
+    if args.broker.is_some()
+        || args.init_model.is_some()
+        || args.config.is_some()
+        || args.evaluations.is_some()
+    {
+        bail!("--broker, --init-model, --config and --evaluations are for board games");
+    }
+    if let Some(m) = args.minutes {
+        if !(m.is_finite() && m > 0.0) {
+            bail!("--minutes must be a positive number");
+        }
+    }
+    let selected = args.device.select()?;
+    eprintln!(
+        "device: {} ({})",
+        selected.report.chosen, selected.report.reason
+    );
+    super::cards::train(
+        &args.game,
+        &args.run,
+        args.iterations,
+        args.games,
+        args.sims,
+        args.minutes,
+        &selected,
+    )
+}

@@ -117,6 +117,8 @@ fn game_of(s: &RunSettings) -> Result<GameArgs> {
         game,
         size,
         komi: s.komi.unwrap_or(7.5),
+        rules: String::new(),
+        determinizations: 8,
     })
 }
 

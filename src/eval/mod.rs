@@ -24,21 +24,30 @@ use crate::game::Game;
 /// - `states`: `[N, W]` packed states ([`Game::pack`]);
 /// - `legal`: `[N, A]` 1 for a legal action, else 0;
 /// - `policy`: `[N, A]` prior probabilities, 0 on illegal actions, each row summing to 1;
-/// - `value`: `[N]` value for the side to move at the leaf, in `[-1, 1]`.
-#[derive(Clone, Debug, Default)]
+/// - `value`: `[N, V]` values, `V = values()`: for two-player games `V = 1`,
+///   the value for the side to move at the leaf; for many-player games one
+///   value per seat counted from the player to move (seat 0). In `[-1, 1]`.
+#[derive(Clone, Debug)]
 pub struct Batch {
     /// Identifies the batch while it is in flight; set by the caller.
     pub id: u64,
     words: usize,
     actions: usize,
+    values: usize,
     /// `[N, W]` packed states.
     pub states: Vec<u32>,
     /// `[N, A]` legal-action masks.
     pub legal: Vec<u8>,
     /// `[N, A]` policies, filled by the evaluator.
     pub policy: Vec<f32>,
-    /// `[N]` values, filled by the evaluator.
+    /// `[N, V]` values, filled by the evaluator.
     pub value: Vec<f32>,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch::with_shape(0, 0, 0)
+    }
 }
 
 impl Batch {
@@ -49,14 +58,21 @@ impl Batch {
 
     /// An empty batch with `words` packed words and `actions` actions per position.
     pub fn with_shape(words: usize, actions: usize, capacity: usize) -> Self {
+        Self::with_values(words, actions, 1, capacity)
+    }
+
+    /// An empty batch with `values` values per position (the players of a
+    /// many-player game).
+    pub fn with_values(words: usize, actions: usize, values: usize, capacity: usize) -> Self {
         Batch {
             id: 0,
             words,
             actions,
+            values,
             states: Vec::with_capacity(capacity * words),
             legal: Vec::with_capacity(capacity * actions),
             policy: Vec::with_capacity(capacity * actions),
-            value: Vec::with_capacity(capacity),
+            value: Vec::with_capacity(capacity * values),
         }
     }
 
@@ -74,6 +90,25 @@ impl Batch {
     /// Actions per position.
     pub fn actions(&self) -> usize {
         self.actions
+    }
+    /// Values per position.
+    pub fn values(&self) -> usize {
+        self.values
+    }
+    /// Values of slot `i` (after evaluation).
+    pub fn value_row(&self, i: usize) -> &[f32] {
+        &self.value[i * self.values..(i + 1) * self.values]
+    }
+
+    /// Appends a position given by its packed words and legal mask, written
+    /// by `fill` into the new slot; returns the slot index.
+    pub fn push_with(&mut self, fill: impl FnOnce(&mut [u32], &mut [u8])) -> usize {
+        let slot = self.len();
+        let (w, a) = (self.states.len(), self.legal.len());
+        self.states.resize(w + self.words, 0);
+        self.legal.resize(a + self.actions, 0);
+        fill(&mut self.states[w..], &mut self.legal[a..]);
+        slot
     }
 
     /// Empties the batch, keeping its memory.
@@ -114,9 +149,10 @@ impl Batch {
         self.policy.clear();
         self.policy
             .extend_from_slice(&batch.policy[offset * a..(offset + n) * a]);
+        let v = self.values;
         self.value.clear();
         self.value
-            .extend_from_slice(&batch.value[offset..offset + n]);
+            .extend_from_slice(&batch.value[offset * v..(offset + n) * v]);
     }
 
     /// Packed state of slot `i`.
@@ -138,14 +174,14 @@ impl Batch {
         self.policy.clear();
         self.policy.resize(n * self.actions, 0.0);
         self.value.clear();
-        self.value.resize(n, 0.0);
+        self.value.resize(n * self.values, 0.0);
     }
 
     /// Checks that the results have the documented shapes and are finite
     /// (evaluators call this before handing a batch back).
     pub fn check_results(&self) -> Result<()> {
         let n = self.len();
-        if self.policy.len() != n * self.actions || self.value.len() != n {
+        if self.policy.len() != n * self.actions || self.value.len() != n * self.values {
             return Err(Error::Evaluator(format!(
                 "result shapes policy {} / value {} for {n} positions of {} actions",
                 self.policy.len(),

@@ -27,6 +27,14 @@ impl NetEvaluator {
     pub fn spawn<G: Game>(
         build: impl FnOnce() -> Result<Network<G>> + Send + 'static,
     ) -> Result<Self> {
+        Self::spawn_model(build)
+    }
+
+    /// [`NetEvaluator::spawn`] for any model that evaluates whole batches
+    /// (the card game's network too).
+    pub fn spawn_model<M: BatchModel>(
+        build: impl FnOnce() -> Result<M> + Send + 'static,
+    ) -> Result<Self> {
         let (job_tx, job_rx) = channel::<Batch>();
         let (res_tx, res_rx) = channel::<Result<Batch>>();
         let (ready_tx, ready_rx) = channel::<Result<()>>();
@@ -48,7 +56,7 @@ impl NetEvaluator {
                 for mut batch in job_rx {
                     let start = Instant::now();
                     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        evaluate(&net, &mut batch)
+                        net.evaluate_batch(&mut batch)
                     }))
                     .unwrap_or_else(|p| {
                         Err(Error::Device(format!(
@@ -84,6 +92,18 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// A network that fills a whole batch's policies and values (on the
+/// evaluator's worker thread).
+pub trait BatchModel: 'static {
+    fn evaluate_batch(&self, batch: &mut Batch) -> Result<()>;
+}
+
+impl<G: Game> BatchModel for Network<G> {
+    fn evaluate_batch(&self, batch: &mut Batch) -> Result<()> {
+        evaluate(self, batch)
+    }
 }
 
 /// Fills `batch`'s policy (softmax over legal actions) and value.

@@ -10,6 +10,7 @@
 //! - [`evaluator`]: the [`crate::eval::Evaluator`] that runs the network on a worker thread;
 //! - [`trainer`]: the optimisation step (burn autodiff, AdamW).
 
+pub mod cards;
 pub mod config;
 pub mod cpu;
 pub mod device;

@@ -12,6 +12,7 @@
 //! - [`plot`]: SVG plots of the metrics.
 
 pub mod buffers;
+pub mod cards;
 pub mod grow;
 pub mod metrics;
 pub mod plot;

@@ -1,0 +1,641 @@
+//! Determinized search (Perfect Information Monte Carlo, PIMC) for one
+//! decision, batch-first.
+//!
+//! The player to move cannot see the other hands, so the search draws `D`
+//! deals consistent with what they know ([`ImperfectGame::determinize`]) and
+//! grows one perfect-information tree per deal, **all D trees at once**: a
+//! call to [`PimcSearch::gather`] hands out leaves from every tree (spread by
+//! virtual loss), into a [`Batch`] that may also hold other hands' leaves;
+//! [`PimcSearch::absorb`] takes the results back. The decision sums each
+//! action's root visits over the trees.
+//!
+//! Values are vectors, one per player: a leaf's evaluation (the network's
+//! value head, seats counted from the leaf's player to move, or a random
+//! rollout's scores) is backed up so that each edge adds the value of the
+//! player who chose it. The root's evaluation is the same in every tree (the
+//! player's information does not depend on the deal), so it is asked once.
+//!
+//! Leaves are evaluated either by the batch's evaluator (a network over the
+//! leaf player's information state) or, with [`LeafEval::Rollout`], on the
+//! spot by random play to the end (no network; the baseline search).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, ImperfectGame};
+use crate::error::{Error, Result};
+use crate::eval::Batch;
+
+/// How leaves are valued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeafEval {
+    /// By the evaluator of the batch (a network): priors and values.
+    Network,
+    /// By one random playout to the end, on the spot; uniform priors.
+    Rollout,
+}
+
+/// Settings of the determinized search, with their defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PimcConfig {
+    /// Deals searched per decision (default 8).
+    pub determinizations: usize,
+    /// Simulations per decision, over all deals (default 200). With a
+    /// network each is one evaluation at most (terminal leaves need none).
+    pub simulations: u32,
+    /// How leaves are valued (default network).
+    pub leaf: LeafEval,
+    /// Exploration constant: PUCT's with a network, UCT's with rollouts
+    /// (default 1.5; values are scores / the game's value scale).
+    pub c_explore: f32,
+    /// First-play urgency: an unvisited child counts as the parent's value
+    /// minus this (PUCT; default 0.2).
+    pub fpu_reduction: f32,
+    /// The value a leaf in flight counts as, per visit in flight, while its
+    /// evaluation is pending (virtual loss; default 0).
+    pub virtual_loss_value: f32,
+}
+
+impl Default for PimcConfig {
+    fn default() -> Self {
+        PimcConfig {
+            determinizations: 8,
+            simulations: 200,
+            leaf: LeafEval::Network,
+            c_explore: 1.5,
+            fpu_reduction: 0.2,
+            virtual_loss_value: 0.0,
+        }
+    }
+}
+
+impl PimcConfig {
+    /// Checks the ranges.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=256).contains(&self.determinizations) {
+            return Err(Error::config("determinizations must be in 1..=256"));
+        }
+        if self.simulations < self.determinizations as u32 {
+            return Err(Error::config(
+                "simulations must be at least the number of determinizations",
+            ));
+        }
+        let finite = self.fpu_reduction.is_finite() && self.virtual_loss_value.is_finite();
+        if !(self.c_explore.is_finite() && self.c_explore >= 0.0 && finite) {
+            return Err(Error::config(
+                "c_explore must be >= 0 and fpu_reduction, virtual_loss_value finite",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Unvisited,
+    Pending,
+    Expanded,
+    Terminal,
+}
+
+/// One deal's tree, structure of arrays; node 0 is the root.
+#[derive(Debug, Default)]
+struct Tree {
+    parent: Vec<u32>,
+    first: Vec<u32>,
+    count: Vec<u16>,
+    action: Vec<u16>,
+    /// The player who chose the edge into the node.
+    mover: Vec<u8>,
+    /// The player to move at the node.
+    to_move: Vec<u8>,
+    prior: Vec<f32>,
+    visits: Vec<u32>,
+    /// Sum of backed-up values for `mover`.
+    value: Vec<f32>,
+    /// Sum of backed-up values for `to_move` (first-play urgency).
+    own: Vec<f32>,
+    in_flight: Vec<u32>,
+    status: Vec<Status>,
+}
+
+impl Tree {
+    fn reset(&mut self, root_player: u8) {
+        self.parent.clear();
+        self.first.clear();
+        self.count.clear();
+        self.action.clear();
+        self.mover.clear();
+        self.to_move.clear();
+        self.prior.clear();
+        self.visits.clear();
+        self.value.clear();
+        self.own.clear();
+        self.in_flight.clear();
+        self.status.clear();
+        self.add(0, 0, root_player, 1.0);
+        self.to_move[0] = root_player;
+    }
+
+    fn add(&mut self, parent: u32, action: u16, mover: u8, prior: f32) -> u32 {
+        self.parent.push(parent);
+        self.first.push(0);
+        self.count.push(0);
+        self.action.push(action);
+        self.mover.push(mover);
+        self.to_move.push(0);
+        self.prior.push(prior);
+        self.visits.push(0);
+        self.value.push(0.0);
+        self.own.push(0.0);
+        self.in_flight.push(0);
+        self.status.push(Status::Unvisited);
+        (self.first.len() - 1) as u32
+    }
+
+    fn children(&self, n: u32) -> std::ops::Range<u32> {
+        let f = self.first[n as usize];
+        f..f + self.count[n as usize] as u32
+    }
+}
+
+/// A leaf handed out (or a collision) waiting for its batch.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    tree: u32,
+    node: u32,
+    batch: u64,
+    /// Slot in the batch; None for a collision.
+    slot: Option<u32>,
+    /// The leaf's player to move (values come counted from that seat).
+    player: u8,
+}
+
+/// What one simulation did with its leaf.
+enum Leaf {
+    Requested,
+    Resolved,
+    Collision,
+}
+
+/// The decision a search reached.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PimcResult {
+    /// The action with the most visits over all deals.
+    pub action: usize,
+    /// `[num_actions]` visits over all deals, normalised: the policy target.
+    pub policy: Vec<f32>,
+    /// `[num_actions]` root visits summed over the deals.
+    pub visits: Vec<u32>,
+    /// The mover's mean backed-up value (in units of the value scale).
+    pub value: f32,
+    /// Simulations completed.
+    pub simulations: u32,
+}
+
+/// Counters of a search object (cumulative).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PimcStats {
+    /// Leaves handed to the evaluator.
+    pub requests: u64,
+    /// Simulations that reached a leaf already in flight.
+    pub collisions: u64,
+    /// Simulations ended in a terminal state.
+    pub terminal_hits: u64,
+    /// Random playouts run.
+    pub rollouts: u64,
+    /// Simulations completed.
+    pub simulations: u64,
+}
+
+/// Determinized search for one decision at a time.
+pub struct PimcSearch<G: ImperfectGame> {
+    game: G,
+    cfg: PimcConfig,
+    rng: ChaCha8Rng,
+    me: u8,
+    worlds: Vec<G::State>,
+    trees: Vec<Tree>,
+    /// The shared root evaluation: Unvisited, Pending or Expanded.
+    root: Status,
+    pending: Vec<Pending>,
+    started: Vec<u32>,
+    finished: Vec<u32>,
+    per_tree: u32,
+    next_tree: usize,
+    stats: PimcStats,
+    // scratch
+    actions: Vec<usize>,
+    values: Vec<f32>,
+    path: Vec<u32>,
+}
+
+impl<G: ImperfectGame> PimcSearch<G> {
+    /// A search object (call [`PimcSearch::begin`] for each decision).
+    pub fn new(game: G, cfg: PimcConfig, seed: u64) -> Result<Self> {
+        cfg.validate()?;
+        let players = game.num_players();
+        Ok(PimcSearch {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            me: 0,
+            worlds: Vec::new(),
+            trees: (0..cfg.determinizations).map(|_| Tree::default()).collect(),
+            root: Status::Unvisited,
+            pending: Vec::new(),
+            started: vec![0; cfg.determinizations],
+            finished: vec![0; cfg.determinizations],
+            per_tree: 0,
+            next_tree: 0,
+            stats: PimcStats::default(),
+            actions: Vec::new(),
+            values: vec![0.0; players],
+            path: Vec::new(),
+            game,
+            cfg,
+        })
+    }
+
+    pub fn config(&self) -> &PimcConfig {
+        &self.cfg
+    }
+    pub fn stats(&self) -> &PimcStats {
+        &self.stats
+    }
+    /// Leaves (and collisions) waiting for their batch.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Starts a decision for the player to move in `s` (the true state; the
+    /// search only uses what that player knows of it).
+    pub fn begin(&mut self, s: &G::State) -> Result<()> {
+        let Actor::Player(me) = self.game.actor(s) else {
+            return Err(Error::IllegalMove {
+                mv: "(search)".into(),
+                reason: "no player is to move".into(),
+            });
+        };
+        if !self.pending.is_empty() {
+            return Err(Error::Evaluator(
+                "begin() while leaves are in flight".into(),
+            ));
+        }
+        self.me = me;
+        self.worlds = self
+            .game
+            .determinize_many(s, me, self.cfg.determinizations, &mut self.rng);
+        for t in &mut self.trees {
+            t.reset(me);
+        }
+        self.root = Status::Unvisited;
+        self.per_tree = self.cfg.simulations / self.cfg.determinizations as u32;
+        self.started.iter_mut().for_each(|x| *x = 0);
+        self.finished.iter_mut().for_each(|x| *x = 0);
+        self.next_tree = 0;
+        if self.cfg.leaf == LeafEval::Rollout {
+            self.game.legal_actions(s, &mut self.actions);
+            let n = self.actions.len();
+            let uniform: Vec<(usize, f32)> =
+                self.actions.iter().map(|&a| (a, 1.0 / n as f32)).collect();
+            for k in 0..self.trees.len() {
+                self.expand(k, 0, &uniform);
+            }
+            self.root = Status::Expanded;
+        }
+        Ok(())
+    }
+
+    /// Whether the decision is ready: every tree's simulations backed up.
+    pub fn is_done(&self) -> bool {
+        self.root == Status::Expanded
+            && self.pending.is_empty()
+            && self.finished.iter().all(|&f| f >= self.per_tree)
+    }
+
+    /// Selects up to `max_leaves` leaves over the trees in turn and appends
+    /// those needing the evaluator to `batch` (tagged by `batch.id`).
+    /// Terminal leaves and rollouts are resolved on the spot. Returns the
+    /// number of leaves appended.
+    pub fn gather(&mut self, batch: &mut Batch, max_leaves: usize) -> usize {
+        match self.root {
+            Status::Pending => return 0,
+            Status::Unvisited => {
+                // One evaluation of the player's own information state
+                // expands every tree's root.
+                let world = &self.worlds[0];
+                let slot = self.push_leaf(batch, world, self.me);
+                self.pending.push(Pending {
+                    tree: 0,
+                    node: 0,
+                    batch: batch.id,
+                    slot: Some(slot),
+                    player: self.me,
+                });
+                self.root = Status::Pending;
+                self.stats.requests += 1;
+                return 1;
+            }
+            _ => {}
+        }
+        let d = self.trees.len();
+        let (mut added, mut idle, mut collisions) = (0, 0, 0);
+        while added < max_leaves && idle < d && collisions < max_leaves {
+            let k = self.next_tree;
+            self.next_tree = (k + 1) % d;
+            if self.started[k] >= self.per_tree {
+                idle += 1;
+                continue;
+            }
+            idle = 0;
+            self.started[k] += 1;
+            match self.simulate(k, batch) {
+                Leaf::Requested => added += 1,
+                Leaf::Resolved => {}
+                Leaf::Collision => collisions += 1,
+            }
+        }
+        added
+    }
+
+    /// One simulation in tree `k`: select, then resolve or request the leaf.
+    fn simulate(&mut self, k: usize, batch: &mut Batch) -> Leaf {
+        let mut s = self.worlds[k].clone();
+        let mut node = 0u32;
+        self.path.clear();
+        self.path.push(0);
+        self.trees[k].in_flight[0] += 1;
+        loop {
+            match self.trees[k].status[node as usize] {
+                Status::Expanded => {
+                    node = self.select_child(k, node);
+                    self.trees[k].in_flight[node as usize] += 1;
+                    self.path.push(node);
+                    let a = self.trees[k].action[node as usize] as usize;
+                    self.game.apply(&mut s, a);
+                    self.game.resolve_chance(&mut s, &mut self.rng);
+                }
+                Status::Pending => {
+                    self.stats.collisions += 1;
+                    self.pending.push(Pending {
+                        tree: k as u32,
+                        node,
+                        batch: batch.id,
+                        slot: None,
+                        player: 0,
+                    });
+                    // Finished now for the count: the collision is undone
+                    // when its batch returns; a new simulation replaces it.
+                    self.started[k] -= 1;
+                    return Leaf::Collision;
+                }
+                Status::Terminal | Status::Unvisited => break,
+            }
+        }
+        let mut values = std::mem::take(&mut self.values);
+        if self.game.returns(&s, &mut values) {
+            self.stats.terminal_hits += 1;
+            self.trees[k].status[node as usize] = Status::Terminal;
+            let scale = self.game.value_scale();
+            values.iter_mut().for_each(|v| *v /= scale);
+            self.backup(k, &values);
+            self.values = values;
+            return Leaf::Resolved;
+        }
+        let Actor::Player(player) = self.game.actor(&s) else {
+            unreachable!("a non-terminal leaf after chance is resolved has a player to move")
+        };
+        if self.cfg.leaf == LeafEval::Rollout {
+            self.game.legal_actions(&s, &mut self.actions);
+            let n = self.actions.len() as f32;
+            let children: Vec<(usize, f32)> = self.actions.iter().map(|&a| (a, 1.0 / n)).collect();
+            self.trees[k].to_move[node as usize] = player;
+            self.expand(k, node, &children);
+            self.rollout(s, &mut values);
+            self.stats.rollouts += 1;
+            self.backup(k, &values);
+            self.values = values;
+            return Leaf::Resolved;
+        }
+        self.values = values;
+        self.trees[k].to_move[node as usize] = player;
+        self.trees[k].status[node as usize] = Status::Pending;
+        let slot = self.push_leaf(batch, &s, player);
+        self.pending.push(Pending {
+            tree: k as u32,
+            node,
+            batch: batch.id,
+            slot: Some(slot),
+            player,
+        });
+        self.stats.requests += 1;
+        Leaf::Requested
+    }
+
+    fn push_leaf(&self, batch: &mut Batch, s: &G::State, player: u8) -> u32 {
+        let game = &self.game;
+        let mut legal = Vec::new();
+        game.legal_actions(s, &mut legal);
+        batch.push_with(|words, mask| {
+            game.pack_info(s, player, words);
+            for &a in &legal {
+                mask[a] = 1;
+            }
+        }) as u32
+    }
+
+    /// Random play to the end; the scaled returns in `out`.
+    fn rollout(&mut self, mut s: G::State, out: &mut [f32]) {
+        loop {
+            match self.game.actor(&s) {
+                Actor::Terminal => break,
+                Actor::Chance => self.game.resolve_chance(&mut s, &mut self.rng),
+                Actor::Player(_) => {
+                    self.game.legal_actions(&s, &mut self.actions);
+                    let a = self.actions[self.rng.random_range(0..self.actions.len())];
+                    self.game.apply(&mut s, a);
+                }
+            }
+        }
+        self.game.returns(&s, out);
+        let scale = self.game.value_scale();
+        out.iter_mut().for_each(|v| *v /= scale);
+    }
+
+    /// PUCT (network) or UCT (rollouts) with virtual loss.
+    fn select_child(&self, k: usize, node: u32) -> u32 {
+        let t = &self.trees[k];
+        let n = node as usize;
+        let parent_visits = (t.visits[n] + t.in_flight[n]).max(1) as f32;
+        let fpu = if t.visits[n] > 0 {
+            t.own[n] / t.visits[n] as f32 - self.cfg.fpu_reduction
+        } else {
+            0.0
+        };
+        let vl = self.cfg.virtual_loss_value;
+        let c = self.cfg.c_explore;
+        let rollout = self.cfg.leaf == LeafEval::Rollout;
+        let ln_parent = parent_visits.ln();
+        let mut best = (f32::NEG_INFINITY, t.first[n]);
+        for ch in t.children(node) {
+            let i = ch as usize;
+            let visits = t.visits[i] + t.in_flight[i];
+            let score = if rollout {
+                if visits == 0 {
+                    // Unvisited first, in order of the prior-free draw.
+                    f32::MAX - i as f32
+                } else {
+                    let q = (t.value[i] + vl * t.in_flight[i] as f32) / visits as f32;
+                    q + c * (ln_parent / visits as f32).sqrt()
+                }
+            } else {
+                let q = if visits == 0 {
+                    fpu
+                } else {
+                    (t.value[i] + vl * t.in_flight[i] as f32) / visits as f32
+                };
+                q + c * t.prior[i] * parent_visits.sqrt() / (1.0 + visits as f32)
+            };
+            if score > best.0 {
+                best = (score, ch);
+            }
+        }
+        best.1
+    }
+
+    /// Gives `node` of tree `k` its children (action, prior).
+    fn expand(&mut self, k: usize, node: u32, children: &[(usize, f32)]) {
+        let t = &mut self.trees[k];
+        let mover = t.to_move[node as usize];
+        let first = t.first.len() as u32;
+        for &(a, p) in children {
+            t.add(node, a as u16, mover, p);
+        }
+        t.first[node as usize] = first;
+        t.count[node as usize] = children.len() as u16;
+        t.status[node as usize] = Status::Expanded;
+    }
+
+    /// Adds `values` (absolute seats, scaled) along the current path.
+    fn backup(&mut self, k: usize, values: &[f32]) {
+        let t = &mut self.trees[k];
+        for &n in &self.path {
+            let i = n as usize;
+            t.in_flight[i] -= 1;
+            t.visits[i] += 1;
+            t.value[i] += values[t.mover[i] as usize];
+            t.own[i] += values[t.to_move[i] as usize];
+        }
+        self.finished[k] += 1;
+        self.stats.simulations += 1;
+    }
+
+    /// Takes back the results of `batch` for this search's leaves.
+    pub fn absorb(&mut self, batch: &Batch) -> Result<()> {
+        let players = self.game.num_players();
+        let mut i = 0;
+        while i < self.pending.len() {
+            let p = self.pending[i];
+            if p.batch != batch.id {
+                i += 1;
+                continue;
+            }
+            self.pending.swap_remove(i);
+            let Some(slot) = p.slot else {
+                self.undo_collision(p);
+                continue;
+            };
+            let slot = slot as usize;
+            if slot >= batch.len()
+                || batch.values() != players
+                || batch.value.len() < (slot + 1) * players
+            {
+                return Err(Error::Evaluator(format!(
+                    "batch {} has no {players}-player result for slot {slot}",
+                    batch.id
+                )));
+            }
+            // Seats counted from the leaf's player back to absolute seats.
+            let row = batch.value_row(slot);
+            let mut values = std::mem::take(&mut self.values);
+            for (seat, &v) in row.iter().enumerate() {
+                values[(p.player as usize + seat) % players] = v.clamp(-1.0, 1.0);
+            }
+            let children: Vec<(usize, f32)> = batch
+                .legal_mask(slot)
+                .iter()
+                .zip(batch.policy_row(slot))
+                .enumerate()
+                .filter(|(_, (&m, _))| m != 0)
+                .map(|(a, (_, &pr))| (a, pr.max(0.0)))
+                .collect();
+            if self.root == Status::Pending && p.node == 0 && p.tree == 0 && p.player == self.me {
+                for k in 0..self.trees.len() {
+                    self.trees[k].to_move[0] = self.me;
+                    self.expand(k, 0, &children);
+                    self.trees[k].visits[0] += 1;
+                    self.trees[k].own[0] += values[self.me as usize];
+                }
+                self.root = Status::Expanded;
+            } else {
+                self.retrace(p.tree as usize, p.node);
+                self.expand(p.tree as usize, p.node, &children);
+                self.backup(p.tree as usize, &values);
+            }
+            self.values = values;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the path from the root to `node` of tree `k`.
+    fn retrace(&mut self, k: usize, node: u32) {
+        let t = &self.trees[k];
+        self.path.clear();
+        let mut n = node;
+        self.path.push(n);
+        while n != 0 {
+            n = t.parent[n as usize];
+            self.path.push(n);
+        }
+        self.path.reverse();
+    }
+
+    fn undo_collision(&mut self, p: Pending) {
+        self.retrace(p.tree as usize, p.node);
+        let t = &mut self.trees[p.tree as usize];
+        for &n in &self.path {
+            t.in_flight[n as usize] -= 1;
+        }
+    }
+
+    /// The decision: visits summed over the deals.
+    pub fn result(&self) -> PimcResult {
+        let mut visits = vec![0u32; self.game.num_actions()];
+        let (mut value, mut weight) = (0.0, 0.0);
+        for t in &self.trees {
+            for ch in t.children(0) {
+                visits[t.action[ch as usize] as usize] += t.visits[ch as usize];
+                value += t.value[ch as usize];
+                weight += t.visits[ch as usize] as f32;
+            }
+        }
+        let total: u32 = visits.iter().sum();
+        let policy = visits
+            .iter()
+            .map(|&v| v as f32 / total.max(1) as f32)
+            .collect();
+        // Ties go to the lowest action id: same inputs, same move.
+        let action = (0..visits.len())
+            .max_by_key(|&a| (visits[a], std::cmp::Reverse(a)))
+            .unwrap_or(0);
+        PimcResult {
+            action,
+            policy,
+            visits,
+            value: if weight > 0.0 { value / weight } else { 0.0 },
+            simulations: self.finished.iter().sum(),
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! Card-game self-play: many hands at once, every seat played by the
+//! determinized search, the leaves of **all determinizations of all hands**
+//! in one batch, and two batches in flight (one evaluated while the other
+//! fills), through the same [`Evaluator`] interface as the board games.
+//!
+//! Hands are split into two groups; each group fills one batch: every hand
+//! of the group hands out up to `leaves_per_search` leaves (spread over its
+//! determinizations), in parallel on rayon's pool. When a batch comes back
+//! its group absorbs it, plays the decisions whose searches are done and
+//! fills the next batch while the other group's batch is evaluated.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::search::{PimcConfig, PimcSearch};
+use super::{Actor, ImperfectGame};
+use crate::error::{Error, Result};
+use crate::eval::{Batch, Evaluator};
+
+/// Settings of card self-play, with their defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CardSelfPlayConfig {
+    /// Hands to play (default 100).
+    pub hands: usize,
+    /// Leaves per batch (default 256).
+    pub batch: usize,
+    /// Leaves one search hands out per batch (default 8: one per
+    /// determinization).
+    pub leaves_per_search: usize,
+    /// Hands per group as a multiple of batch / leaves_per_search (default
+    /// 1.5: searches waiting on their shared root evaluation, or finishing,
+    /// hand out fewer leaves, and the others top the batch up).
+    pub concurrency: f64,
+    /// Decisions at the start of a hand chosen in proportion to the visits
+    /// instead of the most visited (default 3: the bids of 3 players).
+    pub sampled_decisions: usize,
+    /// The search.
+    pub search: PimcConfig,
+    /// Seed of the deals and searches (default 1).
+    pub seed: u64,
+}
+
+impl Default for CardSelfPlayConfig {
+    fn default() -> Self {
+        CardSelfPlayConfig {
+            hands: 100,
+            batch: 256,
+            leaves_per_search: 8,
+            concurrency: 1.5,
+            sampled_decisions: 3,
+            search: PimcConfig::default(),
+            seed: 1,
+        }
+    }
+}
+
+impl CardSelfPlayConfig {
+    /// Hands in play per group: enough searches to fill a batch.
+    pub fn hands_per_group(&self) -> usize {
+        let searches = self.batch as f64 / self.leaves_per_search as f64;
+        ((searches * self.concurrency).ceil() as usize).max(1)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.search.validate()?;
+        if self.batch == 0 || self.leaves_per_search == 0 || self.hands == 0 {
+            return Err(Error::config(
+                "hands, batch and leaves_per_search must be at least 1",
+            ));
+        }
+        if !(self.concurrency.is_finite() && self.concurrency > 0.0 && self.concurrency <= 64.0) {
+            return Err(Error::config("concurrency must be in (0, 64]"));
+        }
+        Ok(())
+    }
+}
+
+/// One searched decision of a hand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The player who decided.
+    pub player: u8,
+    /// Index of the decision's action in the hand's action list.
+    pub at: usize,
+    /// The player's packed information state.
+    pub info: Vec<u32>,
+    /// Sparse policy target: (action, share of the visits).
+    pub policy: Vec<(u16, f32)>,
+}
+
+/// A finished hand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HandRecord {
+    /// Every action, chance included (OpenSpiel's ids).
+    pub actions: Vec<usize>,
+    /// The searched decisions (forced ones, a single legal action, are not).
+    pub decisions: Vec<Decision>,
+    /// Each player's score.
+    pub returns: Vec<f32>,
+}
+
+/// What a self-play run measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CardSelfPlayReport {
+    pub hands: usize,
+    pub decisions: u64,
+    pub seconds: f64,
+    pub hands_per_hour: f64,
+    pub evaluations: u64,
+    pub batches: u64,
+    /// Mean positions per batch over all batches.
+    pub mean_batch: f64,
+    /// Mean batch over the configured batch size.
+    pub batch_fill: f64,
+    pub evaluations_per_second: f64,
+    /// Exact bids among all bids.
+    pub exact_bid_rate: f64,
+    /// Mean score per player-hand.
+    pub mean_score: f64,
+}
+
+struct Slot<G: ImperfectGame> {
+    state: Option<G::State>,
+    actions: Vec<usize>,
+    decisions: Vec<Decision>,
+    search: PimcSearch<G>,
+    searching: bool,
+    local: Batch,
+    offset: usize,
+    rng: ChaCha8Rng,
+    finished: Option<HandRecord>,
+}
+
+impl<G: ImperfectGame> Slot<G> {
+    /// Advances the hand: chance, forced moves; begins a search at the next
+    /// real decision; finishes the hand at the end.
+    fn advance(&mut self, game: &G) -> Result<()> {
+        let Some(s) = self.state.as_mut() else {
+            return Ok(());
+        };
+        let mut buf = Vec::new();
+        loop {
+            match game.actor(s) {
+                Actor::Chance => {
+                    game.chance_outcomes(s, &mut buf);
+                    let a = buf[self.rng.random_range(0..buf.len())];
+                    game.apply(s, a);
+                    self.actions.push(a);
+                }
+                Actor::Player(_) => {
+                    game.legal_actions(s, &mut buf);
+                    if buf.len() == 1 {
+                        game.apply(s, buf[0]);
+                        self.actions.push(buf[0]);
+                        continue;
+                    }
+                    self.search.begin(s)?;
+                    self.searching = true;
+                    return Ok(());
+                }
+                Actor::Terminal => {
+                    let mut returns = vec![0.0; game.num_players()];
+                    game.returns(s, &mut returns);
+                    self.finished = Some(HandRecord {
+                        actions: std::mem::take(&mut self.actions),
+                        decisions: std::mem::take(&mut self.decisions),
+                        returns,
+                    });
+                    self.state = None;
+                    self.searching = false;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Hands out up to `budget` leaves into `local` (batch `id`), playing
+    /// every decision whose search finishes without the evaluator.
+    fn fill(&mut self, game: &G, id: u64, budget: usize, sampled: usize) -> Result<()> {
+        self.local.clear();
+        self.local.id = id;
+        while self.searching && self.local.len() < budget {
+            let room = budget - self.local.len();
+            self.search.gather(&mut self.local, room);
+            if !self.search.is_done() {
+                break;
+            }
+            self.decide(game, sampled)?;
+        }
+        Ok(())
+    }
+
+    /// Plays the finished search's decision.
+    fn decide(&mut self, game: &G, sampled: usize) -> Result<()> {
+        let s = self.state.as_mut().expect("a hand in play");
+        let Actor::Player(p) = game.actor(s) else {
+            return Err(Error::Evaluator("a decision without a player".into()));
+        };
+        let r = self.search.result();
+        let action = if self.decisions.len() < sampled {
+            let total: f32 = r.policy.iter().sum();
+            let mut x = self.rng.random::<f32>() * total;
+            let mut pick = r.action;
+            for (a, &p) in r.policy.iter().enumerate() {
+                if p > 0.0 {
+                    pick = a;
+                    if x < p {
+                        break;
+                    }
+                    x -= p;
+                }
+            }
+            pick
+        } else {
+            r.action
+        };
+        let mut info = vec![0u32; game.info_words()];
+        game.pack_info(s, p, &mut info);
+        self.decisions.push(Decision {
+            player: p,
+            at: self.actions.len(),
+            info,
+            policy: r
+                .policy
+                .iter()
+                .enumerate()
+                .filter(|(_, &x)| x > 0.0)
+                .map(|(a, &x)| (a as u16, x))
+                .collect(),
+        });
+        game.apply(s, action);
+        self.actions.push(action);
+        self.searching = false;
+        self.advance(game)
+    }
+}
+
+/// Plays `cfg.hands` hands of self-play; each finished hand goes to `sink`.
+/// `eval` is only used with [`LeafEval::Network`].
+pub fn run<G: ImperfectGame, E: Evaluator>(
+    game: &G,
+    cfg: &CardSelfPlayConfig,
+    eval: &mut E,
+    sink: &mut dyn FnMut(HandRecord) -> Result<()>,
+    stop: &dyn Fn() -> bool,
+) -> Result<CardSelfPlayReport> {
+    cfg.validate()?;
+    let start = Instant::now();
+    let per_group = cfg.hands_per_group().min(cfg.hands.div_ceil(2)).max(1);
+    let (words, actions, players) = (game.info_words(), game.num_actions(), game.num_players());
+    let mut groups: Vec<Vec<Slot<G>>> = (0..2)
+        .map(|g| {
+            (0..per_group)
+                .map(|i| {
+                    let seed = cfg.seed.wrapping_mul(1_000_003) + (g * per_group + i) as u64;
+                    Ok(Slot {
+                        state: None,
+                        actions: Vec::new(),
+                        decisions: Vec::new(),
+                        search: PimcSearch::new(game.clone(), cfg.search.clone(), seed)?,
+                        searching: false,
+                        local: Batch::with_values(words, actions, players, cfg.leaves_per_search),
+                        offset: 0,
+                        rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed),
+                        finished: None,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<_>>()?;
+    let mut buffers: Vec<Batch> = (0..2)
+        .map(|_| Batch::with_values(words, actions, players, cfg.batch + cfg.leaves_per_search))
+        .collect();
+    let mut tally = Tally::default();
+    let mut started = 0usize;
+    let mut order: VecDeque<(usize, u64)> = VecDeque::new();
+    let mut next_id = 0u64;
+    let (leaves, sampled) = (cfg.leaves_per_search, cfg.sampled_decisions);
+    loop {
+        for g in 0..2 {
+            if order.iter().any(|&(q, _)| q == g) {
+                continue;
+            }
+            // Fill group g's batch; hands that finish without the evaluator
+            // (rollouts) make room for new ones.
+            loop {
+                tally.drain(game, &mut groups, sink)?;
+                for slot in groups[g].iter_mut() {
+                    if slot.state.is_none() && started < cfg.hands {
+                        slot.actions = deal_actions(game, &mut slot.rng);
+                        slot.decisions.clear();
+                        let mut s = game.initial();
+                        for &a in &slot.actions {
+                            game.apply(&mut s, a);
+                        }
+                        slot.state = Some(s);
+                        started += 1;
+                        slot.advance(game)?;
+                    }
+                }
+                let id = next_id;
+                next_id += 1;
+                // Leaf budgets in a rotating order until the batch is full;
+                // then a top-up from the searches without one.
+                let n = groups[g].len();
+                let mut budgets = vec![0usize; n];
+                let mut left = cfg.batch;
+                for k in 0..n {
+                    let i = (k + id as usize) % n;
+                    budgets[i] = leaves.min(left);
+                    left -= budgets[i];
+                }
+                groups[g]
+                    .par_iter_mut()
+                    .zip(&budgets)
+                    .try_for_each(|(slot, &b)| slot.fill(game, id, b, sampled))?;
+                let mut total: usize = groups[g].iter().map(|s| s.local.len()).sum();
+                for k in 0..n {
+                    let i = (k + id as usize) % n;
+                    if total >= cfg.batch {
+                        break;
+                    }
+                    if budgets[i] == 0 {
+                        let slot = &mut groups[g][i];
+                        slot.fill(game, id, leaves.min(cfg.batch - total), sampled)?;
+                        total += slot.local.len();
+                    }
+                }
+                let mut batch = buffers.pop().expect("two buffers circulate");
+                batch.clear();
+                batch.id = id;
+                for slot in groups[g].iter_mut() {
+                    slot.offset = batch.append(&slot.local);
+                }
+                if !batch.is_empty() {
+                    tally.sizes.push(batch.len());
+                    eval.submit(batch)?;
+                    order.push_back((g, id));
+                    break;
+                }
+                buffers.push(batch);
+                let busy = groups[g]
+                    .iter()
+                    .any(|s| s.searching || s.finished.is_some());
+                if !busy && started >= cfg.hands {
+                    break;
+                }
+            }
+        }
+        let Some((g, id)) = order.pop_front() else {
+            tally.drain(game, &mut groups, sink)?;
+            break;
+        };
+        if stop() {
+            while eval.in_flight() > 0 {
+                let _ = eval.collect();
+            }
+            return Err(Error::Interrupted);
+        }
+        let batch = eval.collect()?;
+        if batch.id != id {
+            return Err(Error::Evaluator(format!(
+                "batch {} came back where {id} was due",
+                batch.id
+            )));
+        }
+        groups[g]
+            .par_iter_mut()
+            .try_for_each(|slot| -> Result<()> {
+                if !slot.local.is_empty() {
+                    slot.local.copy_results_from(&batch, slot.offset);
+                }
+                slot.local.id = id;
+                slot.search.absorb(&slot.local)?;
+                while slot.searching && slot.search.is_done() {
+                    slot.decide(game, sampled)?;
+                }
+                Ok(())
+            })?;
+        buffers.push(batch);
+    }
+    Ok(tally.report(cfg, start.elapsed().as_secs_f64()))
+}
+
+/// Counts kept while hands finish.
+#[derive(Default)]
+struct Tally {
+    hands: usize,
+    decisions: u64,
+    bids: u64,
+    exact: u64,
+    score_sum: f64,
+    scores: u64,
+    sizes: Vec<usize>,
+}
+
+impl Tally {
+    fn drain<G: ImperfectGame>(
+        &mut self,
+        game: &G,
+        groups: &mut [Vec<Slot<G>>],
+        sink: &mut dyn FnMut(HandRecord) -> Result<()>,
+    ) -> Result<()> {
+        for slot in groups.iter_mut().flatten() {
+            if let Some(rec) = slot.finished.take() {
+                self.hands += 1;
+                self.decisions += rec.decisions.len() as u64;
+                self.score_sum += rec.returns.iter().map(|&r| r as f64).sum::<f64>();
+                self.scores += rec.returns.len() as u64;
+                let made = game.contracts_made(&rec.actions);
+                self.bids += made.len() as u64;
+                self.exact += made.iter().filter(|&&m| m).count() as u64;
+                sink(rec)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn report(&self, cfg: &CardSelfPlayConfig, seconds: f64) -> CardSelfPlayReport {
+        let evaluations = self.sizes.iter().sum::<usize>() as u64;
+        let batches = self.sizes.len() as u64;
+        let mean_batch = evaluations as f64 / batches.max(1) as f64;
+        CardSelfPlayReport {
+            hands: self.hands,
+            decisions: self.decisions,
+            seconds,
+            hands_per_hour: self.hands as f64 / seconds.max(1e-9) * 3600.0,
+            evaluations,
+            batches,
+            mean_batch,
+            batch_fill: mean_batch / cfg.batch as f64,
+            evaluations_per_second: evaluations as f64 / seconds.max(1e-9),
+            exact_bid_rate: self.exact as f64 / self.bids.max(1) as f64,
+            mean_score: self.score_sum / self.scores.max(1) as f64,
+        }
+    }
+}
+
+/// The chance actions of a random deal (number of tricks, dealer, cards, trump).
+fn deal_actions<G: ImperfectGame>(game: &G, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut s = game.initial();
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    while game.actor(&s) == Actor::Chance {
+        game.chance_outcomes(&s, &mut buf);
+        let a = buf[rng.random_range(0..buf.len())];
+        game.apply(&mut s, a);
+        out.push(a);
+    }
+    out
+}

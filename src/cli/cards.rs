@@ -1,0 +1,318 @@
+//! `--game ohhell` for `selfplay`, `train` and `play`: each command file
+//! hands its flags to one function here, which builds the card library's
+//! config structs and calls it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use super::{counting_bar, interrupt_flag, GameArgs};
+use wgzero::cards::agent::decide;
+use wgzero::cards::search::{LeafEval, PimcConfig, PimcSearch};
+use wgzero::cards::selfplay::{self, CardSelfPlayConfig};
+use wgzero::cards::{Actor, ImperfectGame, OhHell, OhHellConfig};
+use wgzero::eval::Evaluator;
+use wgzero::files::next_line;
+use wgzero::net::cards::{CardNetConfig, CardNetwork};
+use wgzero::net::{NetEvaluator, Selected};
+use wgzero::train::cards::{self as card_train, CardTrainSettings};
+
+/// The rules `--rules` names.
+pub fn game(args: &GameArgs) -> Result<OhHell> {
+    let cfg = OhHellConfig::parse(&args.rules).context("--rules")?;
+    Ok(OhHell::new(cfg)?)
+}
+
+/// A model folder for `game`: a run folder's `latest/`, or the folder itself.
+fn model_dir(path: &Path) -> PathBuf {
+    let latest = path.join("latest");
+    if latest.join("config.json").exists() {
+        latest
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// The network evaluator of a card model (random weights with `None`).
+pub fn evaluator(
+    game: &OhHell,
+    model: Option<&Path>,
+    selected: &Selected,
+    seed: u64,
+) -> Result<NetEvaluator> {
+    let (g, device, cpu) = (game.clone(), selected.device.clone(), !selected.is_wgpu);
+    let rules = game.config().openspiel_params_with_blob();
+    let eval = match model {
+        Some(p) => {
+            let dir = model_dir(p);
+            NetEvaluator::spawn_model(move || CardNetwork::load(g, &dir, device, cpu))?
+        }
+        None => NetEvaluator::spawn_model(move || {
+            let cfg = CardNetConfig::for_game(&g, rules);
+            CardNetwork::random(g, cfg, device, cpu, seed)
+        })?,
+    };
+    Ok(eval)
+}
+
+/// The search for a model (`Network` leaves) or without one (rollouts).
+pub fn search_config(
+    sims: Option<u32>,
+    determinizations: usize,
+    rollout: bool,
+) -> Result<PimcConfig> {
+    let cfg = PimcConfig {
+        determinizations,
+        simulations: sims.unwrap_or(if rollout { 1000 } else { 200 }),
+        leaf: if rollout {
+            LeafEval::Rollout
+        } else {
+            LeafEval::Network
+        },
+        c_explore: if rollout { 0.7 } else { 1.5 },
+        ..PimcConfig::default()
+    };
+    cfg.validate().context("search settings")?;
+    Ok(cfg)
+}
+
+/// `wgzero selfplay --game ohhell`.
+#[allow(clippy::too_many_arguments)]
+pub fn selfplay(
+    args: &GameArgs,
+    out: &Path,
+    hands: Option<usize>,
+    sims: Option<u32>,
+    batch: Option<usize>,
+    leaves: Option<usize>,
+    seed: Option<u64>,
+    model: Option<&Path>,
+    rollout: bool,
+    selected: &Selected,
+    json: Option<&Path>,
+) -> Result<()> {
+    let game = game(args)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let cfg = CardSelfPlayConfig {
+        hands: hands.unwrap_or(100),
+        batch: batch.unwrap_or(256),
+        leaves_per_search: leaves.unwrap_or(args.determinizations),
+        search: search_config(sims, args.determinizations, rollout)?,
+        seed: seed.unwrap_or(1),
+        ..CardSelfPlayConfig::default()
+    };
+    cfg.validate()?;
+    let mut eval = evaluator(&game, model, selected, cfg.seed)?;
+    let path = out.join("hands.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    let bar = counting_bar(cfg.hands, "hands");
+    let flag = interrupt_flag();
+    let report = selfplay::run(
+        &game,
+        &cfg,
+        &mut eval,
+        &mut |h| {
+            writeln!(
+                file,
+                "{}",
+                serde_json::to_string(&h).expect("records serialise")
+            )?;
+            bar.inc(1);
+            Ok(())
+        },
+        &|| flag.load(std::sync::atomic::Ordering::SeqCst),
+    )?;
+    file.flush()?;
+    bar.finish_and_clear();
+    println!(
+        "self-play ({}): {} hands in {:.1} s = {:.0} hands/hour; {} decisions searched",
+        game.config().openspiel_params_with_blob(),
+        report.hands,
+        report.seconds,
+        report.hands_per_hour,
+        report.decisions
+    );
+    println!(
+        "  {} evaluations in {} batches: mean batch {:.1} of {} ({:.1}%), {:.0} evaluations/s",
+        report.evaluations,
+        report.batches,
+        report.mean_batch,
+        cfg.batch,
+        100.0 * report.batch_fill,
+        report.evaluations_per_second
+    );
+    println!(
+        "  exact bids {:.1}%, mean score {:.2} a hand; peak RSS {:.0} MB; records: {}",
+        100.0 * report.exact_bid_rate,
+        report.mean_score,
+        wgzero::process::peak_rss_mb(),
+        path.display()
+    );
+    if let Some(j) = json {
+        let v = serde_json::json!({ "report": report, "config": cfg });
+        std::fs::write(j, serde_json::to_string_pretty(&v)?)?;
+    }
+    Ok(())
+}
+
+/// `wgzero train --game ohhell`.
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    args: &GameArgs,
+    run: &Path,
+    iterations: Option<u64>,
+    hands: Option<usize>,
+    sims: Option<u32>,
+    minutes: Option<f64>,
+    selected: &Selected,
+) -> Result<()> {
+    let game = game(args)?;
+    let mut given = CardTrainSettings::default();
+    given.selfplay.leaves_per_search = args.determinizations;
+    given.selfplay.search = search_config(sims, args.determinizations, false)?;
+    if let Some(h) = hands {
+        given.hands_per_iteration = h;
+    }
+    let explicit = hands.is_some() || sims.is_some();
+    let iterations = iterations.unwrap_or(10) as usize;
+    let flag = interrupt_flag();
+    let deadline = minutes.map(|m| Instant::now() + std::time::Duration::from_secs_f64(m * 60.0));
+    let stop = move || {
+        flag.load(std::sync::atomic::Ordering::SeqCst)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+    };
+    eprintln!(
+        "training {} ({}) in {}: {} iterations",
+        game.name(),
+        game.config().openspiel_params_with_blob(),
+        run.display(),
+        iterations
+    );
+    let result = card_train::run(
+        &game,
+        &game.config().openspiel_params_with_blob(),
+        run,
+        &given,
+        explicit,
+        iterations,
+        selected,
+        &stop,
+        &mut |it| {
+            println!(
+                "iteration {}: {} hands ({:.0}/hour, mean batch {:.1}), exact bids {:.1}%, mean score {:.2}; {} examples, policy loss {:.3}, value loss {:.4}; {:.0} s",
+                it.iteration,
+                it.selfplay.hands,
+                it.selfplay.hands_per_hour,
+                it.selfplay.mean_batch,
+                100.0 * it.selfplay.exact_bid_rate,
+                it.selfplay.mean_score,
+                it.examples,
+                it.train.policy_loss,
+                it.train.value_loss,
+                it.seconds
+            );
+        },
+    );
+    match result {
+        Ok(state) => {
+            println!(
+                "run {}: {} iterations, {} steps",
+                run.display(),
+                state.iterations,
+                state.steps
+            );
+            Ok(())
+        }
+        Err(wgzero::Error::Interrupted) => {
+            println!("stopped; the same command resumes from the last finished iteration");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `wgzero play --game ohhell`: a person plays one seat.
+pub fn play(
+    args: &GameArgs,
+    opponent: &str,
+    sims: Option<u32>,
+    seat: usize,
+    seed: u64,
+    selected: &Selected,
+) -> Result<()> {
+    let game = game(args)?;
+    if seat >= game.num_players() {
+        bail!("--seat must be 0..{}", game.num_players() - 1);
+    }
+    let (model, rollout): (Option<PathBuf>, bool) = match opponent {
+        "mcts" | "rollout" => (None, true),
+        o if o.starts_with("model:") => (Some(PathBuf::from(&o[6..])), false),
+        o => bail!("--opponent {o:?}: for Oh Hell use `rollout` (determinized search with random rollouts) or `model:PATH`"),
+    };
+    let cfg = search_config(sims, args.determinizations, rollout)?;
+    let mut search = PimcSearch::new(game.clone(), cfg, seed)?;
+    let mut eval = match &model {
+        Some(p) => Some(evaluator(&game, Some(p), selected, seed)?),
+        None => None,
+    };
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+    let mut s = game.initial();
+    game.resolve_chance(&mut s, &mut rng);
+    println!(
+        "Oh Hell ({}). You are player {seat}. Bid a number of tricks; play a card as suit and rank (SQ, h10). `help`, `quit`.\n",
+        game.config().openspiel_params_with_blob()
+    );
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock();
+    loop {
+        match game.actor(&s) {
+            Actor::Terminal => {
+                println!("{}", game.render(&s, None));
+                return Ok(());
+            }
+            Actor::Chance => game.resolve_chance(&mut s, &mut rng),
+            Actor::Player(p) if p as usize == seat => {
+                println!("{}", game.render(&s, Some(p)));
+                let mut legal = Vec::new();
+                game.legal_actions(&s, &mut legal);
+                let names: Vec<String> = legal.iter().map(|&a| game.format_action(&s, a)).collect();
+                print!("your move ({}): ", names.join(", "));
+                std::io::stdout().flush()?;
+                let line = match next_line(&mut lines)? {
+                    None => return Ok(()),
+                    Some(Err(e)) => {
+                        println!("{e}");
+                        continue;
+                    }
+                    Some(Ok(l)) => l,
+                };
+                let text = line.trim();
+                match text {
+                    "quit" | "exit" => return Ok(()),
+                    "help" => {
+                        println!("bid: a number (0-{}); card: suit (C D S H) and rank (2-9 T J Q K A), e.g. SQ; quit", s.num_tricks());
+                        continue;
+                    }
+                    _ => {}
+                }
+                match game.parse_action(&s, text) {
+                    Ok(a) => game.apply(&mut s, a),
+                    Err(e) => println!("{e}"),
+                }
+            }
+            Actor::Player(p) => {
+                let r = decide(
+                    &mut search,
+                    eval.as_mut().map(|e| e as &mut dyn Evaluator),
+                    &game,
+                    &s,
+                    32,
+                )?;
+                println!("player {p}: {}", game.format_action(&s, r.action));
+                game.apply(&mut s, r.action);
+            }
+        }
+    }
+}

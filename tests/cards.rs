@@ -1,0 +1,366 @@
+//! The card game end to end: determinized search (values per player backed
+//! up to the right seats, every determinization's leaves in one batch),
+//! self-play batching, the card network's CPU path against burn, the
+//! training loop (resume), the agent protocol (scripted, malformed input).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use wgzero::cards::agent::{answer, decide, view_state};
+use wgzero::cards::search::{LeafEval, PimcConfig, PimcSearch};
+use wgzero::cards::selfplay::{self, CardSelfPlayConfig};
+use wgzero::cards::trace::trace;
+use wgzero::cards::{Actor, ImperfectGame, OhHell, OhHellConfig};
+use wgzero::error::Result;
+use wgzero::eval::{Batch, Evaluator, Uniform};
+use wgzero::net::cards::{CardNetConfig, CardNetwork};
+use wgzero::net::{select, BackendChoice};
+
+fn dealt(g: &OhHell, seed: u64) -> <OhHell as ImperfectGame>::State {
+    let mut s = g.initial();
+    g.resolve_chance(&mut s, &mut ChaCha8Rng::seed_from_u64(seed));
+    s
+}
+
+/// Values that name the seat: absolute player q gets 0.1 q (read from the
+/// observer's seat in the packed words), uniform priors.
+struct SeatValues {
+    players: usize,
+    inner: Uniform,
+}
+
+impl Evaluator for SeatValues {
+    fn submit(&mut self, batch: Batch) -> Result<()> {
+        self.inner.submit(batch)
+    }
+    fn collect(&mut self) -> Result<Batch> {
+        let mut b = self.inner.collect()?;
+        for i in 0..b.len() {
+            let me = (b.state(i)[0] & 7) as usize;
+            for seat in 0..self.players {
+                b.value[i * self.players + seat] = 0.1 * ((me + seat) % self.players) as f32;
+            }
+        }
+        Ok(b)
+    }
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
+    }
+}
+
+#[test]
+fn values_are_backed_up_to_the_player_who_chose() {
+    let g = OhHell::default();
+    for seed in 0..5 {
+        let s = dealt(&g, seed);
+        let Actor::Player(me) = g.actor(&s) else {
+            panic!("bidding starts after the deal")
+        };
+        let cfg = PimcConfig {
+            determinizations: 4,
+            simulations: 64,
+            ..PimcConfig::default()
+        };
+        let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
+        let mut eval = SeatValues {
+            players: 3,
+            inner: Uniform::new(),
+        };
+        let r = decide(&mut search, Some(&mut eval), &g, &s, 16).unwrap();
+        assert!(
+            (r.value - 0.1 * me as f32).abs() < 1e-4,
+            "value {} for player {me}",
+            r.value
+        );
+        assert_eq!(r.simulations, 64);
+        let mut legal = Vec::new();
+        g.legal_actions(&s, &mut legal);
+        assert!(legal.contains(&r.action));
+        // One root evaluation shared by the trees, then one per simulation.
+        assert_eq!(search.stats().requests, 65);
+    }
+}
+
+#[test]
+fn one_gather_takes_leaves_from_every_determinization() {
+    let g = OhHell::default();
+    let s = dealt(&g, 7);
+    let cfg = PimcConfig {
+        determinizations: 8,
+        simulations: 200,
+        ..PimcConfig::default()
+    };
+    let mut search = PimcSearch::new(g.clone(), cfg, 1).unwrap();
+    search.begin(&s).unwrap();
+    let mut batch = Batch::with_values(g.info_words(), g.num_actions(), 3, 64);
+    assert_eq!(search.gather(&mut batch, 16), 1, "the shared root first");
+    let mut eval = Uniform::new();
+    let b = eval.evaluate(batch).unwrap();
+    search.absorb(&b).unwrap();
+    let mut batch = Batch::with_values(g.info_words(), g.num_actions(), 3, 64);
+    batch.id = 1;
+    assert_eq!(search.gather(&mut batch, 16), 16);
+    // The leaves are the next bidder's information in 8 different deals:
+    // their hands differ.
+    let hands: std::collections::HashSet<(u32, u32)> = (0..16)
+        .map(|i| (batch.state(i)[1], batch.state(i)[2]))
+        .collect();
+    assert!(
+        hands.len() >= 4,
+        "{} distinct hands among the leaves",
+        hands.len()
+    );
+}
+
+#[test]
+fn rollout_search_is_reproducible_and_legal() {
+    let g = OhHell::default();
+    let s = dealt(&g, 3);
+    let cfg = PimcConfig {
+        leaf: LeafEval::Rollout,
+        simulations: 400,
+        c_explore: 0.7,
+        ..PimcConfig::default()
+    };
+    let run = |seed| {
+        let mut search = PimcSearch::new(g.clone(), cfg.clone(), seed).unwrap();
+        decide(&mut search, None, &g, &s, 8).unwrap()
+    };
+    let (a, b) = (run(5), run(5));
+    assert_eq!(a, b);
+    assert_eq!(a.simulations, 400);
+    assert_eq!(a.visits.iter().sum::<u32>(), 400);
+}
+
+#[test]
+fn selfplay_fills_its_batches_and_records_replay() {
+    let g = OhHell::default();
+    let cfg = CardSelfPlayConfig {
+        hands: 60,
+        batch: 64,
+        leaves_per_search: 8,
+        search: PimcConfig {
+            determinizations: 8,
+            simulations: 48,
+            ..PimcConfig::default()
+        },
+        ..CardSelfPlayConfig::default()
+    };
+    let mut hands = Vec::new();
+    let mut eval = Uniform::new();
+    let report = selfplay::run(
+        &g,
+        &cfg,
+        &mut eval,
+        &mut |h| {
+            hands.push(h);
+            Ok(())
+        },
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(report.hands, 60);
+    assert_eq!(hands.len(), 60);
+    assert!(report.batch_fill > 0.8, "mean batch {}", report.mean_batch);
+    for h in &hands {
+        let (t, r) = trace(&g, &h.actions);
+        r.unwrap();
+        assert_eq!(t.returns, h.returns);
+        // Each decision's information state is the decider's view then.
+        for d in &h.decisions {
+            let mut s = g.initial();
+            for &a in &h.actions[..d.at] {
+                g.apply(&mut s, a);
+            }
+            assert_eq!(g.actor(&s), Actor::Player(d.player));
+            let mut w = vec![0; g.info_words()];
+            g.pack_info(&s, d.player, &mut w);
+            assert_eq!(w, d.info);
+            let total: f32 = d.policy.iter().map(|p| p.1).sum();
+            assert!((total - 1.0).abs() < 1e-4);
+        }
+    }
+}
+
+#[test]
+fn the_cpu_path_matches_burn() {
+    for rules in [
+        "",
+        "players=4,num_suits=4,num_cards_per_suit=13,num_tricks_fixed=-1",
+    ] {
+        let g = OhHell::new(OhHellConfig::parse(rules).unwrap()).unwrap();
+        let selected = select(BackendChoice::Cpu).unwrap();
+        let mut cfg = CardNetConfig::for_game(&g, rules.into());
+        cfg.hidden = 64;
+        cfg.blocks = 2;
+        let net = CardNetwork::random(g.clone(), cfg, selected.device.clone(), true, 3).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut words = Vec::new();
+        let mut w = vec![0; g.info_words()];
+        for i in 0..37 {
+            let mut s = dealt(&g, i);
+            let mut legal = Vec::new();
+            for _ in 0..(i % 9) {
+                if let Actor::Player(_) = g.actor(&s) {
+                    g.legal_actions(&s, &mut legal);
+                    g.apply(
+                        &mut s,
+                        legal[rand::Rng::random_range(&mut rng, 0..legal.len())],
+                    );
+                }
+            }
+            if let Actor::Player(p) = g.actor(&s) {
+                g.pack_info(&s, p, &mut w);
+                words.extend_from_slice(&w);
+            }
+        }
+        let n = words.len() / g.info_words();
+        let (l1, v1) = net.forward(&words).unwrap();
+        let (l2, v2) = net.forward_burn(net.features(&words), n).unwrap();
+        let diff = l1
+            .iter()
+            .zip(&l2)
+            .chain(v1.iter().zip(&v2))
+            .map(|(a, b)| (a - b).abs() / (1.0 + a.abs()))
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-4, "{rules}: CPU path differs from burn by {diff}");
+        assert_eq!(v1.len(), n * g.num_players());
+    }
+}
+
+#[test]
+fn the_agent_answers_and_refuses_nonsense() {
+    let g = OhHell::default();
+    let cfg = PimcConfig {
+        leaf: LeafEval::Rollout,
+        simulations: 64,
+        ..PimcConfig::default()
+    };
+    let mut search = PimcSearch::new(g.clone(), cfg, 1).unwrap();
+    // A dealt hand seen by the first bidder: the others' cards hidden.
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let actions = wgzero::cards::trace::random_hand(&g, &mut rng);
+    let dealer = actions[1] as usize;
+    let bidder = (dealer + 1) % 3;
+    let mut history: Vec<i64> = actions[..2 + 15 + 1].iter().map(|&a| a as i64).collect();
+    for k in 0..15 {
+        if k % 3 != bidder {
+            history[2 + k] = -1;
+        }
+    }
+    let line = serde_json::json!({ "history": history, "player": bidder }).to_string();
+    let r = answer(&g, &mut search, None, 8, &line).unwrap();
+    assert!(r.action >= 16, "a bid: {}", r.text);
+    // The view keeps the bidder's cards and hides nothing it may see.
+    let s = view_state(&g, &history, Some(bidder as u8)).unwrap();
+    let mut true_state = g.initial();
+    for &a in &actions[..18] {
+        g.apply(&mut true_state, a);
+    }
+    assert_eq!(s.hand(bidder), true_state.hand(bidder));
+    let bad = [
+        "not json".to_string(),
+        "{}".into(),
+        serde_json::json!({ "history": [5, 0, 1, 1] }).to_string(),
+        serde_json::json!({ "history": history, "player": (bidder + 1) % 3 }).to_string(),
+        serde_json::json!({ "history": [5, 9] }).to_string(),
+        serde_json::json!({ "history": [99] }).to_string(),
+        serde_json::json!({ "history": [5, 0] }).to_string(),
+        serde_json::json!({ "history": history, "params": "players=4" }).to_string(),
+        serde_json::json!({ "history": [5, 0, -7] }).to_string(),
+    ];
+    for b in &bad {
+        assert!(answer(&g, &mut search, None, 8, b).is_err(), "accepted {b}");
+    }
+}
+
+#[test]
+fn the_agent_command_speaks_json_lines() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
+        .args(["agent", "--simulations", "64"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let g = OhHell::default();
+    let actions = wgzero::cards::trace::random_hand(&g, &mut rng);
+    let history: Vec<usize> = actions[..18].to_vec();
+    let good = serde_json::json!({ "history": history }).to_string();
+    {
+        let stdin = child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{good}").unwrap();
+        writeln!(stdin, "{{\"history\": [1, 2").unwrap();
+        writeln!(stdin, "{good}").unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0]["action"].as_u64().is_some());
+    assert!(lines[1]["error"].as_str().is_some());
+    assert_eq!(lines[0]["action"], lines[2]["action"]);
+}
+
+#[test]
+fn training_runs_and_resumes() {
+    let dir = std::env::temp_dir().join(format!("wgzero-cards-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let g = OhHell::default();
+    let selected = select(BackendChoice::Cpu).unwrap();
+    let mut settings = wgzero::train::cards::CardTrainSettings {
+        hands_per_iteration: 12,
+        steps_per_iteration: 4,
+        batch_size: 32,
+        hidden: 32,
+        blocks: 1,
+        ..Default::default()
+    };
+    settings.selfplay.batch = 32;
+    settings.selfplay.search.simulations = 16;
+    settings.selfplay.search.determinizations = 4;
+    settings.selfplay.leaves_per_search = 4;
+    let rules = g.config().openspiel_params_with_blob();
+    let go = |iterations| {
+        wgzero::train::cards::run(
+            &g,
+            &rules,
+            &dir,
+            &settings,
+            true,
+            iterations,
+            &selected,
+            &|| false,
+            &mut |_| {},
+        )
+    };
+    let st = go(1).unwrap();
+    assert_eq!(st.iterations, 1);
+    let st = go(2).unwrap();
+    assert_eq!((st.iterations, st.steps), (2, 8));
+    assert!(dir.join("games/iter-0002.jsonl").exists());
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2);
+    // Other settings on the same run are refused.
+    settings.hands_per_iteration = 13;
+    assert!(wgzero::train::cards::run(
+        &g,
+        &rules,
+        &dir,
+        &settings,
+        true,
+        3,
+        &selected,
+        &|| false,
+        &mut |_| {}
+    )
+    .is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
