@@ -364,3 +364,81 @@ fn training_runs_and_resumes() {
     .is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_wgsl_encoding_matches_the_cpu_reference() {
+    let selected = match select(BackendChoice::Gpu) {
+        Ok(s) if s.is_wgpu => s,
+        other => {
+            let why = match other {
+                Err(e) => e.to_string(),
+                Ok(s) => s.report.reason,
+            };
+            if std::env::var("WGZERO_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("WGZERO_REQUIRE_GPU=1 but no wgpu adapter: {why}");
+            }
+            println!(
+                "SKIPPED the_wgsl_encoding_matches_the_cpu_reference: no wgpu adapter ({why})"
+            );
+            return;
+        }
+    };
+    for rules in [
+        "",
+        "num_suits=4,num_cards_per_suit=6,num_tricks_fixed=5",
+        "players=7,num_suits=4,num_cards_per_suit=13,num_tricks_fixed=-1",
+        "players=5,num_suits=3,num_cards_per_suit=13,num_tricks_fixed=-1",
+    ] {
+        let g = OhHell::new(OhHellConfig::parse(rules).unwrap()).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut words = Vec::new();
+        let mut w = vec![0; g.info_words()];
+        // Every decision of 12 random hands, from every seat's view.
+        for _ in 0..40 {
+            let actions = wgzero::cards::trace::random_hand(&g, &mut rng);
+            let mut s = g.initial();
+            for &a in &actions {
+                if let Actor::Player(_) = g.actor(&s) {
+                    for seat in 0..g.num_players() as u8 {
+                        g.pack_info(&s, seat, &mut w);
+                        words.extend_from_slice(&w);
+                    }
+                }
+                g.apply(&mut s, a);
+            }
+        }
+        let n = words.len() / g.info_words();
+        let x = wgzero::net::encode::encode_info_wgpu(&g, &words, &selected.device).unwrap();
+        assert_eq!(x.dims(), [n, g.info_len()]);
+        let gpu: Vec<f32> = x.into_data().try_into_vec::<f32>().unwrap();
+        let mut cpu = vec![0.0; n * g.info_len()];
+        for (row, s) in cpu
+            .chunks_exact_mut(g.info_len())
+            .zip(words.chunks_exact(g.info_words()))
+        {
+            g.encode_info(s, row);
+        }
+        let bad = gpu.iter().zip(&cpu).filter(|(a, b)| a != b).count();
+        assert_eq!(bad, 0, "{rules}: {bad} of {} features differ", cpu.len());
+        // And the network on wgpu agrees with its CPU path.
+        let mut cfg = CardNetConfig::for_game(&g, rules.into());
+        cfg.hidden = 32;
+        cfg.blocks = 1;
+        let gpu_net =
+            CardNetwork::random(g.clone(), cfg.clone(), selected.device.clone(), false, 5).unwrap();
+        let bytes = gpu_net.weights_bytes().unwrap();
+        let json = serde_json::to_string(&cfg).unwrap();
+        let cpu_dev = select(BackendChoice::Cpu).unwrap().device;
+        let cpu_net = CardNetwork::from_parts(g.clone(), &json, bytes, cpu_dev, true).unwrap();
+        let k = n.min(64) * g.info_words();
+        let (l1, v1) = gpu_net.forward(&words[..k]).unwrap();
+        let (l2, v2) = cpu_net.forward(&words[..k]).unwrap();
+        let diff = l1
+            .iter()
+            .zip(&l2)
+            .chain(v1.iter().zip(&v2))
+            .map(|(a, b)| (a - b).abs() / (1.0 + a.abs()))
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-3, "{rules}: wgpu and CPU differ by {diff}");
+    }
+}

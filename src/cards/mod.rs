@@ -115,6 +115,13 @@ pub trait ImperfectGame: Clone + Send + Sync + 'static {
         (0..n).map(|_| self.determinize(s, player, rng)).collect()
     }
 
+    /// The WGSL kernel that computes [`ImperfectGame::encode_info`] on a GPU:
+    /// its name (`shaders/encode_NAME.wgsl`) and its parameters after the
+    /// batch size. `None`: encoded on the CPU.
+    fn info_kernel(&self) -> Option<(&'static str, Vec<u32>)> {
+        None
+    }
+
     /// For each player, whether they made their contract (an exact bid),
     /// after the hand `actions` (empty for games without contracts).
     fn contracts_made(&self, _actions: &[usize]) -> Vec<bool> {

@@ -752,7 +752,7 @@ impl ImperfectGame for OhHell {
                 out[l.hand + c] = 1.0;
             }
             let nibble = (w[3 + c / 8] >> (4 * (c % 8))) & 15;
-            if nibble != 0 {
+            if nibble & 7 != 0 {
                 let seat = (nibble & 7) as usize - 1;
                 let group = if nibble & 8 != 0 { l.current } else { l.past };
                 out[group + seat * n + c] = 1.0;
@@ -807,6 +807,27 @@ impl ImperfectGame for OhHell {
     ) -> Vec<OhHellState> {
         let mut d = determinize::Determinizer::new(self, s, player as usize);
         (0..n).map(|_| d.sample(self, s, rng)).collect()
+    }
+
+    fn info_kernel(&self) -> Option<(&'static str, Vec<u32>)> {
+        let l = self.layout();
+        let mut params = vec![
+            self.info_len() as u32,
+            self.info_words() as u32,
+            self.players as u32,
+            self.cards as u32,
+            self.suits as u32,
+            self.max_tricks as u32,
+        ];
+        params.extend(
+            [
+                l.hand, l.past, l.current, l.trump, l.bids, l.won, l.voids, l.tricks, l.dealer,
+                l.leader, l.phase,
+            ]
+            .map(|x| x as u32),
+        );
+        params.push(self.packed_card_words() as u32);
+        Some(("ohhell", params))
     }
 
     fn contracts_made(&self, actions: &[usize]) -> Vec<bool> {

@@ -267,7 +267,8 @@ pub struct CardNetwork<G: ImperfectGame> {
     config: CardNetConfig,
     model: CardNet,
     device: Device,
-    /// Run inference through the CPU path (a CPU device).
+    /// Run inference through the CPU path (a CPU device); false: the device
+    /// is a wgpu one (the game's WGSL kernel encodes the inputs).
     cpu_path: bool,
     cpu: OnceLock<CpuCardNet>,
     id: String,
@@ -411,21 +412,31 @@ impl<G: ImperfectGame> CardNetwork<G> {
         x
     }
 
-    /// Policy logits `[n, A]` and values `[n, P]` of packed information states.
+    /// Policy logits `[n, A]` and values `[n, P]` of packed information
+    /// states: on the CPU path from the reference encoding; on a wgpu
+    /// device from the game's WGSL kernel (only the packed words are
+    /// uploaded); otherwise through burn from the reference encoding.
     pub fn forward(&self, words: &[u32]) -> Result<(Vec<f32>, Vec<f32>)> {
-        let x = self.features(words);
         let n = words.len() / self.game.info_words().max(1);
         if self.cpu_path {
+            let x = self.features(words);
             let net = self.cpu.get_or_init(|| self.model.cpu());
             return Ok(net.forward(&x, n));
         }
-        self.forward_burn(x, n)
+        if self.game.info_kernel().is_some() {
+            let x = super::encode::encode_info_wgpu(&self.game, words, &self.device)?;
+            return self.forward_tensor(x);
+        }
+        self.forward_burn(self.features(words), n)
     }
 
     /// The same through burn on the device (the reference of the CPU path).
     pub fn forward_burn(&self, x: Vec<f32>, n: usize) -> Result<(Vec<f32>, Vec<f32>)> {
         let f = self.config.inputs;
-        let t = Tensor::from_data(TensorData::new(x, [n, f]), &self.device);
+        self.forward_tensor(Tensor::from_data(TensorData::new(x, [n, f]), &self.device))
+    }
+
+    fn forward_tensor(&self, t: Tensor<2>) -> Result<(Vec<f32>, Vec<f32>)> {
         let (logits, values) = self.model.forward(t);
         let read = |t: Tensor<2>| {
             t.into_data()

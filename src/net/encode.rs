@@ -52,6 +52,61 @@ wgsl_kernel!(
     "encode_go.wgsl"
 );
 
+wgsl_kernel!(
+    /// Oh Hell's information-state kernel.
+    OhHellWgsl,
+    "encode_ohhell.wgsl"
+);
+
+/// Features `[n, F]` of a card game's packed information states (`[n, W]`,
+/// the only data uploaded), computed on a wgpu `device` by the game's WGSL
+/// kernel ([`ImperfectGame::info_kernel`]).
+pub fn encode_info_wgpu<G: crate::cards::ImperfectGame>(
+    game: &G,
+    states: &[u32],
+    device: &Device,
+) -> Result<Tensor<2>> {
+    let (name, extra) = game
+        .info_kernel()
+        .ok_or_else(|| Error::Device(format!("no WGSL encoding kernel for {}", game.name())))?;
+    if name != "ohhell" {
+        return Err(Error::Device(format!("no WGSL kernel named {name}")));
+    }
+    let words = game.info_words();
+    let n = states.len() / words;
+    let f = game.info_len();
+    let packed: Tensor<2, Int> = Tensor::from_data(
+        TensorData::new(states.to_vec(), [n, words]),
+        (device, DType::U32),
+    );
+    let packed: CubeTensor = into_contiguous(
+        packed
+            .try_into_primitive::<Wgpu>()
+            .map_err(|_| Error::Device("the tensor is not on a wgpu device".into()))?,
+    );
+    let client = packed.client.clone();
+    let total = n * f;
+    let out = CubeTensor::new_contiguous(
+        client.clone(),
+        packed.device.clone(),
+        Shape::new([n, f]),
+        client.empty(total.max(1) * 4),
+        DType::F32,
+    );
+    let mut params = vec![n as u32];
+    params.extend(extra);
+    let params = client.create_from_slice(bytemuck::cast_slice(&params));
+    let groups = (total as u32).div_ceil(WORKGROUP).max(1);
+    let count = CubeCount::Static(groups.min(65535), groups.div_ceil(65535), 1);
+    let args = KernelArguments::new()
+        .with_buffer(packed.handle.clone().binding())
+        .with_buffer(out.handle.clone().binding())
+        .with_buffer(params.binding());
+    let dim = CubeDim::new_1d(WORKGROUP);
+    client.launch(Box::new(SourceKernel::new(OhHellWgsl, dim)), count, args);
+    Ok(Tensor::from_primitive::<Wgpu>(out))
+}
+
 /// Which kernel encodes a game, and its parameters after `n`.
 #[derive(Clone, Copy)]
 enum Layout {
