@@ -60,7 +60,7 @@ fn values_are_backed_up_to_the_player_who_chose() {
         };
         let cfg = PimcConfig {
             determinizations: 4,
-            simulations: 64,
+            simulations: 65,
             ..PimcConfig::default()
         };
         let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
@@ -78,7 +78,8 @@ fn values_are_backed_up_to_the_player_who_chose() {
         let mut legal = Vec::new();
         g.legal_actions(&s, &mut legal);
         assert!(legal.contains(&r.action));
-        // One root evaluation shared by the trees, then one per simulation.
+        // One root evaluation shared by the trees, then one per simulation:
+        // the budget of 65 evaluations.
         assert_eq!(search.stats().requests, 65);
     }
 }
@@ -321,6 +322,8 @@ fn training_runs_and_resumes() {
         batch_size: 32,
         hidden: 32,
         blocks: 1,
+        bootstrap_iterations: 1,
+        bootstrap_simulations: 64,
         ..Default::default()
     };
     settings.selfplay.batch = 32;
@@ -441,4 +444,66 @@ fn the_wgsl_encoding_matches_the_cpu_reference() {
             .fold(0.0f32, f32::max);
         assert!(diff < 1e-3, "{rules}: wgpu and CPU differ by {diff}");
     }
+}
+
+#[test]
+fn play_in_the_terminal_answers_bad_input_and_quits() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
+        .args([
+            "play", "--game", "ohhell", "--seat", "1", "--sims", "40", "--seed", "3",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let stdin = child.stdin.as_mut().unwrap();
+        for line in ["xyz", "help", "99", "bid 99", "SA", "é", "quit"] {
+            writeln!(stdin, "{line}").unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("You are player 1"), "{text}");
+    assert!(
+        text.contains("player 1 (you)"),
+        "hidden cards shown to the wrong seat: {text}"
+    );
+    assert!(text.contains("cannot read bid"), "{text}");
+    assert!(text.contains("there are only 5 tricks"), "{text}");
+}
+
+#[test]
+fn selfplay_command_writes_hands() {
+    let dir = std::env::temp_dir().join(format!("wgzero-cards-sp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = Command::new(env!("CARGO_BIN_EXE_wgzero"))
+        .args([
+            "selfplay",
+            "--game",
+            "ohhell",
+            "--games",
+            "12",
+            "--sims",
+            "24",
+            "--batch",
+            "32",
+            "--backend",
+            "cpu",
+            "--out",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(dir.join("hands.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 12);
+    let _ = std::fs::remove_dir_all(&dir);
 }

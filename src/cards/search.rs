@@ -43,8 +43,10 @@ pub enum LeafEval {
 pub struct PimcConfig {
     /// Deals searched per decision (default 8).
     pub determinizations: usize,
-    /// Simulations per decision, over all deals (default 200). With a
-    /// network each is one evaluation at most (terminal leaves need none).
+    /// Simulations per decision, over all deals (default 200), rounded down
+    /// to a multiple of the deals. With a network each is one evaluation at
+    /// most (terminal leaves need none) and the shared root evaluation
+    /// counts as one of them: at most this many evaluations a decision.
     pub simulations: u32,
     /// How leaves are valued (default network).
     pub leaf: LeafEval,
@@ -291,7 +293,13 @@ impl<G: ImperfectGame> PimcSearch<G> {
             t.reset(me);
         }
         self.root = Status::Unvisited;
-        self.per_tree = self.cfg.simulations / self.cfg.determinizations as u32;
+        // With a network the shared root evaluation is one of the budget's
+        // evaluations: at most `simulations` a decision in all.
+        let budget = match self.cfg.leaf {
+            LeafEval::Network => self.cfg.simulations.saturating_sub(1),
+            LeafEval::Rollout => self.cfg.simulations,
+        };
+        self.per_tree = (budget / self.cfg.determinizations as u32).max(1);
         self.started.iter_mut().for_each(|x| *x = 0);
         self.finished.iter_mut().for_each(|x| *x = 0);
         self.next_tree = 0;

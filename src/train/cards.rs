@@ -22,9 +22,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::cards::search::LeafEval;
 use crate::cards::selfplay::{self, CardSelfPlayConfig, CardSelfPlayReport, HandRecord};
 use crate::cards::ImperfectGame;
 use crate::error::{Error, Result};
+use crate::eval::Uniform;
 use crate::files::write_atomic;
 use crate::net::cards::{CardNetConfig, CardNetwork, CardStepStats, CardTrainBatch, CardTrainer};
 use crate::net::{NetEvaluator, Selected};
@@ -53,6 +55,12 @@ pub struct CardTrainSettings {
     pub blocks: usize,
     /// Self-play (hands is replaced by `hands_per_iteration`).
     pub selfplay: CardSelfPlayConfig,
+    /// The first iterations' self-play searches with random rollouts
+    /// instead of the (still random) network (default 3): the network's
+    /// first targets come from a search as strong as OpenSpiel's ISMCTS.
+    pub bootstrap_iterations: usize,
+    /// Simulations a decision of the rollout search (default 1000).
+    pub bootstrap_simulations: u32,
 }
 
 impl Default for CardTrainSettings {
@@ -68,6 +76,8 @@ impl Default for CardTrainSettings {
             hidden: 256,
             blocks: 3,
             selfplay: CardSelfPlayConfig::default(),
+            bootstrap_iterations: 3,
+            bootstrap_simulations: 1000,
         }
     }
 }
@@ -269,26 +279,28 @@ pub fn run<G: ImperfectGame>(
         let (hands, report) = match run.read_games(it)? {
             Some(h) => (h, CardSelfPlayReport::default()),
             None => {
-                let bytes = network.weights_bytes()?;
-                let json = serde_json::to_string(network.config()).expect("config serialises");
-                let (g, device) = (game.clone(), selected.device.clone());
-                let mut eval = NetEvaluator::spawn_model(move || {
-                    CardNetwork::from_parts(g, &json, bytes, device, cpu_path)
-                })?;
                 let mut cfg = settings.selfplay.clone();
                 cfg.hands = settings.hands_per_iteration;
                 cfg.seed = settings.selfplay.seed.wrapping_add(it as u64 * 7919);
                 let mut hands = Vec::new();
-                let report = selfplay::run(
-                    game,
-                    &cfg,
-                    &mut eval,
-                    &mut |h| {
-                        hands.push(h);
-                        Ok(())
-                    },
-                    stop,
-                )?;
+                let mut sink = |h| {
+                    hands.push(h);
+                    Ok(())
+                };
+                let report = if it <= settings.bootstrap_iterations {
+                    cfg.search.leaf = LeafEval::Rollout;
+                    cfg.search.simulations = settings.bootstrap_simulations;
+                    cfg.search.c_explore = 0.7;
+                    selfplay::run(game, &cfg, &mut Uniform::new(), &mut sink, stop)?
+                } else {
+                    let bytes = network.weights_bytes()?;
+                    let json = serde_json::to_string(network.config()).expect("config serialises");
+                    let (g, device) = (game.clone(), selected.device.clone());
+                    let mut eval = NetEvaluator::spawn_model(move || {
+                        CardNetwork::from_parts(g, &json, bytes, device, cpu_path)
+                    })?;
+                    selfplay::run(game, &cfg, &mut eval, &mut sink, stop)?
+                };
                 let text: String = hands
                     .iter()
                     .map(|h| serde_json::to_string(h).expect("records serialise") + "\n")
