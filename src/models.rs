@@ -12,6 +12,10 @@ pub fn shipped(game: &str) -> Option<(&'static str, &'static [u8])> {
             include_str!("../models/go9/config.json"),
             include_bytes!("../models/go9/model.bpk"),
         )),
+        "ohhell" => Some((
+            include_str!("../models/ohhell/config.json"),
+            include_bytes!("../models/ohhell/model.bpk"),
+        )),
         _ => None,
     }
 }

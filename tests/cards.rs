@@ -193,7 +193,7 @@ fn the_cpu_path_matches_burn() {
     ] {
         let g = OhHell::new(OhHellConfig::parse(rules).unwrap()).unwrap();
         let selected = select(BackendChoice::Cpu).unwrap();
-        let mut cfg = CardNetConfig::for_game(&g, rules.into());
+        let mut cfg = CardNetConfig::for_game(&g);
         cfg.hidden = 64;
         cfg.blocks = 2;
         let net = CardNetwork::random(g.clone(), cfg, selected.device.clone(), true, 3).unwrap();
@@ -424,7 +424,7 @@ fn the_wgsl_encoding_matches_the_cpu_reference() {
         let bad = gpu.iter().zip(&cpu).filter(|(a, b)| a != b).count();
         assert_eq!(bad, 0, "{rules}: {bad} of {} features differ", cpu.len());
         // And the network on wgpu agrees with its CPU path.
-        let mut cfg = CardNetConfig::for_game(&g, rules.into());
+        let mut cfg = CardNetConfig::for_game(&g);
         cfg.hidden = 32;
         cfg.blocks = 1;
         let gpu_net =
@@ -506,4 +506,31 @@ fn selfplay_command_writes_hands() {
     let text = std::fs::read_to_string(dir.join("hands.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 12);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_shipped_network_loads_for_the_default_rules_only() {
+    let (json, bytes) = wgzero::models::shipped("ohhell").expect("a shipped Oh Hell network");
+    let device = select(BackendChoice::Cpu).unwrap().device;
+    let g = OhHell::default();
+    let net =
+        CardNetwork::from_parts(g.clone(), json, bytes.to_vec(), device.clone(), true).unwrap();
+    let s = dealt(&g, 1);
+    let Actor::Player(p) = g.actor(&s) else {
+        panic!()
+    };
+    let mut w = vec![0; g.info_words()];
+    g.pack_info(&s, p, &mut w);
+    let (logits, values) = net.forward(&w).unwrap();
+    assert_eq!((logits.len(), values.len()), (22, 3));
+    assert!(logits.iter().chain(&values).all(|x| x.is_finite()));
+    for rules in [
+        "players=4,num_tricks_fixed=3",
+        "points_per_trick=2",
+        "blob=true",
+    ] {
+        let other = OhHell::new(OhHellConfig::parse(rules).unwrap()).unwrap();
+        let e = CardNetwork::from_parts(other, json, bytes.to_vec(), device.clone(), true);
+        assert!(e.is_err(), "{rules}");
+    }
 }

@@ -49,6 +49,12 @@ pub trait ImperfectGame: Clone + Send + Sync + 'static {
     /// Stable identifier of the rules with their parameters.
     fn name(&self) -> String;
 
+    /// The rules' parameters as text (what models and runs record and
+    /// check).
+    fn rules(&self) -> String {
+        self.name()
+    }
+
     /// Number of players.
     fn num_players(&self) -> usize;
 

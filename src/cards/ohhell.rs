@@ -559,6 +559,10 @@ impl ImperfectGame for OhHell {
         "ohhell".into()
     }
 
+    fn rules(&self) -> String {
+        self.config.openspiel_params_with_blob()
+    }
+
     fn num_players(&self) -> usize {
         self.players
     }

@@ -35,7 +35,9 @@ fn model_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// The network evaluator of a card model (random weights with `None`).
+/// The network evaluator of a card model: a model or run folder, `shipped`
+/// (the network in the binary, for the default rules), or random weights
+/// with `None`.
 pub fn evaluator(
     game: &OhHell,
     model: Option<&Path>,
@@ -43,14 +45,21 @@ pub fn evaluator(
     seed: u64,
 ) -> Result<NetEvaluator> {
     let (g, device, cpu) = (game.clone(), selected.device.clone(), !selected.is_wgpu);
-    let rules = game.config().openspiel_params_with_blob();
     let eval = match model {
+        Some(p) if p == Path::new("shipped") => {
+            let (json, bytes) = wgzero::models::shipped("ohhell")
+                .context("no Oh Hell network is shipped in this build")?;
+            NetEvaluator::spawn_model(move || {
+                CardNetwork::from_parts(g, json, bytes.to_vec(), device, cpu)
+            })
+            .context("the shipped network plays the default rules only (--rules \"\")")?
+        }
         Some(p) => {
             let dir = model_dir(p);
             NetEvaluator::spawn_model(move || CardNetwork::load(g, &dir, device, cpu))?
         }
         None => NetEvaluator::spawn_model(move || {
-            let cfg = CardNetConfig::for_game(&g, rules);
+            let cfg = CardNetConfig::for_game(&g);
             CardNetwork::random(g, cfg, device, cpu, seed)
         })?,
     };

@@ -52,9 +52,12 @@ pub struct PlayArgs {
 
 /// `--game ohhell`: you play one seat, the engine the others.
 pub fn play_cards(args: &PlayArgs) -> Result<()> {
+    let default_rules = wgzero::cards::OhHellConfig::parse(&args.game.rules).context("--rules")?
+        == wgzero::cards::OhHellConfig::default();
     let opponent = match args.opponent.as_str() {
+        "model" if default_rules && wgzero::models::shipped("ohhell").is_some() => "model:shipped",
         "model" => {
-            eprintln!("no Oh Hell network is shipped yet: the engine searches with random rollouts (--opponent model:PATH for a trained one)");
+            eprintln!("no Oh Hell network is shipped for these rules: the engine searches with random rollouts (--opponent model:PATH for a trained one)");
             "rollout"
         }
         o => o,

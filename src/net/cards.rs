@@ -54,12 +54,12 @@ pub struct CardNetConfig {
 }
 
 impl CardNetConfig {
-    /// The default network for `game` with `rules`: 256 wide, 3 blocks.
-    pub fn for_game<G: ImperfectGame>(game: &G, rules: String) -> Self {
+    /// The default network for `game`: 256 wide, 3 blocks.
+    pub fn for_game<G: ImperfectGame>(game: &G) -> Self {
         CardNetConfig {
             version: CARD_CONFIG_VERSION,
             game: game.name(),
-            rules,
+            rules: game.rules(),
             inputs: game.info_len(),
             actions: game.num_actions(),
             players: game.num_players(),
@@ -83,17 +83,19 @@ impl CardNetConfig {
             )));
         }
         if self.game != game.name()
+            || self.rules != game.rules()
             || self.inputs != game.info_len()
             || self.actions != game.num_actions()
             || self.players != game.num_players()
         {
             return Err(Error::Model(format!(
-                "the model plays {} ({}: {} inputs, {} actions, {} players), not these rules ({} inputs, {} actions, {} players)",
+                "the model plays {} ({}: {} inputs, {} actions, {} players), not these rules ({}: {} inputs, {} actions, {} players)",
                 self.game,
                 self.rules,
                 self.inputs,
                 self.actions,
                 self.players,
+                game.rules(),
                 game.info_len(),
                 game.num_actions(),
                 game.num_players()

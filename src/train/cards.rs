@@ -232,7 +232,7 @@ pub fn run<G: ImperfectGame>(
             (net, st)
         }
         None => {
-            let mut cfg = CardNetConfig::for_game(game, rules.to_string());
+            let mut cfg = CardNetConfig::for_game(game);
             cfg.hidden = settings.hidden;
             cfg.blocks = settings.blocks;
             let net = CardNetwork::random(
