@@ -534,3 +534,29 @@ fn the_shipped_network_loads_for_the_default_rules_only() {
         assert!(e.is_err(), "{rules}");
     }
 }
+
+#[test]
+fn root_noise_changes_the_priors_not_the_budget() {
+    let g = OhHell::default();
+    let s = dealt(&g, 12);
+    let cfg = PimcConfig {
+        determinizations: 4,
+        simulations: 41,
+        dirichlet_epsilon: 0.5,
+        ..PimcConfig::default()
+    };
+    let mut search = PimcSearch::new(g.clone(), cfg.clone(), 3).unwrap();
+    let r = decide(&mut search, Some(&mut Uniform::new()), &g, &s, 8).unwrap();
+    assert_eq!(search.stats().requests, 41);
+    assert_eq!(r.simulations, 40);
+    // Uniform priors plus noise: the visits are no longer uniform.
+    let visited: Vec<u32> = r.visits.iter().copied().filter(|&v| v > 0).collect();
+    assert!(visited.iter().max() != visited.iter().min(), "{visited:?}");
+    for bad in [-0.1, 1.5, f32::NAN] {
+        let c = PimcConfig {
+            dirichlet_epsilon: bad,
+            ..cfg.clone()
+        };
+        assert!(PimcSearch::new(g.clone(), c, 1).is_err());
+    }
+}

@@ -131,7 +131,14 @@ pub fn forward_rate<G: Game, E: Evaluator>(
     seconds: f64,
     seed: u64,
 ) -> Result<f64> {
-    let mut batch = random_batch(game, n.max(1), seed);
+    batch_rate(eval, random_batch(game, n.max(1), seed), seconds)
+}
+
+/// Positions per second `eval` evaluates with `batch` in flight twice (one
+/// evaluated while the other is handed back), after a warm-up: the network
+/// alone, the pipeline's ceiling.
+pub fn batch_rate<E: Evaluator>(eval: &mut E, mut batch: Batch, seconds: f64) -> Result<f64> {
+    let n = batch.len();
     // Warm-up (kernel compilation, autotune, allocator and thread-pool
     // start-up): at least 2 batches and a quarter of the measuring time.
     let warm = Instant::now();

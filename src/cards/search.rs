@@ -59,6 +59,11 @@ pub struct PimcConfig {
     /// The value a leaf in flight counts as, per visit in flight, while its
     /// evaluation is pending (virtual loss; default 0).
     pub virtual_loss_value: f32,
+    /// Share of Dirichlet noise mixed into the root's priors (self-play
+    /// exploration; default 0: off).
+    pub dirichlet_epsilon: f32,
+    /// The noise's concentration (default 1.0).
+    pub dirichlet_alpha: f32,
 }
 
 impl Default for PimcConfig {
@@ -70,6 +75,8 @@ impl Default for PimcConfig {
             c_explore: 1.5,
             fpu_reduction: 0.2,
             virtual_loss_value: 0.0,
+            dirichlet_epsilon: 0.0,
+            dirichlet_alpha: 1.0,
         }
     }
 }
@@ -83,6 +90,11 @@ impl PimcConfig {
         if self.simulations < self.determinizations as u32 {
             return Err(Error::config(
                 "simulations must be at least the number of determinizations",
+            ));
+        }
+        if !((0.0..=1.0).contains(&self.dirichlet_epsilon) && self.dirichlet_alpha > 0.0) {
+            return Err(Error::config(
+                "dirichlet_epsilon must be in [0, 1] and dirichlet_alpha > 0",
             ));
         }
         let finite = self.fpu_reduction.is_finite() && self.virtual_loss_value.is_finite();
@@ -571,7 +583,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
             for (seat, &v) in row.iter().enumerate() {
                 values[(p.player as usize + seat) % players] = v.clamp(-1.0, 1.0);
             }
-            let children: Vec<(usize, f32)> = batch
+            let mut children: Vec<(usize, f32)> = batch
                 .legal_mask(slot)
                 .iter()
                 .zip(batch.policy_row(slot))
@@ -580,6 +592,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
                 .map(|(a, (_, &pr))| (a, pr.max(0.0)))
                 .collect();
             if self.root == Status::Pending && p.node == 0 && p.tree == 0 && p.player == self.me {
+                self.root_noise(&mut children);
                 for k in 0..self.trees.len() {
                     self.trees[k].to_move[0] = self.me;
                     self.expand(k, 0, &children);
@@ -595,6 +608,28 @@ impl<G: ImperfectGame> PimcSearch<G> {
             self.values = values;
         }
         Ok(())
+    }
+
+    /// Mixes Dirichlet noise into the root priors (the same in every tree).
+    fn root_noise(&mut self, children: &mut [(usize, f32)]) {
+        let eps = self.cfg.dirichlet_epsilon;
+        if eps <= 0.0 || children.len() < 2 {
+            return;
+        }
+        let Ok(gamma) = rand_distr::Gamma::new(self.cfg.dirichlet_alpha, 1.0) else {
+            return;
+        };
+        let noise: Vec<f32> = children
+            .iter()
+            .map(|_| rand_distr::Distribution::sample(&gamma, &mut self.rng))
+            .collect();
+        let total: f32 = noise.iter().sum();
+        if !(total > 0.0 && total.is_finite()) {
+            return;
+        }
+        for (c, x) in children.iter_mut().zip(noise) {
+            c.1 = (1.0 - eps) * c.1 + eps * x / total;
+        }
     }
 
     /// Rebuilds the path from the root to `node` of tree `k`.

@@ -101,6 +101,7 @@ pub fn selfplay(
     rollout: bool,
     selected: &Selected,
     json: Option<&Path>,
+    efficiency: bool,
 ) -> Result<()> {
     let game = game(args)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -116,6 +117,13 @@ pub fn selfplay(
     let mut eval = evaluator(&game, model, selected, cfg.seed)?;
     let path = out.join("hands.jsonl");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    // A batch of real information states for --efficiency.
+    let mut sample = wgzero::eval::Batch::with_values(
+        game.info_words(),
+        game.num_actions(),
+        game.num_players(),
+        cfg.batch,
+    );
     let bar = counting_bar(cfg.hands, "hands");
     let flag = interrupt_flag();
     let report = selfplay::run(
@@ -123,6 +131,16 @@ pub fn selfplay(
         &cfg,
         &mut eval,
         &mut |h| {
+            for d in &h.decisions {
+                if sample.len() < cfg.batch {
+                    sample.push_with(|w, m| {
+                        w.copy_from_slice(&d.info);
+                        for &(a, _) in &d.policy {
+                            m[a as usize] = 1;
+                        }
+                    });
+                }
+            }
             writeln!(
                 file,
                 "{}",
@@ -159,8 +177,26 @@ pub fn selfplay(
         wgzero::process::peak_rss_mb(),
         path.display()
     );
+    let pipeline = if efficiency && report.mean_batch >= 1.0 {
+        // The network alone at the mean self-play batch, same evaluator.
+        let n = (report.mean_batch.round() as usize)
+            .min(sample.len())
+            .max(1);
+        let mut b = sample.clone();
+        b.states.truncate(n * game.info_words());
+        b.legal.truncate(n * game.num_actions());
+        let rate = wgzero::bench::forward::batch_rate(&mut eval, b, 5.0)?;
+        let ratio = report.evaluations_per_second / rate;
+        println!(
+            "  pipeline efficiency: {ratio:.3} = {:.0} self-play evaluations/s (the whole run) / {rate:.0} network evaluations/s at batch {n}",
+            report.evaluations_per_second
+        );
+        serde_json::json!({ "batch": n, "network_evaluations_per_second": rate, "efficiency": ratio })
+    } else {
+        serde_json::Value::Null
+    };
     if let Some(j) = json {
-        let v = serde_json::json!({ "report": report, "config": cfg });
+        let v = serde_json::json!({ "report": report, "config": cfg, "pipeline": pipeline });
         std::fs::write(j, serde_json::to_string_pretty(&v)?)?;
     }
     Ok(())

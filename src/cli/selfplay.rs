@@ -254,8 +254,8 @@ fn pipeline_efficiency<G: Game>(
 
 /// `--game ohhell`: card self-play (hands, determinized search).
 pub fn selfplay_cards(args: &SelfplayArgs) -> Result<()> {
-    if args.moves.is_some() || args.config.is_some() || args.efficiency {
-        anyhow::bail!("--moves, --config and --efficiency are for board games");
+    if args.moves.is_some() || args.config.is_some() {
+        anyhow::bail!("--moves and --config are for board games");
     }
     let selected = args.device.select()?;
     eprintln!(
@@ -274,5 +274,6 @@ pub fn selfplay_cards(args: &SelfplayArgs) -> Result<()> {
         false,
         &selected,
         args.json.as_deref(),
+        args.efficiency,
     )
 }
