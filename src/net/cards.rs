@@ -15,14 +15,14 @@ use std::sync::OnceLock;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::store::ModuleRecord;
 use burn::tensor::activation::{log_softmax, relu, tanh};
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::evaluator::BatchModel;
 use super::kernels::{matmul, Simd};
-use super::network::{masked_softmax, model_id, CONFIG_FILE, WEIGHTS_FILE};
+use super::network::{load_record, model_id, read_weights, CONFIG_FILE, WEIGHTS_FILE};
+use super::trainer::{optimizer_bytes, optimizer_from_bytes};
 use crate::cards::ImperfectGame;
 use crate::error::{Error, Result};
 use crate::eval::Batch;
@@ -336,23 +336,9 @@ impl<G: ImperfectGame> CardNetwork<G> {
         let config: CardNetConfig = serde_json::from_str(config_json)
             .map_err(|e| Error::Model(format!("{CONFIG_FILE} is not a card model config: {e}")))?;
         config.check(&game)?;
-        let need = config.num_params().saturating_mul(2);
-        if weights.len() < need {
-            return Err(Error::Model(format!(
-                "{WEIGHTS_FILE} holds {} bytes, but {CONFIG_FILE}'s shape has {} parameters",
-                weights.len(),
-                config.num_params()
-            )));
-        }
         let id = model_id(&weights);
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
-            .map_err(|e| Error::Model(format!("{WEIGHTS_FILE} cannot be read: {e}")))?
-            .cast_to_module_dtype();
-        let model = CardNet::new(&config, &device)
-            .try_load_record(record)
-            .map_err(|e| {
-                Error::Model(format!("{WEIGHTS_FILE} does not match {CONFIG_FILE}: {e}"))
-            })?;
+        let record = read_weights(weights, config.num_params())?;
+        let model = load_record(CardNet::new(&config, &device), record)?;
         Ok(Self::assemble(game, config, model, device, cpu_path, id))
     }
 
@@ -462,16 +448,7 @@ impl<G: ImperfectGame> BatchModel for CardNetwork<G> {
             return Ok(());
         }
         let (logits, values) = self.forward(&batch.states)?;
-        let a = batch.actions();
-        for i in 0..batch.len() {
-            let (legal, policy) = (
-                &batch.legal[i * a..(i + 1) * a],
-                &mut batch.policy[i * a..(i + 1) * a],
-            );
-            masked_softmax(&logits[i * a..(i + 1) * a], legal, policy);
-        }
-        batch.value.copy_from_slice(&values);
-        batch.check_results()
+        super::evaluator::write_outputs(batch, &logits, &values)
     }
 }
 
@@ -584,19 +561,11 @@ impl<G: ImperfectGame> CardTrainer<G> {
     }
 
     pub fn optimizer_bytes(&self) -> Result<Vec<u8>> {
-        self.optim
-            .into_bytes()
-            .map(|b| b.to_vec())
-            .map_err(|e| Error::Model(format!("cannot serialise the optimiser state: {e}")))
+        optimizer_bytes(&self.optim)
     }
 
     pub fn load_optimizer(&mut self, bytes: Vec<u8>) -> Result<()> {
-        let fresh = AdamWConfig::new()
-            .with_weight_decay(self.weight_decay)
-            .init();
-        self.optim = fresh
-            .from_bytes(Bytes::from_bytes_vec(bytes))
-            .map_err(|e| Error::Model(format!("optimiser state cannot be read: {e}")))?;
+        self.optim = optimizer_from_bytes(self.weight_decay, bytes)?;
         Ok(())
     }
 }

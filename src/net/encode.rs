@@ -74,7 +74,25 @@ pub fn encode_info_wgpu<G: crate::cards::ImperfectGame>(
     }
     let words = game.info_words();
     let n = states.len() / words;
-    let f = game.info_len();
+    let mut params = vec![n as u32];
+    params.extend(extra);
+    let shape = Shape::new([n, game.info_len()]);
+    let out = run_kernel(OhHellWgsl, states, words, shape, &params, device)?;
+    Ok(Tensor::from_primitive::<Wgpu>(out))
+}
+
+/// Uploads `states` (`[n, words]` packed words) and `params` to a wgpu
+/// `device`, runs `kernel` with one invocation per output value, and returns
+/// its f32 output of `shape`.
+fn run_kernel<K: KernelSource + 'static>(
+    kernel: K,
+    states: &[u32],
+    words: usize,
+    shape: Shape,
+    params: &[u32],
+    device: &Device,
+) -> Result<CubeTensor> {
+    let n = states.len() / words;
     let packed: Tensor<2, Int> = Tensor::from_data(
         TensorData::new(states.to_vec(), [n, words]),
         (device, DType::U32),
@@ -85,17 +103,15 @@ pub fn encode_info_wgpu<G: crate::cards::ImperfectGame>(
             .map_err(|_| Error::Device("the tensor is not on a wgpu device".into()))?,
     );
     let client = packed.client.clone();
-    let total = n * f;
+    let total = shape.num_elements();
     let out = CubeTensor::new_contiguous(
         client.clone(),
         packed.device.clone(),
-        Shape::new([n, f]),
+        shape,
         client.empty(total.max(1) * 4),
         DType::F32,
     );
-    let mut params = vec![n as u32];
-    params.extend(extra);
-    let params = client.create_from_slice(bytemuck::cast_slice(&params));
+    let params = client.create_from_slice(bytemuck::cast_slice(params));
     let groups = (total as u32).div_ceil(WORKGROUP).max(1);
     let count = CubeCount::Static(groups.min(65535), groups.div_ceil(65535), 1);
     let args = KernelArguments::new()
@@ -103,8 +119,8 @@ pub fn encode_info_wgpu<G: crate::cards::ImperfectGame>(
         .with_buffer(out.handle.clone().binding())
         .with_buffer(params.binding());
     let dim = CubeDim::new_1d(WORKGROUP);
-    client.launch(Box::new(SourceKernel::new(OhHellWgsl, dim)), count, args);
-    Ok(Tensor::from_primitive::<Wgpu>(out))
+    client.launch(Box::new(SourceKernel::new(kernel, dim)), count, args);
+    Ok(out)
 }
 
 /// Which kernel encodes a game, and its parameters after `n`.
@@ -173,47 +189,24 @@ pub fn encode_wgpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Result
     let words = game.packed_words();
     let n = states.len() / words;
     let [c, h, w] = game.planes_shape();
-    let layout = layout(game)?;
-    let packed: Tensor<2, Int> = Tensor::from_data(
-        TensorData::new(states.to_vec(), [n, words]),
-        (device, DType::U32),
-    );
-    let packed: CubeTensor = into_contiguous(
-        packed
-            .try_into_primitive::<Wgpu>()
-            .map_err(|_| Error::Device("the tensor is not on a wgpu device".into()))?,
-    );
-    let client = packed.client.clone();
-    let total = n * c * h * w;
-    let out = CubeTensor::new_contiguous(
-        client.clone(),
-        packed.device.clone(),
-        Shape::new([n, c, h, w]),
-        client.empty(total * 4),
-        DType::F32,
-    );
-    let params: Vec<u32> = match layout {
-        Layout::Connect4 => vec![n as u32],
-        Layout::Bitplanes { cells, wpp, words } | Layout::Go { cells, wpp, words } => {
-            vec![n as u32, cells, wpp, words]
+    let shape = Shape::new([n, c, h, w]);
+    let out = match layout(game)? {
+        Layout::Connect4 => run_kernel(Connect4Wgsl, states, words, shape, &[n as u32], device)?,
+        Layout::Bitplanes { cells, wpp, words } => {
+            let params = [n as u32, cells, wpp, words];
+            run_kernel(
+                BitplanesWgsl,
+                states,
+                words as usize,
+                shape,
+                &params,
+                device,
+            )?
         }
-    };
-    let params = client.create_from_slice(bytemuck::cast_slice(&params));
-    let groups = (total as u32).div_ceil(WORKGROUP).max(1);
-    let count = CubeCount::Static(groups.min(65535), groups.div_ceil(65535), 1);
-    let args = KernelArguments::new()
-        .with_buffer(packed.handle.clone().binding())
-        .with_buffer(out.handle.clone().binding())
-        .with_buffer(params.binding());
-    let dim = CubeDim::new_1d(WORKGROUP);
-    match layout {
-        Layout::Connect4 => {
-            client.launch(Box::new(SourceKernel::new(Connect4Wgsl, dim)), count, args)
+        Layout::Go { cells, wpp, words } => {
+            let params = [n as u32, cells, wpp, words];
+            run_kernel(GoWgsl, states, words as usize, shape, &params, device)?
         }
-        Layout::Bitplanes { .. } => {
-            client.launch(Box::new(SourceKernel::new(BitplanesWgsl, dim)), count, args)
-        }
-        Layout::Go { .. } => client.launch(Box::new(SourceKernel::new(GoWgsl, dim)), count, args),
     };
     Ok(Tensor::from_primitive::<Wgpu>(out))
 }

@@ -113,6 +113,12 @@ fn evaluate<G: Game>(net: &Network<G>, batch: &mut Batch) -> Result<()> {
         return Ok(());
     }
     let (logits, values) = net.forward(&batch.states)?;
+    write_outputs(batch, &logits, &values)
+}
+
+/// Writes a network's outputs into `batch` (results prepared): the softmax
+/// of `logits` over each position's legal actions, and `values` as they are.
+pub(crate) fn write_outputs(batch: &mut Batch, logits: &[f32], values: &[f32]) -> Result<()> {
     let a = batch.actions();
     for i in 0..batch.len() {
         let (legal, policy) = (
@@ -121,7 +127,7 @@ fn evaluate<G: Game>(net: &Network<G>, batch: &mut Batch) -> Result<()> {
         );
         masked_softmax(&logits[i * a..(i + 1) * a], legal, policy);
     }
-    batch.value.copy_from_slice(&values);
+    batch.value.copy_from_slice(values);
     batch.check_results()
 }
 

@@ -100,6 +100,36 @@ pub struct Network<G: Game> {
     cpu_net: std::sync::OnceLock<CpuNet>,
 }
 
+/// The burnpack record of `weights` for a network of `params` parameters,
+/// refused before any network of that shape is allocated when the file is
+/// too short to hold it (2 bytes per parameter at the least, f16).
+pub(crate) fn read_weights(weights: Vec<u8>, params: usize) -> Result<ModuleRecord> {
+    let need = params.saturating_mul(2);
+    if weights.len() < need {
+        return Err(Error::Model(format!(
+            "{WEIGHTS_FILE} holds {} bytes, but {CONFIG_FILE}'s shape has {params} parameters (at least {need} bytes): the files do not belong together",
+            weights.len()
+        )));
+    }
+    // Each tensor is loaded in the dtype of the parameter it fills: the
+    // record's own dtype is whatever the file says, and burn panics on a
+    // float parameter given integer data (a fuzzed file found it).
+    Ok(ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
+        .map_err(|e| {
+            Error::Model(format!(
+                "{WEIGHTS_FILE} cannot be read (truncated or not burnpack?): {e}"
+            ))
+        })?
+        .cast_to_module_dtype())
+}
+
+/// `model` with `record`'s weights, or why they do not fit it.
+pub(crate) fn load_record<M: Module>(model: M, record: ModuleRecord) -> Result<M> {
+    model
+        .try_load_record(record)
+        .map_err(|e| Error::Model(format!("{WEIGHTS_FILE} does not match {CONFIG_FILE}: {e}")))
+}
+
 /// The id of a model's weights: 64-bit FNV-1a of its burnpack bytes, in hex.
 pub fn model_id(weights: &[u8]) -> String {
     format!("{:016x}", crate::files::fnv1a(weights))
@@ -173,32 +203,9 @@ impl<G: Game> Network<G> {
             .map_err(|e| Error::Model(format!("{CONFIG_FILE} is not a valid model config: {e}")))?;
         config.validate()?;
         config.check_game(&game)?;
-        // Refuse before allocating a network of the config's shape: a short
-        // file cannot hold it (2 bytes per parameter at the least, f16).
-        let need = config.num_params().saturating_mul(2);
-        if weights.len() < need {
-            return Err(Error::Model(format!(
-                "{WEIGHTS_FILE} holds {} bytes, but {CONFIG_FILE}'s shape has {} parameters (at least {need} bytes): the files do not belong together",
-                weights.len(),
-                config.num_params()
-            )));
-        }
         let id = model_id(&weights);
-        // Each tensor is loaded in the dtype of the parameter it fills: the
-        // record's own dtype is whatever the file says, and burn panics on a
-        // float parameter given integer data (a fuzzed file found it).
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
-            .map_err(|e| {
-                Error::Model(format!(
-                    "{WEIGHTS_FILE} cannot be read (truncated or not burnpack?): {e}"
-                ))
-            })?
-            .cast_to_module_dtype();
-        let model = PolicyValueNet::new(&config, &device)
-            .try_load_record(record)
-            .map_err(|e| {
-                Error::Model(format!("{WEIGHTS_FILE} does not match {CONFIG_FILE}: {e}"))
-            })?;
+        let record = read_weights(weights, config.num_params())?;
+        let model = load_record(PolicyValueNet::new(&config, &device), record)?;
         Ok(Self::assemble(game, config, model, device, gpu_encode, id))
     }
 

@@ -188,22 +188,31 @@ impl<G: Game> Trainer<G> {
 
     /// The optimiser state (for checkpoints).
     pub fn optimizer_bytes(&self) -> Result<Vec<u8>> {
-        self.optim
-            .into_bytes()
-            .map(|b| b.to_vec())
-            .map_err(|e| Error::Model(format!("cannot serialise the optimiser state: {e}")))
+        optimizer_bytes(&self.optim)
     }
 
     /// Restores an optimiser state saved by [`Trainer::optimizer_bytes`].
     pub fn load_optimizer(&mut self, bytes: Vec<u8>) -> Result<()> {
-        let fresh = AdamWConfig::new()
-            .with_weight_decay(self.cfg.weight_decay)
-            .init();
-        self.optim = fresh
-            .from_bytes(Bytes::from_bytes_vec(bytes))
-            .map_err(|e| Error::Model(format!("optimiser state cannot be read: {e}")))?;
+        self.optim = optimizer_from_bytes(self.cfg.weight_decay, bytes)?;
         Ok(())
     }
+}
+
+/// An AdamW state as bytes (for checkpoints).
+pub(crate) fn optimizer_bytes(optim: &ModuleOptimizer) -> Result<Vec<u8>> {
+    optim
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| Error::Model(format!("cannot serialise the optimiser state: {e}")))
+}
+
+/// An AdamW with `weight_decay` and the state [`optimizer_bytes`] saved.
+pub(crate) fn optimizer_from_bytes(weight_decay: f32, bytes: Vec<u8>) -> Result<ModuleOptimizer> {
+    AdamWConfig::new()
+        .with_weight_decay(weight_decay)
+        .init()
+        .from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| Error::Model(format!("optimiser state cannot be read: {e}")))
 }
 
 /// A batch's outputs and losses, as tensors.
