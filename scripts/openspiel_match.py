@@ -9,6 +9,11 @@ lineup of players:
   ismcts   OpenSpiel's C++ information-set MCTS bot, random-rollout
            evaluator, --ismcts-sims simulations (its resampler leaks the
            stock: fair only when every card but the trump card is dealt)
+  ismcts-fair
+           OpenSpiel's Python ISMCTSBot (same settings) with a fair
+           resampler: the other players' unseen cards drawn uniformly from
+           every card the player has not seen, the stock included, keeping
+           the suits each player has shown out of (slower: Python)
   random   uniform over the legal actions
 
 Duplicate deals: each deal is played once per rotation of the lineup round
@@ -74,6 +79,89 @@ class IsmctsAgent:
         self.bot = pyspiel.ISMCTSBot(
             seed, pyspiel.RandomRolloutEvaluator(1, seed), 10.0, sims, -1,
             pyspiel.ISMCTSFinalPolicyType.MAX_VISIT_COUNT, False, False)
+
+    def act(self, state, history, player):
+        return self.bot.step(state)
+
+    def close(self):
+        pass
+
+
+class FairResampler:
+    """Deals a player cannot tell from the true one, drawn uniformly.
+
+    The other players' unseen cards come from every card the player has not
+    seen (the undealt stock included); a player who did not follow suit gets
+    no card of that suit (rejection sampling, which keeps the draw uniform
+    over the consistent deals).
+    """
+
+    def __init__(self, game, rng):
+        self.game = game
+        self.rng = rng
+        params = game.get_parameters()
+        self.suits = params["num_suits"]
+        self.cards = params["num_suits"] * params["num_cards_per_suit"]
+        self.players = game.num_players()
+        self.rejected = 0
+
+    def __call__(self, state, player):
+        n, history = self.players, state.history()
+        tricks = history[0]
+        dealt = n * tricks
+        hands = [[history[2 + k] for k in range(dealt) if k % n == p] for p in range(n)]
+        trump = history[2 + dealt]
+        # Who played what, and who showed out of the suit led.
+        replay = self.game.new_initial_state()
+        plays = []
+        for i, a in enumerate(history):
+            if i > 2 + dealt and a < self.cards:
+                plays.append((replay.current_player(), a))
+            replay.apply_action(a)
+        voids = [set() for _ in range(n)]
+        for t in range(0, len(plays), n):
+            led = plays[t][1] % self.suits
+            for p, c in plays[t + 1:t + n]:
+                if c % self.suits != led:
+                    voids[p].add(led)
+        played = [[c for q, c in plays if q == p] for p in range(n)]
+        seen = set(hands[player]) | {trump} | {c for _, c in plays}
+        pool = [c for c in range(self.cards) if c not in seen]
+        others = [p for p in range(n) if p != player]
+        need = [tricks - len(played[p]) for p in others]
+        while True:
+            self.rng.shuffle(pool)
+            new, k, ok = {}, 0, True
+            for p, m in zip(others, need):
+                got = pool[k:k + m]
+                k += m
+                if any(c % self.suits in voids[p] for c in got):
+                    ok = False
+                    break
+                new[p] = played[p] + got
+            if ok:
+                break
+            self.rejected += 1
+        new[player] = hands[player]
+        out = self.game.new_initial_state()
+        out.apply_action(history[0])
+        out.apply_action(history[1])
+        nxt = [iter(new[p]) for p in range(n)]
+        for k in range(dealt):
+            out.apply_action(next(nxt[k % n]))
+        for a in history[2 + dealt:]:
+            out.apply_action(a)
+        return out
+
+
+class FairIsmctsAgent:
+    def __init__(self, game, sims, seed):
+        import numpy as np
+        from open_spiel.python.algorithms import ismcts, mcts
+        rng = np.random.RandomState(seed)
+        self.bot = ismcts.ISMCTSBot(game, mcts.RandomRolloutEvaluator(1, rng), 10.0, sims,
+                                    random_state=rng)
+        self.bot.set_resampler(FairResampler(game, random.Random(seed)))
 
     def act(self, state, history, player):
         return self.bot.step(state)
@@ -151,7 +239,7 @@ def main():
                     "(default players=3,num_suits=4,num_cards_per_suit=4,num_tricks_fixed=5)")
     ap.add_argument("--games", type=int, default=300, help="hands in all (rounded up to whole deals)")
     ap.add_argument("--lineup", default="wgzero,ismcts,ismcts",
-                    help="one player per seat: wgzero, ismcts, random")
+                    help="one player per seat: wgzero, ismcts, ismcts-fair, random")
     ap.add_argument("--wgzero", default="wgzero agent", help="the agent's command line")
     ap.add_argument("--ismcts-sims", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
@@ -170,6 +258,8 @@ def main():
             players.append(WgzeroAgent(args.wgzero, rules))
         elif kind == "ismcts":
             players.append(IsmctsAgent(args.ismcts_sims, args.seed * 100 + i))
+        elif kind == "ismcts-fair":
+            players.append(FairIsmctsAgent(game, args.ismcts_sims, args.seed * 100 + i))
         elif kind == "random":
             players.append(RandomAgent(args.seed * 100 + i))
         else:

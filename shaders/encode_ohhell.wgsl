@@ -7,12 +7,14 @@
 //           hand; then a nibble per card (0 unseen, 1 + seat of the player
 //           who played it, + 8 in the current trick); then bids (a byte per
 //           seat, 255 none, 2 words), tricks won (2 words), voids (4 bits per
-//           seat, 1 word). Seats count from the observer.
+//           seat, 1 word); then the deal: a nibble per card, the seat of
+//           the other player holding it (0: none). Seats count from the
+//           observer.
 // features: [n, F] f32, groups in order: hand [N], past tricks [P, N],
 //           current trick [P, N], trump card [N], bids [P, T + 2], tricks
 //           won [P, T + 1], voids [P, S], tricks [T], dealer [P], leader [P],
-//           phase [1].
-// params:   [n, F, W, P, N, S, T, then the 11 group offsets hand .. phase,
+//           phase [1], the other seats' cards [P - 1, N].
+// params:   [n, F, W, P, N, S, T, then the 12 group offsets hand .. others,
 //           then the card words ceil(N / 8)]
 // CPU reference: OhHell::encode_info.
 
@@ -47,7 +49,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let o_dealer = params[15];
     let o_leader = params[16];
     let o_phase = params[17];
-    let bw = 3u + params[18];
+    let o_others = params[18];
+    let cw = params[19];
+    let bw = 3u + cw;
 
     let s = (idx / flen) * w;
     let f = idx % flen;
@@ -87,8 +91,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         v = u32(f - o_dealer == ((w0 >> 3u) & 7u) % p);
     } else if (f < o_phase) {
         v = u32(f - o_leader == ((w0 >> 12u) & 7u) % p);
-    } else {
+    } else if (f < o_others) {
         v = (w0 >> 11u) & 1u;
+    } else {
+        let r = f - o_others;
+        let c = r % nc;
+        let held = (states[s + bw + 5u + c / 8u] >> (4u * (c % 8u))) & 15u;
+        v = u32(held == r / nc + 1u);
     }
     features[idx] = f32(v);
 }

@@ -78,9 +78,10 @@ fn values_are_backed_up_to_the_player_who_chose() {
         let mut legal = Vec::new();
         g.legal_actions(&s, &mut legal);
         assert!(legal.contains(&r.action));
-        // One root evaluation shared by the trees, then one per simulation:
+        // One evaluation per simulation, each tree's root the first: within
         // the budget of 65 evaluations.
-        assert_eq!(search.stats().requests, 65);
+        assert_eq!(search.stats().requests, 64);
+        assert_eq!(r.visits.iter().sum::<u32>(), 64 - 4);
     }
 }
 
@@ -96,7 +97,17 @@ fn one_gather_takes_leaves_from_every_determinization() {
     let mut search = PimcSearch::new(g.clone(), cfg, 1).unwrap();
     search.begin(&s).unwrap();
     let mut batch = Batch::with_values(g.info_words(), g.num_actions(), 3, 64);
-    assert_eq!(search.gather(&mut batch, 16), 1, "the shared root first");
+    assert_eq!(search.gather(&mut batch, 16), 8, "each deal's root first");
+    // The roots: the same view (my hand) in 8 deals (the other hands).
+    let view = 3 + g.num_cards().div_ceil(8) + 5;
+    let deals: std::collections::HashSet<Vec<u32>> =
+        (0..8).map(|i| batch.state(i)[view..].to_vec()).collect();
+    assert!(
+        deals.len() >= 6,
+        "{} distinct deals at the roots",
+        deals.len()
+    );
+    assert!((0..8).all(|i| batch.state(i)[..view] == batch.state(0)[..view]));
     let mut eval = Uniform::new();
     let b = eval.evaluate(batch).unwrap();
     search.absorb(&b).unwrap();
@@ -547,7 +558,7 @@ fn root_noise_changes_the_priors_not_the_budget() {
     };
     let mut search = PimcSearch::new(g.clone(), cfg.clone(), 3).unwrap();
     let r = decide(&mut search, Some(&mut Uniform::new()), &g, &s, 8).unwrap();
-    assert_eq!(search.stats().requests, 41);
+    assert_eq!(search.stats().requests, 40);
     assert_eq!(r.simulations, 40);
     // Uniform priors plus noise: the visits are no longer uniform.
     let visited: Vec<u32> = r.visits.iter().copied().filter(|&v| v > 0).collect();

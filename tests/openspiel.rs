@@ -206,3 +206,89 @@ fn mutated_records_are_refused_by_both() {
     assert_eq!(v.disagreements, 0, "{}", v.first);
     assert_eq!(v.refused, n);
 }
+
+/// The match script's fair resampler (for `ismcts-fair`, OpenSpiel's Python
+/// ISMCTS): every sample keeps the player's information state and legal
+/// actions; the opponents' cards come from the whole unseen pool, stock
+/// included (each unseen card in an opponent's hand 10/18 of the time at the
+/// first bid of a 24-card hand); and a short match runs with it.
+#[test]
+fn the_fair_resampler_keeps_the_view_and_covers_the_stock() {
+    let Some(python) = openspiel("the_fair_resampler_keeps_the_view_and_covers_the_stock") else {
+        return;
+    };
+    let scripts = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts");
+    let check = format!(
+        r#"
+import random, sys
+sys.path.insert(0, {scripts:?})
+import pyspiel
+from openspiel_match import FairResampler
+g = pyspiel.load_game("oh_hell", {{"players": 3, "num_suits": 4, "num_cards_per_suit": 6, "num_tricks_fixed": 5}})
+rng = random.Random(3)
+fair = FairResampler(g, random.Random(5))
+checks = 0
+for hand in range(100):
+    s = g.new_initial_state()
+    while not s.is_terminal():
+        if s.is_chance_node():
+            s.apply_action(rng.choice([a for a, _ in s.chance_outcomes()]))
+            continue
+        p = s.current_player()
+        for _ in range(3):
+            r = fair(s, p)
+            assert r.information_state_string(p) == s.information_state_string(p)
+            assert r.legal_actions() == s.legal_actions()
+            checks += 1
+        s.apply_action(rng.choice(s.legal_actions()))
+s = g.new_initial_state()
+while s.is_chance_node():
+    s.apply_action(rng.choice([a for a, _ in s.chance_outcomes()]))
+p = s.current_player()
+h = s.history()
+mine = set(h[2 + k] for k in range(15) if k % 3 == p)
+unseen = [c for c in range(24) if c not in mine and c != h[17]]
+counts = dict.fromkeys(unseen, 0)
+n = 3000
+for _ in range(n):
+    r = fair(s, p).history()
+    for k in range(15):
+        if k % 3 != p:
+            counts[r[2 + k]] += 1
+worst = max(abs(c / n - 10 / 18) for c in counts.values())
+assert len(unseen) == 18 and worst < 0.04, (len(unseen), worst)
+print("ok", checks, round(worst, 4))
+"#
+    );
+    let out = Command::new(&python)
+        .args(["-c", &check])
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.starts_with("ok"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/openspiel_match.py");
+    let out = Command::new(&python)
+        .args([
+            script,
+            "--rules",
+            "num_suits=4,num_cards_per_suit=6,num_tricks_fixed=5",
+            "--games",
+            "3",
+            "--ismcts-sims",
+            "50",
+            "--lineup",
+            "random,ismcts-fair,ismcts",
+        ])
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("\"games\": 3"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

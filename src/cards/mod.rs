@@ -9,9 +9,11 @@
 //!   chance actions, so records replay action by action (in OpenSpiel too)
 //!   and a referee can force a deal;
 //! - **the information state apart from the true state**: what one player
-//!   knows, packed into `u32` words ([`ImperfectGame::pack_info`]) and
-//!   expanded into network features by [`ImperfectGame::encode_info`], the
-//!   CPU reference of the game's WGSL kernel;
+//!   knows, packed into `u32` words ([`ImperfectGame::pack_info`]) with,
+//!   apart, the other hands of the deal being evaluated (a determinization
+//!   in search), and expanded into network features by
+//!   [`ImperfectGame::encode_info`], the CPU reference of the game's WGSL
+//!   kernel;
 //! - **a determinizer** ([`ImperfectGame::determinize`]) drawing a full
 //!   state uniformly from those consistent with a player's information;
 //! - **returns per player** (general sum), never one scalar.
@@ -89,12 +91,25 @@ pub trait ImperfectGame: Clone + Send + Sync + 'static {
     /// Number of `u32` words of a packed information state.
     fn info_words(&self) -> usize;
 
-    /// Writes what `player` knows in `s` (`out.len() == info_words()`).
-    /// Only for states where a player acts.
+    /// Writes what `player` knows in `s`, followed by the deal of `s` as
+    /// `player` would see it if the other hands were shown
+    /// (`out.len() == info_words()`). Only for states where a player acts.
+    ///
+    /// The deal is there for the value: a determinized search asks about
+    /// one deal at a time, and the value of a deal depends on every hand.
+    /// The search only packs its own determinizations (never the true
+    /// state); self-play records pack the true state, which is what the
+    /// hand's result came from.
     fn pack_info(&self, s: &Self::State, player: u8, out: &mut [u32]);
 
-    /// Number of network input features of one information state.
+    /// Number of network input features of one packed state.
     fn info_len(&self) -> usize;
+
+    /// The features that come from the deal rather than from what the
+    /// player knows (the other hands); empty if none.
+    fn hidden_features(&self) -> std::ops::Range<usize> {
+        self.info_len()..self.info_len()
+    }
 
     /// CPU reference encoding: packed words -> features
     /// (`out.len() == info_len()`). The WGSL kernel matches it bit for bit.

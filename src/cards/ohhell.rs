@@ -518,6 +518,7 @@ impl OhHell {
         let dealer = tricks + t;
         let leader = dealer + p;
         let phase = leader + p;
+        let others = phase + 1;
         InfoLayout {
             hand,
             past,
@@ -530,7 +531,8 @@ impl OhHell {
             dealer,
             leader,
             phase,
-            len: phase + 1,
+            others,
+            len: others + (p - 1) * n,
         }
     }
 }
@@ -549,6 +551,7 @@ struct InfoLayout {
     dealer: usize,
     leader: usize,
     phase: usize,
+    others: usize,
     len: usize,
 }
 
@@ -684,9 +687,11 @@ impl ImperfectGame for OhHell {
     /// 1-2: my hand now; then a nibble per card (0 unseen, 1 + seat of the
     /// player who played it, + 8 while it lies in the current trick); then
     /// bids (a byte per seat, 255 none), tricks won (a byte per seat) and
-    /// voids (4 bits per seat). Seats count from `player` (0 = me).
+    /// voids (4 bits per seat); last, the deal: a nibble per card held by
+    /// another player (their seat; 0 for mine, played or undealt cards).
+    /// Seats count from `player` (0 = me).
     fn info_words(&self) -> usize {
-        3 + self.packed_card_words() + 5
+        3 + 2 * self.packed_card_words() + 5
     }
 
     fn pack_info(&self, s: &OhHellState, me: u8, out: &mut [u32]) {
@@ -732,6 +737,21 @@ impl ImperfectGame for OhHell {
         for seat in self.players..8 {
             out[bids + seat / 4] |= 0xFF << (8 * (seat % 4));
         }
+        let deal = bids + 5;
+        for p in (0..self.players).filter(|&p| p != me) {
+            let seat = self.rel(me, p) as u32;
+            let mut hand = s.hands[p];
+            while hand != 0 {
+                let c = hand.trailing_zeros() as usize;
+                hand &= hand - 1;
+                out[deal + c / 8] |= seat << (4 * (c % 8));
+            }
+        }
+    }
+
+    fn hidden_features(&self) -> std::ops::Range<usize> {
+        let l = self.layout();
+        l.others..l.len
     }
 
     fn info_len(&self) -> usize {
@@ -743,7 +763,8 @@ impl ImperfectGame for OhHell {
     /// seat; the trump card; each seat's bid (none, 0..=max tricks); each
     /// seat's tricks won (0..=max tricks); each seat's voids by suit; the
     /// number of tricks (1..=max); the dealer's seat; the seat that leads
-    /// the current trick; 1 in the play phase.
+    /// the current trick; 1 in the play phase; then the deal: the cards each
+    /// other seat holds ([`ImperfectGame::hidden_features`]).
     fn encode_info(&self, w: &[u32], out: &mut [f32]) {
         debug_assert_eq!(w.len(), self.info_words());
         debug_assert_eq!(out.len(), self.info_len());
@@ -791,6 +812,13 @@ impl ImperfectGame for OhHell {
         out[l.dealer + (w[0] >> 3 & 7) as usize % p] = 1.0;
         out[l.leader + (w[0] >> 12 & 7) as usize % p] = 1.0;
         out[l.phase] = (w[0] >> 11 & 1) as f32;
+        let deal = bids + 5;
+        for c in 0..n {
+            let seat = (w[deal + c / 8] >> (4 * (c % 8)) & 15) as usize;
+            if (1..p).contains(&seat) {
+                out[l.others + (seat - 1) * n + c] = 1.0;
+            }
+        }
     }
 
     fn determinize<R: rand::Rng + ?Sized>(
@@ -826,7 +854,7 @@ impl ImperfectGame for OhHell {
         params.extend(
             [
                 l.hand, l.past, l.current, l.trump, l.bids, l.won, l.voids, l.tricks, l.dealer,
-                l.leader, l.phase,
+                l.leader, l.phase, l.others,
             ]
             .map(|x| x as u32),
         );
@@ -1176,11 +1204,20 @@ mod tests {
         let hand: Vec<usize> = (0..16).filter(|&c| x[l.hand + c] == 1.0).collect();
         let mine: Vec<usize> = (0..16).filter(|&c| s.hand(1) >> c & 1 == 1).collect();
         assert_eq!(hand, mine);
-        // A determinization of player 1's view encodes the same.
+        // A determinization of player 1's view encodes the same outside the
+        // deal's features, which show the other hands of the state encoded.
         let d = g.determinize(&s, me, &mut rng);
         let mut y = vec![0.0; g.info_len()];
         g.encode(&d, me, &mut y);
-        assert_eq!(x, y);
+        let hidden = g.hidden_features();
+        assert_eq!(x[..hidden.start], y[..hidden.start]);
+        for (seat, p) in [(1, 2), (2, 0)] {
+            let start = l.others + (seat - 1) * 16;
+            let shown: Vec<usize> = (0..16).filter(|&c| x[start + c] == 1.0).collect();
+            let held: Vec<usize> = (0..16).filter(|&c| s.hand(p) >> c & 1 == 1).collect();
+            assert_eq!(shown, held, "seat {seat}");
+        }
+        assert_eq!(hidden.end, g.info_len());
         // Each played card shows once, by its player's seat.
         let shown: f32 = x[l.past..l.trump].iter().sum();
         assert_eq!(shown as usize, s.plays().len());

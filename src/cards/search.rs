@@ -12,12 +12,14 @@
 //! Values are vectors, one per player: a leaf's evaluation (the network's
 //! value head, seats counted from the leaf's player to move, or a random
 //! rollout's scores) is backed up so that each edge adds the value of the
-//! player who chose it. The root's evaluation is the same in every tree (the
-//! player's information does not depend on the deal), so it is asked once.
+//! player who chose it.
 //!
 //! Leaves are evaluated either by the batch's evaluator (a network over the
-//! leaf player's information state) or, with [`LeafEval::Rollout`], on the
-//! spot by random play to the end (no network; the baseline search).
+//! leaf player's information state and the tree's deal, so that every
+//! player's value is that of the deal searched, not of what the leaf's
+//! player can see) or, with [`LeafEval::Rollout`], on the spot by random
+//! play to the end (no network; the baseline search). Each tree's root is
+//! evaluated in its own deal: the first of the tree's simulations.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -37,7 +39,8 @@ pub enum LeafEval {
     Rollout,
 }
 
-/// Settings of the determinized search, with their defaults.
+/// Settings of the determinized search, with their defaults (the search
+/// with a network; [`PimcConfig::rollouts`] without one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PimcConfig {
@@ -45,13 +48,13 @@ pub struct PimcConfig {
     pub determinizations: usize,
     /// Simulations per decision, over all deals (default 200), rounded down
     /// to a multiple of the deals. With a network each is one evaluation at
-    /// most (terminal leaves need none) and the shared root evaluation
-    /// counts as one of them: at most this many evaluations a decision.
+    /// most (terminal leaves need none; each tree's first one evaluates its
+    /// root): at most this many evaluations a decision.
     pub simulations: u32,
     /// How leaves are valued (default network).
     pub leaf: LeafEval,
     /// Exploration constant: PUCT's with a network, UCT's with rollouts
-    /// (default 1.5; values are scores / the game's value scale).
+    /// (default 1.0; values are scores / the game's value scale).
     pub c_explore: f32,
     /// First-play urgency: an unvisited child counts as the parent's value
     /// minus this (PUCT; default 0.2).
@@ -72,7 +75,7 @@ impl Default for PimcConfig {
             determinizations: 8,
             simulations: 200,
             leaf: LeafEval::Network,
-            c_explore: 1.5,
+            c_explore: 1.0,
             fpu_reduction: 0.2,
             virtual_loss_value: 0.0,
             dirichlet_epsilon: 0.0,
@@ -82,6 +85,40 @@ impl Default for PimcConfig {
 }
 
 impl PimcConfig {
+    /// The search without a network: 8 deals, 1,000 simulations a decision,
+    /// each leaf valued by a random playout, UCT with c = 0.7.
+    pub fn rollouts() -> Self {
+        PimcConfig {
+            determinizations: 8,
+            simulations: 1000,
+            leaf: LeafEval::Rollout,
+            c_explore: 0.7,
+            ..PimcConfig::default()
+        }
+    }
+
+    /// The defaults for `leaf`, with `determinizations`, `simulations` and
+    /// `c_explore` replaced where given.
+    pub fn with(
+        leaf: LeafEval,
+        determinizations: Option<usize>,
+        simulations: Option<u32>,
+        c_explore: Option<f32>,
+    ) -> Result<Self> {
+        let base = match leaf {
+            LeafEval::Network => PimcConfig::default(),
+            LeafEval::Rollout => PimcConfig::rollouts(),
+        };
+        let cfg = PimcConfig {
+            determinizations: determinizations.unwrap_or(base.determinizations),
+            simulations: simulations.unwrap_or(base.simulations),
+            c_explore: c_explore.unwrap_or(base.c_explore),
+            ..base
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
         if !(1..=256).contains(&self.determinizations) {
@@ -233,8 +270,6 @@ pub struct PimcSearch<G: ImperfectGame> {
     me: u8,
     worlds: Vec<G::State>,
     trees: Vec<Tree>,
-    /// The shared root evaluation: Unvisited, Pending or Expanded.
-    root: Status,
     pending: Vec<Pending>,
     started: Vec<u32>,
     finished: Vec<u32>,
@@ -257,7 +292,6 @@ impl<G: ImperfectGame> PimcSearch<G> {
             me: 0,
             worlds: Vec::new(),
             trees: (0..cfg.determinizations).map(|_| Tree::default()).collect(),
-            root: Status::Unvisited,
             pending: Vec::new(),
             started: vec![0; cfg.determinizations],
             finished: vec![0; cfg.determinizations],
@@ -304,14 +338,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
         for t in &mut self.trees {
             t.reset(me);
         }
-        self.root = Status::Unvisited;
-        // With a network the shared root evaluation is one of the budget's
-        // evaluations: at most `simulations` a decision in all.
-        let budget = match self.cfg.leaf {
-            LeafEval::Network => self.cfg.simulations.saturating_sub(1),
-            LeafEval::Rollout => self.cfg.simulations,
-        };
-        self.per_tree = (budget / self.cfg.determinizations as u32).max(1);
+        self.per_tree = (self.cfg.simulations / self.cfg.determinizations as u32).max(1);
         self.started.iter_mut().for_each(|x| *x = 0);
         self.finished.iter_mut().for_each(|x| *x = 0);
         self.next_tree = 0;
@@ -323,16 +350,13 @@ impl<G: ImperfectGame> PimcSearch<G> {
             for k in 0..self.trees.len() {
                 self.expand(k, 0, &uniform);
             }
-            self.root = Status::Expanded;
         }
         Ok(())
     }
 
     /// Whether the decision is ready: every tree's simulations backed up.
     pub fn is_done(&self) -> bool {
-        self.root == Status::Expanded
-            && self.pending.is_empty()
-            && self.finished.iter().all(|&f| f >= self.per_tree)
+        self.pending.is_empty() && self.finished.iter().all(|&f| f >= self.per_tree)
     }
 
     /// Selects up to `max_leaves` leaves over the trees in turn and appends
@@ -340,26 +364,6 @@ impl<G: ImperfectGame> PimcSearch<G> {
     /// Terminal leaves and rollouts are resolved on the spot. Returns the
     /// number of leaves appended.
     pub fn gather(&mut self, batch: &mut Batch, max_leaves: usize) -> usize {
-        match self.root {
-            Status::Pending => return 0,
-            Status::Unvisited => {
-                // One evaluation of the player's own information state
-                // expands every tree's root.
-                let world = &self.worlds[0];
-                let slot = self.push_leaf(batch, world, self.me);
-                self.pending.push(Pending {
-                    tree: 0,
-                    node: 0,
-                    batch: batch.id,
-                    slot: Some(slot),
-                    player: self.me,
-                });
-                self.root = Status::Pending;
-                self.stats.requests += 1;
-                return 1;
-            }
-            _ => {}
-        }
         let d = self.trees.len();
         let (mut added, mut idle, mut collisions) = (0, 0, 0);
         while added < max_leaves && idle < d && collisions < max_leaves {
@@ -591,26 +595,18 @@ impl<G: ImperfectGame> PimcSearch<G> {
                 .filter(|(_, (&m, _))| m != 0)
                 .map(|(a, (_, &pr))| (a, pr.max(0.0)))
                 .collect();
-            if self.root == Status::Pending && p.node == 0 && p.tree == 0 && p.player == self.me {
+            if p.node == 0 {
                 self.root_noise(&mut children);
-                for k in 0..self.trees.len() {
-                    self.trees[k].to_move[0] = self.me;
-                    self.expand(k, 0, &children);
-                    self.trees[k].visits[0] += 1;
-                    self.trees[k].own[0] += values[self.me as usize];
-                }
-                self.root = Status::Expanded;
-            } else {
-                self.retrace(p.tree as usize, p.node);
-                self.expand(p.tree as usize, p.node, &children);
-                self.backup(p.tree as usize, &values);
             }
+            self.retrace(p.tree as usize, p.node);
+            self.expand(p.tree as usize, p.node, &children);
+            self.backup(p.tree as usize, &values);
             self.values = values;
         }
         Ok(())
     }
 
-    /// Mixes Dirichlet noise into the root priors (the same in every tree).
+    /// Mixes Dirichlet noise into a root's priors (drawn for each tree).
     fn root_noise(&mut self, children: &mut [(usize, f32)]) {
         let eps = self.cfg.dirichlet_epsilon;
         if eps <= 0.0 || children.len() < 2 {

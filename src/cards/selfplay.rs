@@ -34,7 +34,7 @@ pub struct CardSelfPlayConfig {
     /// determinization).
     pub leaves_per_search: usize,
     /// Hands per group as a multiple of batch / leaves_per_search (default
-    /// 1.5: searches waiting on their shared root evaluation, or finishing,
+    /// 1.5: searches waiting on their roots' evaluations, or finishing,
     /// hand out fewer leaves, and the others top the batch up).
     pub concurrency: f64,
     /// Decisions at the start of a hand chosen in proportion to the visits
@@ -119,6 +119,12 @@ pub struct CardSelfPlayReport {
     /// Mean batch over the configured batch size.
     pub batch_fill: f64,
     pub evaluations_per_second: f64,
+    /// Evaluations/s in the steady state: from the first hand finished
+    /// (every slot busy) to the last hand started (slots empty out after
+    /// it); 0 if the run is too short to have one.
+    pub steady_evaluations_per_second: f64,
+    /// Length of that window.
+    pub steady_seconds: f64,
     /// Exact bids among all bids.
     pub exact_bid_rate: f64,
     /// Mean score per player-hand.
@@ -301,6 +307,9 @@ pub fn run<G: ImperfectGame, E: Evaluator>(
                         }
                         slot.state = Some(s);
                         started += 1;
+                        if started == cfg.hands {
+                            tally.last_start = Some(start.elapsed().as_secs_f64());
+                        }
                         slot.advance(game)?;
                     }
                 }
@@ -340,6 +349,7 @@ pub fn run<G: ImperfectGame, E: Evaluator>(
                 }
                 if !batch.is_empty() {
                     tally.sizes.push(batch.len());
+                    tally.times.push(start.elapsed().as_secs_f64());
                     eval.submit(batch)?;
                     order.push_back((g, id));
                     break;
@@ -398,6 +408,10 @@ struct Tally {
     score_sum: f64,
     scores: u64,
     sizes: Vec<usize>,
+    /// When each batch was submitted (seconds from the start).
+    times: Vec<f64>,
+    first_finish: Option<f64>,
+    last_start: Option<f64>,
 }
 
 impl Tally {
@@ -409,6 +423,9 @@ impl Tally {
     ) -> Result<()> {
         for slot in groups.iter_mut().flatten() {
             if let Some(rec) = slot.finished.take() {
+                if self.first_finish.is_none() {
+                    self.first_finish = self.times.last().copied();
+                }
                 self.hands += 1;
                 self.decisions += rec.decisions.len() as u64;
                 self.score_sum += rec.returns.iter().map(|&r| r as f64).sum::<f64>();
@@ -426,6 +443,7 @@ impl Tally {
         let evaluations = self.sizes.iter().sum::<usize>() as u64;
         let batches = self.sizes.len() as u64;
         let mean_batch = evaluations as f64 / batches.max(1) as f64;
+        let (steady_evaluations_per_second, steady_seconds) = self.steady();
         CardSelfPlayReport {
             hands: self.hands,
             decisions: self.decisions,
@@ -436,9 +454,32 @@ impl Tally {
             mean_batch,
             batch_fill: mean_batch / cfg.batch as f64,
             evaluations_per_second: evaluations as f64 / seconds.max(1e-9),
+            steady_evaluations_per_second,
+            steady_seconds,
             exact_bid_rate: self.exact as f64 / self.bids.max(1) as f64,
             mean_score: self.score_sum / self.scores.max(1) as f64,
         }
+    }
+}
+
+impl Tally {
+    /// Evaluations/s of the batches submitted between the first hand
+    /// finished and the last hand started, and that window's length.
+    fn steady(&self) -> (f64, f64) {
+        let (Some(from), Some(to)) = (self.first_finish, self.last_start) else {
+            return (0.0, 0.0);
+        };
+        if to <= from {
+            return (0.0, 0.0);
+        }
+        let evaluations: usize = self
+            .times
+            .iter()
+            .zip(&self.sizes)
+            .filter(|(&t, _)| t > from && t <= to)
+            .map(|(_, &n)| n)
+            .sum();
+        (evaluations as f64 / (to - from), to - from)
     }
 }
 

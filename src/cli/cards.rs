@@ -72,19 +72,12 @@ pub fn search_config(
     determinizations: usize,
     rollout: bool,
 ) -> Result<PimcConfig> {
-    let cfg = PimcConfig {
-        determinizations,
-        simulations: sims.unwrap_or(if rollout { 1000 } else { 200 }),
-        leaf: if rollout {
-            LeafEval::Rollout
-        } else {
-            LeafEval::Network
-        },
-        c_explore: if rollout { 0.7 } else { 1.5 },
-        ..PimcConfig::default()
+    let leaf = if rollout {
+        LeafEval::Rollout
+    } else {
+        LeafEval::Network
     };
-    cfg.validate().context("search settings")?;
-    Ok(cfg)
+    PimcConfig::with(leaf, Some(determinizations), sims, None).context("search settings")
 }
 
 /// `wgzero selfplay --game ohhell`.
@@ -108,10 +101,13 @@ pub fn selfplay(
     let cfg = CardSelfPlayConfig {
         hands: hands.unwrap_or(100),
         batch: batch.unwrap_or(256),
-        leaves_per_search: leaves.unwrap_or(args.determinizations),
         search: search_config(sims, args.determinizations, rollout)?,
         seed: seed.unwrap_or(1),
         ..CardSelfPlayConfig::default()
+    };
+    let cfg = CardSelfPlayConfig {
+        leaves_per_search: leaves.unwrap_or(cfg.search.determinizations),
+        ..cfg
     };
     cfg.validate()?;
     let mut eval = evaluator(&game, model, selected, cfg.seed)?;
@@ -187,11 +183,21 @@ pub fn selfplay(
         b.legal.truncate(n * game.num_actions());
         let rate = wgzero::bench::forward::batch_rate(&mut eval, b, 5.0)?;
         let ratio = report.evaluations_per_second / rate;
+        let steady = report.steady_evaluations_per_second / rate;
         println!(
             "  pipeline efficiency: {ratio:.3} = {:.0} self-play evaluations/s (the whole run) / {rate:.0} network evaluations/s at batch {n}",
             report.evaluations_per_second
         );
-        serde_json::json!({ "batch": n, "network_evaluations_per_second": rate, "efficiency": ratio })
+        println!(
+            "  steady state: {steady:.3} = {:.0} evaluations/s over {:.1} s (first hand finished to last hand started) / {rate:.0}",
+            report.steady_evaluations_per_second, report.steady_seconds
+        );
+        serde_json::json!({
+            "batch": n,
+            "network_evaluations_per_second": rate,
+            "efficiency": ratio,
+            "steady_efficiency": steady,
+        })
     } else {
         serde_json::Value::Null
     };
@@ -215,8 +221,8 @@ pub fn train(
 ) -> Result<()> {
     let game = game(args)?;
     let mut given = CardTrainSettings::default();
-    given.selfplay.leaves_per_search = args.determinizations;
     given.selfplay.search = search_config(sims, args.determinizations, false)?;
+    given.selfplay.leaves_per_search = given.selfplay.search.determinizations;
     if let Some(h) = hands {
         given.hands_per_iteration = h;
     }

@@ -232,7 +232,7 @@ pub struct CardArgs {
     #[arg(long, default_value_t = 8)]
     pub determinizations: usize,
     /// Exploration constant (PUCT with a model, UCT with rollouts)
-    /// [default: 1.5 with a model, 0.7 with rollouts].
+    /// [default: 1.0 with a model, 0.7 with rollouts].
     #[arg(long)]
     pub c_explore: Option<f32>,
     /// Leaves per network batch of one decision.
@@ -253,19 +253,18 @@ impl CardArgs {
     /// The search's settings from the flags.
     pub fn search_config(&self) -> Result<wgzero::cards::search::PimcConfig> {
         use wgzero::cards::search::{LeafEval, PimcConfig};
-        let rollout = self.model.is_none();
-        let cfg = PimcConfig {
-            determinizations: self.determinizations,
-            simulations: self.simulations.unwrap_or(if rollout { 1000 } else { 200 }),
-            leaf: if rollout {
-                LeafEval::Rollout
-            } else {
-                LeafEval::Network
-            },
-            c_explore: self.c_explore.unwrap_or(if rollout { 0.7 } else { 1.5 }),
-            ..PimcConfig::default()
+        let leaf = if self.model.is_none() {
+            LeafEval::Rollout
+        } else {
+            LeafEval::Network
         };
-        cfg.validate().context("search settings")?;
+        let cfg = PimcConfig::with(
+            leaf,
+            Some(self.determinizations),
+            self.simulations,
+            self.c_explore,
+        )
+        .context("search settings")?;
         if self.batch == 0 {
             anyhow::bail!("--batch must be at least 1");
         }

@@ -29,7 +29,7 @@ use crate::eval::Batch;
 use crate::files::write_atomic;
 
 /// Version of the card model config written by this build.
-pub const CARD_CONFIG_VERSION: u32 = 1;
+pub const CARD_CONFIG_VERSION: u32 = 2;
 
 /// Shape of a card network and the rules it plays.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -139,6 +139,9 @@ impl CardRun {
     /// The run's settings: those saved (a resumed run) or `given`, saved now.
     pub fn settings(&self, given: &CardTrainSettings, explicit: bool) -> Result<CardTrainSettings> {
         let p = self.settings_path();
+        // A run folder put together by hand (a committed checkpoint and its
+        // settings) may lack the games folder.
+        std::fs::create_dir_all(self.dir.join("games"))?;
         if p.exists() {
             let text = std::fs::read_to_string(&p)?;
             let saved: CardTrainSettings = serde_json::from_str(&text)
@@ -151,7 +154,6 @@ impl CardRun {
             }
             return Ok(saved);
         }
-        std::fs::create_dir_all(self.dir.join("games"))?;
         write_atomic(
             &p,
             serde_json::to_string_pretty(given)
