@@ -410,7 +410,9 @@ struct Tally {
     sizes: Vec<usize>,
     /// When each batch was submitted (seconds from the start).
     times: Vec<f64>,
+    /// When the first hand finished (the submission before it was seen).
     first_finish: Option<f64>,
+    /// When the last hand started.
     last_start: Option<f64>,
 }
 
@@ -460,9 +462,7 @@ impl Tally {
             mean_score: self.score_sum / self.scores.max(1) as f64,
         }
     }
-}
 
-impl Tally {
     /// Evaluations/s of the batches submitted between the first hand
     /// finished and the last hand started, and that window's length.
     fn steady(&self) -> (f64, f64) {
