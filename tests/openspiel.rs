@@ -260,19 +260,12 @@ assert len(unseen) == 18 and worst < 0.04, (len(unseen), worst)
 print("ok", checks, round(worst, 4))
 "#
     );
-    let out = Command::new(&python)
-        .args(["-c", &check])
-        .output()
-        .expect("python runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.starts_with("ok"),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = python_stdout(&python, &["-c", &check]);
+    assert!(text.starts_with("ok"), "{text}");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/openspiel_match.py");
-    let out = Command::new(&python)
-        .args([
+    let text = python_stdout(
+        &python,
+        &[
             script,
             "--rules",
             "num_suits=4,num_cards_per_suit=6,num_tricks_fixed=5",
@@ -282,13 +275,22 @@ print("ok", checks, round(worst, 4))
             "50",
             "--lineup",
             "random,ismcts-fair,ismcts",
-        ])
+        ],
+    );
+    assert!(text.contains("\"games\": 3"), "{text}");
+}
+
+/// Runs `python` with `args`; its standard output (it must exit 0).
+fn python_stdout(python: &str, args: &[&str]) -> String {
+    let out = Command::new(python)
+        .args(args)
         .output()
         .expect("python runs");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        out.status.success() && text.contains("\"games\": 3"),
+        out.status.success(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    text
 }

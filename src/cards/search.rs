@@ -97,11 +97,11 @@ impl PimcConfig {
         }
     }
 
-    /// The defaults for `leaf`, with `determinizations`, `simulations` and
-    /// `c_explore` replaced where given.
+    /// The defaults for `leaf` with `determinizations` deals, and
+    /// `simulations` and `c_explore` replaced where given.
     pub fn with(
         leaf: LeafEval,
-        determinizations: Option<usize>,
+        determinizations: usize,
         simulations: Option<u32>,
         c_explore: Option<f32>,
     ) -> Result<Self> {
@@ -110,7 +110,7 @@ impl PimcConfig {
             LeafEval::Rollout => PimcConfig::rollouts(),
         };
         let cfg = PimcConfig {
-            determinizations: determinizations.unwrap_or(base.determinizations),
+            determinizations,
             simulations: simulations.unwrap_or(base.simulations),
             c_explore: c_explore.unwrap_or(base.c_explore),
             ..base

@@ -70,6 +70,7 @@ pub fn evaluator(
 pub fn search_config(
     sims: Option<u32>,
     determinizations: usize,
+    c_explore: Option<f32>,
     rollout: bool,
 ) -> Result<PimcConfig> {
     let leaf = if rollout {
@@ -77,7 +78,7 @@ pub fn search_config(
     } else {
         LeafEval::Network
     };
-    PimcConfig::with(leaf, Some(determinizations), sims, None).context("search settings")
+    PimcConfig::with(leaf, determinizations, sims, c_explore).context("search settings")
 }
 
 /// `wgzero selfplay --game ohhell`.
@@ -98,16 +99,14 @@ pub fn selfplay(
 ) -> Result<()> {
     let game = game(args)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let search = search_config(sims, args.determinizations, None, rollout)?;
     let cfg = CardSelfPlayConfig {
         hands: hands.unwrap_or(100),
         batch: batch.unwrap_or(256),
-        search: search_config(sims, args.determinizations, rollout)?,
+        leaves_per_search: leaves.unwrap_or(search.determinizations),
+        search,
         seed: seed.unwrap_or(1),
         ..CardSelfPlayConfig::default()
-    };
-    let cfg = CardSelfPlayConfig {
-        leaves_per_search: leaves.unwrap_or(cfg.search.determinizations),
-        ..cfg
     };
     cfg.validate()?;
     let mut eval = evaluator(&game, model, selected, cfg.seed)?;
@@ -221,7 +220,7 @@ pub fn train(
 ) -> Result<()> {
     let game = game(args)?;
     let mut given = CardTrainSettings::default();
-    given.selfplay.search = search_config(sims, args.determinizations, false)?;
+    given.selfplay.search = search_config(sims, args.determinizations, None, false)?;
     given.selfplay.leaves_per_search = given.selfplay.search.determinizations;
     if let Some(h) = hands {
         given.hands_per_iteration = h;
@@ -302,7 +301,7 @@ pub fn play(
         o if o.starts_with("model:") => (Some(PathBuf::from(&o[6..])), false),
         o => bail!("--opponent {o:?}: for Oh Hell use `rollout` (determinized search with random rollouts) or `model:PATH`"),
     };
-    let cfg = search_config(sims, args.determinizations, rollout)?;
+    let cfg = search_config(sims, args.determinizations, None, rollout)?;
     let mut search = PimcSearch::new(game.clone(), cfg, seed)?;
     let mut eval = match &model {
         Some(p) => Some(evaluator(&game, Some(p), selected, seed)?),

@@ -252,19 +252,12 @@ impl CardArgs {
 
     /// The search's settings from the flags.
     pub fn search_config(&self) -> Result<wgzero::cards::search::PimcConfig> {
-        use wgzero::cards::search::{LeafEval, PimcConfig};
-        let leaf = if self.model.is_none() {
-            LeafEval::Rollout
-        } else {
-            LeafEval::Network
-        };
-        let cfg = PimcConfig::with(
-            leaf,
-            Some(self.determinizations),
+        let cfg = cards::search_config(
             self.simulations,
+            self.determinizations,
             self.c_explore,
-        )
-        .context("search settings")?;
+            self.model.is_none(),
+        )?;
         if self.batch == 0 {
             anyhow::bail!("--batch must be at least 1");
         }
