@@ -321,8 +321,10 @@ fn iterate<G: Game + Heuristic>(
             Step::SelfPlay => match (broker, ingest.as_mut()) {
                 (Some(b), Some(ingest)) => {
                     let t = &mut b.borrow_mut().transport;
-                    publish_until_done(ctx, state, t.as_mut(), log)
-                        .and_then(|()| collect_step(ctx, state, t.as_mut(), ingest, log))
+                    let need_training = buffers.train.is_empty();
+                    publish_until_done(ctx, state, t.as_mut(), log).and_then(|()| {
+                        collect_step(ctx, state, t.as_mut(), ingest, need_training, log)
+                    })
                 }
                 // Games played here: anything a broker left half collected
                 // for this iteration is superseded.

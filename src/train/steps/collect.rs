@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 
 use super::selfplay::{summarise, SelfPlayOutcome};
 use super::StepContext;
+use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
 use crate::game::Game;
 use crate::selfplay::records::{decode_game, encode_game, read_records, GameId, GameRecord};
+use crate::train::buffers::is_held_out;
 use crate::train::store::{save_state, write_games, RunState, Step};
 use crate::transport::Transport;
 
@@ -86,13 +88,28 @@ fn read_incoming<G: Game>(game: &G, run: &Path) -> Result<Vec<(PathBuf, GameReco
     Ok(out)
 }
 
-/// Takes the iteration's games from `broker`, writes the iteration's game
-/// file and moves the state to training.
+/// Whether the games collected so far complete the iteration: `quota`
+/// games, and when the replay buffer has nothing to train on yet
+/// (`need_training`), at least one full-search position in a game that is
+/// not held out. Without that a small iteration of mostly random openings
+/// and fast searches could leave the first training step nothing to learn
+/// from; the iteration then takes games until it has some.
+fn complete(stored: &[GameRecord], quota: usize, need_training: bool, cfg: &RunConfig) -> bool {
+    stored.len() >= quota
+        && (!need_training
+            || stored
+                .iter()
+                .any(|g| g.full_searches() > 0 && !is_held_out(g.game_id, cfg)))
+}
+
+/// Takes the iteration's games from `broker` (see [`complete`]), writes the
+/// iteration's game file and moves the state to training.
 pub fn collect_step<G: Game>(
     ctx: &StepContext<'_, G>,
     state: &mut RunState,
     broker: &mut dyn Transport,
     ingest: &mut Ingest,
+    need_training: bool,
     log: &mut dyn FnMut(&str),
 ) -> Result<SelfPlayOutcome> {
     let it = state.iteration + 1;
@@ -107,12 +124,23 @@ pub fn collect_step<G: Game>(
     pb.set_position(stored.len() as u64);
     let mut quiet_since = Instant::now();
     let mut broker_error = false;
-    while stored.len() < quota {
+    let mut extended = false;
+    let done = |stored: &[GameRecord]| complete(stored, quota, need_training, &ctx.cfg.run);
+    while !done(&stored) {
+        if stored.len() >= quota && !extended {
+            log(&format!(
+                "iter {it}: no full-search position to train on in its {quota} games; taking more"
+            ));
+            extended = true;
+        }
         if (ctx.stop)() {
             pb.finish_and_clear();
             return Err(Error::Interrupted);
         }
-        let batch = match broker.fetch_games(quota - stored.len(), Duration::from_secs(1)) {
+        let batch = match broker.fetch_games(
+            quota.saturating_sub(stored.len()).max(1),
+            Duration::from_secs(1),
+        ) {
             Ok(b) => {
                 if broker_error {
                     log("the broker is back");
@@ -142,7 +170,7 @@ pub fn collect_step<G: Game>(
         }
         for inc in batch {
             quiet_since = Instant::now();
-            if stored.len() >= quota {
+            if done(&stored) {
                 break; // the rest stay unacknowledged: delivered again next iteration
             }
             match decode_game(ctx.game, &inc.payload) {
@@ -207,5 +235,53 @@ pub(crate) fn clear_incoming(run: &Path) {
 pub fn clear_stale(run: &Path, state: &RunState) {
     if state.next != Step::SelfPlay {
         clear_incoming(run);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selfplay::records::PositionRecord;
+
+    fn game(id: u128, full: &[bool]) -> GameRecord {
+        GameRecord {
+            game_id: id,
+            model_id: "test".into(),
+            outcome: 0,
+            positions: full
+                .iter()
+                .map(|&full_search| PositionRecord {
+                    packed: vec![0],
+                    to_move: 0,
+                    action: 0,
+                    value: 0.0,
+                    policy: vec![1.0],
+                    full_search,
+                })
+                .collect(),
+        }
+    }
+
+    /// An iteration whose games hold nothing to train on stays open while
+    /// the buffer is empty (a small run of random openings and fast
+    /// searches: the first training step used to fail on it), and closes at
+    /// the quota once the buffer has positions.
+    #[test]
+    fn the_first_iteration_waits_for_a_position_to_train_on() {
+        let cfg = RunConfig {
+            held_out_share: 0.5,
+            ..RunConfig::default()
+        };
+        let ids: Vec<u128> = (1..200).collect();
+        let mut kept_ids = ids.iter().copied().filter(|&i| !is_held_out(i, &cfg));
+        let (kept, kept2) = (kept_ids.next().unwrap(), kept_ids.next().unwrap());
+        let held = *ids.iter().find(|&&i| is_held_out(i, &cfg)).unwrap();
+        let fast = vec![game(kept, &[false, false]), game(held, &[true, false])];
+        assert!(!complete(&fast[..1], 2, true, &cfg), "under the quota");
+        assert!(!complete(&fast, 2, true, &cfg), "only a held-out position");
+        assert!(complete(&fast, 2, false, &cfg), "the buffer has positions");
+        let mut more = fast.clone();
+        more.push(game(kept2, &[false, true]));
+        assert!(complete(&more, 2, true, &cfg));
     }
 }
