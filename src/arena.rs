@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::eval::{Batch, Evaluator};
 use crate::game::{mix64, Game};
-use crate::mcts::{Search, SearchConfig, SearchResult};
+use crate::mcts::{Algorithm, Search, SearchConfig, SearchResult};
 use crate::players::{guarded_action, Heuristic, Player, PlayerSpec, ScoreChecks};
 
 /// One side of a match.
@@ -31,9 +31,28 @@ pub enum Contestant<'a> {
 impl Contestant<'_> {
     pub fn name(&self) -> String {
         match self {
-            Contestant::Search { name, search, .. } => {
-                format!("{name} ({} simulations)", search.simulations)
-            }
+            Contestant::Search { name, search, .. } => match search.algorithm {
+                Algorithm::Minimax if !search.widths.is_empty() => format!(
+                    "{name} (minimax, widths {}, at most {} evaluations)",
+                    search
+                        .widths
+                        .iter()
+                        .map(|w| w.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    search.simulations
+                ),
+                Algorithm::Minimax | Algorithm::Descent => format!(
+                    "{name} ({}, {} evaluations)",
+                    if search.algorithm == Algorithm::Minimax {
+                        "minimax"
+                    } else {
+                        "descent"
+                    },
+                    search.simulations
+                ),
+                _ => format!("{name} ({} simulations)", search.simulations),
+            },
             Contestant::Baseline(spec) => spec.to_string(),
         }
     }

@@ -4,7 +4,10 @@
 //! - [`game`]: rules, packed states and the CPU reference input encoding;
 //! - [`solver`]: an exact Connect Four solver (tests and strength measurement);
 //! - [`mcts`]: batch-first tree search (PUCT and Gumbel root search) over a
-//!   structure-of-arrays tree;
+//!   structure-of-arrays tree; its `Search` also runs the minimax searches;
+//! - [`minimax`]: NN-guided minimax, batch-first: fixed width level by level
+//!   (one network call per depth) and best-first (Descent) with exact
+//!   values;
 //! - [`eval`]: the evaluator interface through which the search asks for
 //!   policy/value evaluations of whole batches, and CPU evaluators;
 //! - [`players`]: baseline players (random, rollout MCTS, alpha-beta minimax),
@@ -30,7 +33,8 @@
 //! - [`process`]: portable child-process control and memory measurement;
 //! - [`models`]: models shipped in the binary.
 //!
-//! Layers, each importing only those before it: game < eval < mcts <
+//! Layers, each importing only those before it: game < eval < mcts (with
+//! minimax, which shares its settings and result types) <
 //! players < gtp / selfplay < arena < transport < train < bench, curve <
 //! the binary's `cli`; `net` sits beside
 //! `eval` (it implements the evaluator and the training step).
@@ -50,6 +54,7 @@ pub mod fuzz;
 pub mod game;
 pub mod gtp;
 pub mod mcts;
+pub mod minimax;
 pub mod models;
 pub mod net;
 pub mod players;

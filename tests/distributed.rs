@@ -402,9 +402,23 @@ fn a_worker_killed_at_random_moments_loses_only_games_in_progress() {
         w.kill9();
         spooled.extend(logged(&w.text(), "spooled "));
     }
-    // A last worker resends the spool, plays on, and stops cleanly.
+    // A last worker resends the spool, plays on (until a game of its own,
+    // not only a resent one, is published), and stops cleanly.
     let mut w = Proc::start(&args, &dir.join("last.log"));
-    w.wait_for("published ", 1, Duration::from_secs(60));
+    w.wait_for("worker ", 1, Duration::from_secs(60));
+    let own = logged(&w.text(), "worker ")[0].clone();
+    let t = Instant::now();
+    while !logged(&w.text(), "published ")
+        .iter()
+        .any(|h| h.starts_with(&own))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "no game of its own published:\n{}",
+            w.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     w.interrupt();
     assert!(w.wait(Duration::from_secs(60)), "{}", w.text());
     spooled.extend(logged(&w.text(), "spooled "));

@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::{
     averaged_evaluator, counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, DeviceArgs,
-    GameArgs,
+    GameArgs, MinimaxArgs,
 };
 use wgzero::arena::{play_match, search_many, Contestant, MatchConfig, MatchResult};
 use wgzero::eval::{Evaluator, SymmetryAverage};
@@ -41,7 +41,8 @@ pub struct EvalArgs {
     /// anything); each move is judged by the solver.
     #[arg(long, conflicts_with = "against")]
     positions: Option<PathBuf>,
-    /// Simulations per move of the model's search.
+    /// Simulations per move of the model's search (minimax searches: network
+    /// evaluations a move at most).
     #[arg(long, default_value_t = 400)]
     sims: u32,
     /// Leaves one search hands out at a time (virtual loss between them);
@@ -49,9 +50,11 @@ pub struct EvalArgs {
     /// games.
     #[arg(long, default_value_t = 8)]
     leaves: usize,
-    /// The model's root search.
+    /// The model's search.
     #[arg(long, value_enum, default_value = "puct")]
     algorithm: AlgorithmArg,
+    #[command(flatten)]
+    minimax: MinimaxArgs,
     /// PUCT's exploration constant.
     #[arg(long, default_value_t = 1.5)]
     c_puct: f32,
@@ -78,13 +81,15 @@ impl EvalArgs {
         if self.leaves == 0 {
             bail!("--leaves must be at least 1");
         }
-        Ok(SearchConfig {
+        let mut cfg = SearchConfig {
             simulations: self.sims,
             leaves_per_gather: self.leaves,
             algorithm: self.algorithm.into(),
             c_puct: self.c_puct,
             ..SearchConfig::default()
-        })
+        };
+        self.minimax.apply(&mut cfg)?;
+        Ok(cfg)
     }
 }
 

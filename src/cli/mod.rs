@@ -330,11 +330,19 @@ pub fn network_player<G: Game>(
     )?))
 }
 
-/// A root search algorithm (`--algorithm`).
+/// A search algorithm (`--algorithm`).
 #[derive(Clone, Copy, ValueEnum)]
 pub enum AlgorithmArg {
+    /// MCTS with PUCT selection.
     Puct,
+    /// MCTS with a Gumbel root (sequential halving).
     Gumbel,
+    /// Fixed-width minimax over the network's top moves (--widths), one
+    /// network call per depth.
+    Minimax,
+    /// Best-first minimax (Descent): each expansion evaluates a leaf's
+    /// children in one call.
+    Descent,
 }
 
 impl From<AlgorithmArg> for Algorithm {
@@ -342,7 +350,44 @@ impl From<AlgorithmArg> for Algorithm {
         match a {
             AlgorithmArg::Puct => Algorithm::Puct,
             AlgorithmArg::Gumbel => Algorithm::Gumbel,
+            AlgorithmArg::Minimax => Algorithm::Minimax,
+            AlgorithmArg::Descent => Algorithm::Descent,
         }
+    }
+}
+
+/// The shape of the minimax searches (`--algorithm minimax` / `descent`);
+/// `--sims` is their budget of network evaluations a move.
+#[derive(Args, Clone, Default)]
+pub struct MinimaxArgs {
+    /// Minimax: moves looked at per depth from the root, e.g. 5,3,3
+    /// (1 + 5 + 15 + 45 evaluations; 0 = every legal move). Without it:
+    /// every move, one depth more until --sims evaluations are spent.
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Option<Vec<usize>>,
+    /// Descent: children evaluated per expansion, the most likely first
+    /// (0 = every legal move) [default: 0].
+    #[arg(long)]
+    pub expand_width: Option<usize>,
+}
+
+impl MinimaxArgs {
+    /// Sets the flags given on `cfg`, refusing them for an algorithm that
+    /// does not use them.
+    pub fn apply(&self, cfg: &mut SearchConfig) -> Result<()> {
+        if let Some(w) = &self.widths {
+            if cfg.algorithm != Algorithm::Minimax {
+                anyhow::bail!("--widths is for --algorithm minimax");
+            }
+            cfg.widths = w.clone();
+        }
+        if let Some(w) = self.expand_width {
+            if cfg.algorithm != Algorithm::Descent {
+                anyhow::bail!("--expand-width is for --algorithm descent");
+            }
+            cfg.expand_width = w;
+        }
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{counting_bar, AlgorithmArg, DeviceArgs, GameArgs, PrecisionArg};
+use super::{counting_bar, AlgorithmArg, DeviceArgs, GameArgs, MinimaxArgs, PrecisionArg};
 use wgzero::bench::forward::forward_rate;
 use wgzero::config::ConfigFile;
 use wgzero::game::Game;
@@ -48,9 +48,11 @@ pub struct SelfplayArgs {
     /// Threads for the tree search, 0 for all cores [default: 0].
     #[arg(long)]
     threads: Option<usize>,
-    /// Root search [default: puct].
+    /// Search [default: puct].
     #[arg(long, value_enum)]
     algorithm: Option<AlgorithmArg>,
+    #[command(flatten)]
+    minimax: MinimaxArgs,
     /// Seed of the games (and of random weights) [default: 0].
     #[arg(long)]
     seed: Option<u64>,
@@ -96,6 +98,7 @@ impl SelfplayArgs {
         if let Some(a) = self.algorithm {
             cfg.search.algorithm = a.into();
         }
+        self.minimax.apply(&mut cfg.search)?;
         Ok(cfg)
     }
 

@@ -16,6 +16,21 @@ pub enum Algorithm {
     /// Gumbel noise over the top-m root actions, deterministic improved-policy
     /// selection below the root, completed Q-values for the policy target.
     Gumbel,
+    /// Fixed-width minimax over the network's top-k moves per depth
+    /// (`widths`), expanded level by level: one request per depth
+    /// ([`crate::minimax`]).
+    Minimax,
+    /// Best-first (unbounded) minimax in the Descent style: each expansion
+    /// evaluates a leaf's children in one request; exact values propagated
+    /// ([`crate::minimax`]).
+    Descent,
+}
+
+impl Algorithm {
+    /// Whether the search is one of [`crate::minimax`]'s.
+    pub fn is_minimax(self) -> bool {
+        matches!(self, Algorithm::Minimax | Algorithm::Descent)
+    }
 }
 
 /// Every search parameter. `Default` gives settings for playing (no noise,
@@ -25,8 +40,17 @@ pub enum Algorithm {
 pub struct SearchConfig {
     /// Root algorithm. Default: `puct`.
     pub algorithm: Algorithm,
-    /// Simulations per move (not counting the root's own evaluation). Default: 400.
+    /// Simulations per move (not counting the root's own evaluation); for
+    /// the minimax searches, the budget of network evaluations. Default: 400.
     pub simulations: u32,
+    /// Minimax: moves looked at per depth, from the root down (e.g.
+    /// `[5, 3, 3]`: 1 + 5 + 15 + 45 evaluations); 0 = every legal move.
+    /// Empty: every legal move at every depth, deepening until the budget
+    /// is spent. Default: empty.
+    pub widths: Vec<usize>,
+    /// Descent: children evaluated per expansion, the most likely first;
+    /// 0 = every legal move. Default: 0.
+    pub expand_width: usize,
     /// Most leaves one search hands out per batch; virtual loss spreads them
     /// over the tree. Default: 8.
     pub leaves_per_gather: usize,
@@ -70,6 +94,8 @@ impl Default for SearchConfig {
         SearchConfig {
             algorithm: Algorithm::Puct,
             simulations: 400,
+            widths: Vec::new(),
+            expand_width: 0,
             leaves_per_gather: 8,
             c_puct: 1.5,
             fpu_reduction: 0.25,

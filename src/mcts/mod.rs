@@ -12,5 +12,5 @@ mod tree;
 
 pub use config::{Algorithm, SearchConfig};
 pub use gumbel::considered_visits;
-pub use search::{Search, SearchResult, SearchStats};
+pub use search::{sample_early_move, Search, SearchResult, SearchStats};
 pub use tree::{NodeId, NodeStatus, Tree, ROOT};

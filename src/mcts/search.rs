@@ -23,6 +23,7 @@ use super::tree::{NodeId, NodeStatus, Tree, ROOT};
 use crate::error::{Error, Result};
 use crate::eval::{Batch, Evaluator};
 use crate::game::Game;
+use crate::minimax::MinimaxSearch;
 
 /// Counters of one search object (cumulative until [`Search::reset_stats`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -42,6 +43,8 @@ pub struct SearchStats {
     pub reused_roots: u64,
     /// Whether the node budget stopped a search early.
     pub budget_hit: bool,
+    /// Batches this search sent positions in (network calls it waited for).
+    pub batches: u64,
 }
 
 /// The outcome of a search.
@@ -79,8 +82,11 @@ enum Selected<S> {
     Collision(NodeId),
 }
 
-/// Tree search over one game.
+/// Tree search over one game: MCTS (PUCT, Gumbel) here, the minimax
+/// searches in [`crate::minimax`] (every public method hands over to it), so
+/// that every player, match and self-play path runs any algorithm.
 pub struct Search<G: Game> {
+    minimax: Option<Box<MinimaxSearch<G>>>,
     game: G,
     cfg: SearchConfig,
     tree: Tree,
@@ -109,7 +115,17 @@ impl<G: Game> Search<G> {
     pub fn new(game: G, cfg: SearchConfig, seed: u64) -> Result<Self> {
         cfg.validate(game.num_actions())?;
         let root_state = game.initial();
+        let minimax = if cfg.algorithm.is_minimax() {
+            Some(Box::new(MinimaxSearch::new(
+                game.clone(),
+                cfg.clone(),
+                seed,
+            )?))
+        } else {
+            None
+        };
         Ok(Search {
+            minimax,
             tree: Tree::new(cfg.node_budget),
             spare: Tree::new(cfg.node_budget),
             cache: cfg
@@ -137,27 +153,45 @@ impl<G: Game> Search<G> {
         &self.game
     }
     pub fn config(&self) -> &SearchConfig {
+        if let Some(m) = &self.minimax {
+            return m.config();
+        }
         &self.cfg
     }
     pub fn tree(&self) -> &Tree {
         &self.tree
     }
     pub fn root_state(&self) -> &G::State {
+        if let Some(m) = &self.minimax {
+            return m.root_state();
+        }
         &self.root_state
     }
     pub fn stats(&self) -> &SearchStats {
+        if let Some(m) = &self.minimax {
+            return m.stats();
+        }
         &self.stats
     }
     pub fn reset_stats(&mut self) {
+        if let Some(m) = &mut self.minimax {
+            return m.reset_stats();
+        }
         self.stats = SearchStats::default();
     }
     /// Leaves (and collisions) waiting for their batch.
     pub fn pending(&self) -> usize {
+        if let Some(m) = &self.minimax {
+            return m.pending();
+        }
         self.pending.len()
     }
 
     /// Starts over from `state` with an empty tree and an empty cache (a new game).
     pub fn reset(&mut self, state: G::State) {
+        if let Some(m) = &mut self.minimax {
+            return m.reset(state);
+        }
         self.pending.clear();
         self.tree.reset();
         if let Some(c) = &mut self.cache {
@@ -177,6 +211,9 @@ impl<G: Game> Search<G> {
 
     /// Begins a search of `simulations` new simulations from the current root.
     pub fn begin(&mut self, simulations: u32) -> Result<()> {
+        if let Some(m) = &mut self.minimax {
+            return m.begin(simulations);
+        }
         if self.game.terminal_value(&self.root_state).is_some() {
             return Err(Error::IllegalMove {
                 mv: "(search)".into(),
@@ -229,12 +266,16 @@ impl<G: Game> Search<G> {
                 self.gumbel
                     .init(&self.tree, self.cfg.gumbel_m, self.target, &mut self.rng);
             }
+            Algorithm::Minimax | Algorithm::Descent => {}
         }
     }
 
     /// Whether the current search has finished: all its simulations backed up
     /// (or the node budget reached) and nothing in flight.
     pub fn is_done(&self) -> bool {
+        if let Some(m) = &self.minimax {
+            return m.is_done();
+        }
         self.pending.is_empty()
             && self.tree.status[ROOT as usize] == NodeStatus::Expanded
             && (self.finished >= self.target || self.stats.budget_hit)
@@ -245,6 +286,17 @@ impl<G: Game> Search<G> {
     /// resolved on the spot. Returns the number of leaves appended; 0 when the
     /// search has nothing to hand out until results come back.
     pub fn gather(&mut self, batch: &mut Batch, max_leaves: usize) -> usize {
+        if let Some(m) = &mut self.minimax {
+            return m.gather(batch, max_leaves);
+        }
+        let added = self.gather_leaves(batch, max_leaves);
+        if added > 0 {
+            self.stats.batches += 1;
+        }
+        added
+    }
+
+    fn gather_leaves(&mut self, batch: &mut Batch, max_leaves: usize) -> usize {
         let root_status = self.tree.status[ROOT as usize];
         if root_status == NodeStatus::Pending {
             return 0;
@@ -354,7 +406,9 @@ impl<G: Game> Search<G> {
     fn select_child(&mut self, node: NodeId) -> NodeId {
         let c = &self.cfg;
         match c.algorithm {
-            Algorithm::Puct => puct::select_child(&self.tree, node, c.c_puct, c.fpu_reduction),
+            Algorithm::Puct | Algorithm::Minimax | Algorithm::Descent => {
+                puct::select_child(&self.tree, node, c.c_puct, c.fpu_reduction)
+            }
             Algorithm::Gumbel if node == ROOT && self.gumbel.ready => gumbel::select_root(
                 &self.tree,
                 &self.gumbel,
@@ -376,6 +430,9 @@ impl<G: Game> Search<G> {
     /// Takes back the results of `batch` for this search's leaves (and undoes
     /// its collisions). Leaves of other batches stay pending.
     pub fn absorb(&mut self, batch: &Batch) -> Result<()> {
+        if let Some(m) = &mut self.minimax {
+            return m.absorb(batch);
+        }
         let mut i = 0;
         while i < self.pending.len() {
             let p = self.pending[i];
@@ -477,6 +534,9 @@ impl<G: Game> Search<G> {
 
     /// The result of the finished search: the move and the policy target.
     pub fn result(&mut self) -> Result<SearchResult> {
+        if let Some(m) = &mut self.minimax {
+            return m.result();
+        }
         if self.tree.status[ROOT as usize] != NodeStatus::Expanded {
             return Err(Error::Evaluator("the root was never evaluated".into()));
         }
@@ -503,10 +563,11 @@ impl<G: Game> Search<G> {
                     &mut policy,
                 );
                 let greedy = self.tree.action(c);
-                self.sample_early_move(policy.iter().copied())
-                    .unwrap_or(greedy)
+                self.sample_early(policy.iter().copied()).unwrap_or(greedy)
             }
-            Algorithm::Puct => self.puct_choice(&visits, &mut policy),
+            Algorithm::Puct | Algorithm::Minimax | Algorithm::Descent => {
+                self.puct_choice(&visits, &mut policy)
+            }
         };
         let value = self.tree.mean_value(ROOT).map_or(0.0, |v| -v);
         Ok(SearchResult {
@@ -519,35 +580,9 @@ impl<G: Game> Search<G> {
         })
     }
 
-    /// In the first `temperature_moves` moves of a game, a move sampled in
-    /// proportion to `weight^(1 / temperature)`; `None` later, at temperature 0,
-    /// or when every weight is 0. Self-play uses this for opening diversity:
-    /// PUCT samples from visit counts, Gumbel from its improved policy.
-    fn sample_early_move(&mut self, weights: impl Iterator<Item = f32> + Clone) -> Option<usize> {
+    fn sample_early(&mut self, weights: impl Iterator<Item = f32> + Clone) -> Option<usize> {
         let moves = self.game.moves_played(&self.root_state) as u32;
-        if moves >= self.cfg.temperature_moves || self.cfg.temperature <= 0.0 {
-            return None;
-        }
-        let inv_t = 1.0 / self.cfg.temperature as f64;
-        let powered = weights.map(|w| if w > 0.0 { (w as f64).powf(inv_t) } else { 0.0 });
-        // Hand-rolled rather than rand's WeightedIndex, which panics when the
-        // total overflows to infinity (tiny temperatures); here that is None.
-        let sum: f64 = powered.clone().sum();
-        if !(sum > 0.0 && sum.is_finite()) {
-            return None;
-        }
-        let mut x = self.rng.random::<f64>() * sum;
-        let mut last = None;
-        for (a, p) in powered.enumerate() {
-            if p > 0.0 {
-                if x < p {
-                    return Some(a);
-                }
-                x -= p;
-                last = Some(a);
-            }
-        }
-        last
+        sample_early_move(&mut self.rng, &self.cfg, moves, weights)
     }
 
     /// Policy = visit distribution; the move is sampled with the temperature
@@ -565,7 +600,7 @@ impl<G: Game> Search<G> {
                 *p = v as f32 / total as f32;
             }
         }
-        if let Some(a) = self.sample_early_move(visits.iter().map(|&v| v as f32)) {
+        if let Some(a) = self.sample_early(visits.iter().map(|&v| v as f32)) {
             return a;
         }
         let t = &self.tree;
@@ -583,6 +618,9 @@ impl<G: Game> Search<G> {
     /// Plays `action` at the root (checked). With tree reuse the chosen child's
     /// subtree, statistics included, becomes the new tree.
     pub fn advance(&mut self, action: usize) -> Result<()> {
+        if let Some(m) = &mut self.minimax {
+            return m.advance(action);
+        }
         if !self.pending.is_empty() {
             return Err(Error::Evaluator(
                 "advance() while leaves are in flight".into(),
@@ -617,7 +655,7 @@ impl<G: Game> Search<G> {
             batch.id = batch.id.wrapping_add(1);
             self.gather(&mut batch, self.cfg.leaves_per_gather);
             if batch.is_empty() {
-                if self.pending.is_empty() {
+                if self.pending() == 0 {
                     continue; // everything was resolved without the evaluator
                 }
                 self.absorb(&batch)?;
@@ -632,6 +670,45 @@ impl<G: Game> Search<G> {
     /// Restarts the search's random generator (e.g. once per game, so that a
     /// game's moves depend only on its own seed).
     pub fn reseed(&mut self, seed: u64) {
+        if let Some(m) = &mut self.minimax {
+            return m.reseed(seed);
+        }
         self.rng = ChaCha8Rng::seed_from_u64(seed);
     }
+}
+
+/// In the first `cfg.temperature_moves` moves of a game (`moves` played so
+/// far), a move sampled in proportion to `weight^(1 / temperature)`; `None`
+/// later, at temperature 0, or when every weight is 0. Self-play uses this
+/// for opening diversity: PUCT samples from visit counts, Gumbel and the
+/// minimax searches from their improved policy.
+pub fn sample_early_move(
+    rng: &mut ChaCha8Rng,
+    cfg: &SearchConfig,
+    moves: u32,
+    weights: impl Iterator<Item = f32> + Clone,
+) -> Option<usize> {
+    if moves >= cfg.temperature_moves || cfg.temperature <= 0.0 {
+        return None;
+    }
+    let inv_t = 1.0 / cfg.temperature as f64;
+    let powered = weights.map(|w| if w > 0.0 { (w as f64).powf(inv_t) } else { 0.0 });
+    // Hand-rolled rather than rand's WeightedIndex, which panics when the
+    // total overflows to infinity (tiny temperatures); here that is None.
+    let sum: f64 = powered.clone().sum();
+    if !(sum > 0.0 && sum.is_finite()) {
+        return None;
+    }
+    let mut x = rng.random::<f64>() * sum;
+    let mut last = None;
+    for (a, p) in powered.enumerate() {
+        if p > 0.0 {
+            if x < p {
+                return Some(a);
+            }
+            x -= p;
+            last = Some(a);
+        }
+    }
+    last
 }
