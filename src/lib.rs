@@ -14,6 +14,8 @@
 //!   the search player for a network, and outside GTP engines (GNU Go) as
 //!   opponents and score referees ([`players::gtp`]);
 //! - [`gtp`]: wgzero as a GTP engine (`wgzero gtp`), above the players;
+//! - [`pbrain`]: wgzero as a Gomocup brain (`wgzero pbrain`), and the
+//!   protocol's points;
 //! - [`selfplay`]: double-buffered self-play over many games, game records;
 //! - [`arena`]: matches (many games at once, Elo) and batched searches;
 //! - [`net`]: the network, its device (wgpu or `flex`), WGSL encoding,
@@ -57,6 +59,7 @@ pub mod mcts;
 pub mod minimax;
 pub mod models;
 pub mod net;
+pub mod pbrain;
 pub mod players;
 pub mod positions;
 pub mod process;

@@ -192,6 +192,9 @@ pub struct JudgedPosition {
     pub moves: String,
     pub state: C4State,
     pub good: Vec<usize>,
+    /// The best outcome for the side to move as the file says it (1 win,
+    /// 0 draw, -1 loss), when it says it.
+    pub outcome: Option<i32>,
 }
 
 /// The positions of a positions file written by `gen-positions`, with the
@@ -219,7 +222,18 @@ pub fn parse_judged_positions(text: &str, name: &str) -> Result<Vec<JudgedPositi
                     _ => Err(bad(&format!("{c:?} is not a legal column"))),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(JudgedPosition { moves, state, good })
+            let outcome = match line.split_whitespace().nth(1) {
+                Some("win") => Some(1),
+                Some("draw") => Some(0),
+                Some("loss") => Some(-1),
+                _ => None,
+            };
+            Ok(JudgedPosition {
+                moves,
+                state,
+                good,
+                outcome,
+            })
         })
         .collect()
 }
@@ -265,6 +279,42 @@ pub fn judge_moves(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(verdicts.into_iter().flatten().collect())
+}
+
+/// [`judge_moves`] for positions whose good columns the file gives (as
+/// `gen-positions` writes them): a move among them keeps the best outcome,
+/// the file's; only the other moves are solved (for the outcome they keep).
+pub fn judge_known_moves(
+    positions: &[JudgedPosition],
+    moves: &[usize],
+    judged: &(dyn Fn() + Sync),
+) -> Result<Vec<Verdict>> {
+    let wrong: Vec<usize> = (0..positions.len())
+        .filter(|&i| !positions[i].good.contains(&moves[i]))
+        .collect();
+    let states: Vec<C4State> = wrong.iter().map(|&i| positions[i].state).collect();
+    let picked: Vec<usize> = wrong.iter().map(|&i| moves[i]).collect();
+    let solved = judge_moves(&states, &picked, judged)?;
+    let mut out = positions
+        .iter()
+        .map(|p| {
+            let best = p.outcome.ok_or_else(|| {
+                Error::parse(
+                    "judged position",
+                    &p.moves,
+                    "no outcome (win, draw or loss)",
+                )
+            })?;
+            Ok(Verdict { best, after: best })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for _ in 0..positions.len() - wrong.len() {
+        judged();
+    }
+    for (&i, v) in wrong.iter().zip(solved) {
+        out[i] = v;
+    }
+    Ok(out)
 }
 
 fn judge_move(solver: &mut Solver, s: &C4State, action: usize) -> Result<Verdict> {
@@ -336,4 +386,36 @@ pub fn score_moves(
     let wrong = rows.iter().filter(|r| !r.correct).count();
     let summary = ErrorRate::new(wrong, rows.len());
     (rows, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file's good columns give the solver's verdict on every move of
+    /// the first positions of the shipped validation file.
+    #[test]
+    fn known_good_columns_judge_as_the_solver_does() {
+        let text = include_str!("../models/connect4/validation/moves-08-14.txt");
+        let judged: Vec<JudgedPosition> = parse_judged_positions(text, "validation")
+            .unwrap()
+            .into_iter()
+            .take(12)
+            .collect();
+        for column in 0..7 {
+            let (positions, moves): (Vec<JudgedPosition>, Vec<usize>) = judged
+                .iter()
+                .filter(|p| Connect4.is_legal(&p.state, column))
+                .map(|p| (p.clone(), column))
+                .unzip();
+            let states: Vec<C4State> = positions.iter().map(|p| p.state).collect();
+            let known = judge_known_moves(&positions, &moves, &|| {}).unwrap();
+            let solved = judge_moves(&states, &moves, &|| {}).unwrap();
+            for (k, s) in known.iter().zip(&solved) {
+                assert_eq!(k.correct(), s.correct());
+                assert_eq!(k.best.signum(), s.best.signum());
+                assert_eq!(k.after.signum(), s.after.signum());
+            }
+        }
+    }
 }

@@ -325,6 +325,11 @@ fn node_budget_stops_the_search_cleanly() {
     assert!(r.simulations < 10_000 && r.simulations > 0);
     assert!(Connect4.is_legal(&Connect4.initial(), r.action));
     s.tree().check_consistency().unwrap();
+    // The next search, from a fresh root, runs again (the budget stopped
+    // one search, not every later one).
+    s.reset(Connect4.initial());
+    let again = s.run(&mut Uniform::new(), 5).unwrap();
+    assert_eq!(again.simulations, 5);
     // too small a budget is refused up front
     let bad = SearchConfig {
         node_budget: 5,

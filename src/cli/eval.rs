@@ -18,7 +18,10 @@ use wgzero::game::{Connect4, Game};
 use wgzero::mcts::SearchConfig;
 use wgzero::net::{ModelSource, NetEvaluator, Selected};
 use wgzero::players::{Heuristic, PlayerSpec};
-use wgzero::positions::{judge_moves, read_positions, score_moves, ErrorRate, PositionResult};
+use wgzero::positions::{
+    judge_known_moves, judge_moves, read_judged_positions, read_positions, score_moves, ErrorRate,
+    PositionResult,
+};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -28,10 +31,12 @@ pub struct EvalArgs {
     /// checkpoint); default: the shipped model of the game.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// The opponent: random, mcts:N, minimax:D, a model / run folder, or
+    /// The opponent: random, mcts:N, minimax:D, a model / run folder,
     /// (Go) `gtp:COMMAND` — any GTP engine's command line, e.g.
     /// "gtp:gnugo --mode gtp --level 1"; its `final_score` is compared with
-    /// ours in games that end with two passes.
+    /// ours in games that end with two passes — or (Gomoku)
+    /// `pbrain:COMMAND`, any Gomocup brain's command line, e.g.
+    /// "pbrain:pbrain-figrid" (--turn-ms a move).
     #[arg(long)]
     against: Option<String>,
     /// Games (half with each colour).
@@ -60,6 +65,10 @@ pub struct EvalArgs {
     c_puct: f32,
     #[command(flatten)]
     averaging: AveragingArgs,
+    /// Time a move of an outside Gomocup brain (`--against pbrain:...`), in
+    /// milliseconds.
+    #[arg(long, default_value_t = wgzero::players::PBRAIN_TURN_MS)]
+    turn_ms: u64,
     /// Random moves opening each pair of games.
     #[arg(long, default_value_t = 0)]
     opening_moves: usize,
@@ -132,6 +141,9 @@ pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     }
     let mut other;
     let b = match against.parse::<PlayerSpec>() {
+        Ok(PlayerSpec::Pbrain(command, _)) => {
+            Contestant::Baseline(PlayerSpec::Pbrain(command, args.turn_ms))
+        }
         Ok(spec) => Contestant::Baseline(spec),
         Err(spec_err) => {
             let path = Path::new(against);
@@ -167,7 +179,10 @@ fn run_match<'e, G: Game + Heuristic>(
         games: args.games,
         opening_moves: args.opening_moves,
         // An outside engine is a process per game: a few at a time.
-        concurrency: if matches!(b, Contestant::Baseline(PlayerSpec::Gtp(_))) {
+        concurrency: if matches!(
+            b,
+            Contestant::Baseline(PlayerSpec::Gtp(_) | PlayerSpec::Pbrain(..))
+        ) {
             args.games.min(8)
         } else {
             args.games.min(256)
@@ -251,7 +266,15 @@ fn eval_positions<G: Game>(
     bar.finish_and_clear();
     let search_secs = t.elapsed().as_secs_f64();
     let bar = counting_bar(states.len(), "moves judged by the solver");
-    let verdicts = judge_moves(&states, &moves, &|| bar.inc(1))?;
+    // A file with every line's good columns and outcome (as gen-positions
+    // writes them) needs the solver only for the moves outside them.
+    let verdicts = match read_judged_positions(file)
+        .ok()
+        .filter(|j| j.iter().all(|p| p.outcome.is_some()))
+    {
+        Some(judged) => judge_known_moves(&judged, &moves, &|| bar.inc(1))?,
+        None => judge_moves(&states, &moves, &|| bar.inc(1))?,
+    };
     bar.finish_and_clear();
     let (rows, rate) = score_moves(&lines, &moves, &verdicts);
     if args.json {

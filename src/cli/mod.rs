@@ -12,6 +12,7 @@ mod grow;
 mod gtp;
 mod info;
 mod new_model;
+mod pbrain;
 mod perft;
 mod play;
 mod selfplay;
@@ -78,6 +79,9 @@ pub enum Command {
     /// Go engine over GTP (Go Text Protocol version 2) on standard input
     /// and output, for Go GUIs (Sabaki, GoGui) and tournament tools.
     Gtp(gtp::GtpArgs),
+    /// Gomoku brain over the Gomocup protocol (piskvork's pbrain) on
+    /// standard input and output, for Gomoku managers and GUIs.
+    Pbrain(pbrain::PbrainArgs),
     /// Learning-curve benchmark (Connect Four): train runs from scratch for a
     /// fixed budget and/or take existing runs, and chart move errors on a
     /// validation file against self-play evaluations and wall time.
@@ -157,6 +161,7 @@ impl Command {
             Command::GenPositions(a) => gen_positions::gen_positions(&a),
             Command::Curve(a) => curve::curve(&a),
             Command::Gtp(a) => gtp::gtp(&a),
+            Command::Pbrain(a) => pbrain::pbrain(&a),
             Command::Worker(a) => worker::worker(&a),
             Command::Cluster(a) => cluster::cluster(&a),
             Command::Agent(a) => agent::agent(&a),

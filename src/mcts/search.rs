@@ -103,6 +103,9 @@ pub struct Search<G: Game> {
     target: u32,
     started: u32,
     finished: u32,
+    /// The node budget stopped the current search (cleared at `begin`; the
+    /// stats' `budget_hit` remembers it).
+    out_of_nodes: bool,
     noised: bool,
     // scratch, reused to keep the hot loop free of allocations
     actions: Vec<usize>,
@@ -140,6 +143,7 @@ impl<G: Game> Search<G> {
             target: 0,
             started: 0,
             finished: 0,
+            out_of_nodes: false,
             noised: false,
             actions: Vec::new(),
             children: Vec::new(),
@@ -232,6 +236,7 @@ impl<G: Game> Search<G> {
         self.target = simulations;
         self.started = 0;
         self.finished = 0;
+        self.out_of_nodes = false;
         self.gumbel.ready = false;
         self.base_visits.clear();
         self.base_visits.resize(self.game.num_actions(), 0);
@@ -278,7 +283,7 @@ impl<G: Game> Search<G> {
         }
         self.pending.is_empty()
             && self.tree.status[ROOT as usize] == NodeStatus::Expanded
-            && (self.finished >= self.target || self.stats.budget_hit)
+            && (self.finished >= self.target || self.out_of_nodes)
     }
 
     /// Selects up to `max_leaves` leaves and appends them to `batch` (whose `id`
@@ -312,7 +317,7 @@ impl<G: Game> Search<G> {
         let mut collisions = 0;
         while added < max_leaves
             && self.started < self.target
-            && !self.stats.budget_hit
+            && !self.out_of_nodes
             && collisions < max_leaves
         {
             match self.select_leaf() {
@@ -495,6 +500,7 @@ impl<G: Game> Search<G> {
         } else {
             self.tree.status[i] = NodeStatus::Unvisited;
             self.stats.budget_hit = true;
+            self.out_of_nodes = true;
         }
     }
 

@@ -40,7 +40,7 @@ fn gtp_error(command: &str, why: impl std::fmt::Display) -> Error {
 }
 
 /// Forwards `reader`'s lines (invalid UTF-8 replaced) until it ends.
-fn forward_lines(reader: impl std::io::Read, tx: mpsc::Sender<String>) {
+pub(crate) fn forward_lines(reader: impl std::io::Read, tx: mpsc::Sender<String>) {
     let mut reader = BufReader::new(reader);
     let mut bytes = Vec::new();
     loop {

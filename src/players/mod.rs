@@ -4,6 +4,7 @@
 pub mod gtp;
 mod heuristic;
 mod minimax;
+pub mod pbrain;
 
 pub use heuristic::Heuristic;
 pub use minimax::Minimax;
@@ -191,15 +192,21 @@ pub fn guarded_action<G: Game>(game: &G, s: &G::State, searched: usize, visits: 
 }
 
 /// A baseline opponent, as written on the command line:
-/// `random`, `mcts:N` (N simulations), `minimax:D` (depth D) or
-/// `gtp:COMMAND LINE` (an outside GTP engine, Go only).
+/// `random`, `mcts:N` (N simulations), `minimax:D` (depth D),
+/// `gtp:COMMAND LINE` (an outside GTP engine, Go only) or
+/// `pbrain:COMMAND LINE` (an outside Gomocup brain, Gomoku only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlayerSpec {
     Random,
     Mcts(u32),
     Minimax(u32),
     Gtp(String),
+    /// A Gomocup brain's command line and its time a move (ms).
+    Pbrain(String, u64),
 }
+
+/// A Gomocup brain's time a move unless told otherwise (ms).
+pub const PBRAIN_TURN_MS: u64 = 1000;
 
 impl FromStr for PlayerSpec {
     type Err = Error;
@@ -212,6 +219,17 @@ impl FromStr for PlayerSpec {
                 ));
             }
             return Ok(PlayerSpec::Gtp(command.trim().to_string()));
+        }
+        if let Some(command) = s.strip_prefix("pbrain:") {
+            if command.trim().is_empty() {
+                return Err(err(
+                    "pbrain: needs a Gomocup brain's command line, e.g. pbrain:pbrain-figrid",
+                ));
+            }
+            return Ok(PlayerSpec::Pbrain(
+                command.trim().to_string(),
+                PBRAIN_TURN_MS,
+            ));
         }
         let (kind, arg) = match s.split_once(':') {
             Some((k, a)) => (k, Some(a)),
@@ -231,7 +249,9 @@ impl FromStr for PlayerSpec {
             "random" if arg.is_none() => Ok(PlayerSpec::Random),
             "mcts" => Ok(PlayerSpec::Mcts(number("simulation count", 1, 10_000_000)?)),
             "minimax" => Ok(PlayerSpec::Minimax(number("depth", 1, 12)?)),
-            _ => Err(err("expected random, mcts:N, minimax:D or gtp:COMMAND")),
+            _ => Err(err(
+                "expected random, mcts:N, minimax:D, gtp:COMMAND or pbrain:COMMAND",
+            )),
         }
     }
 }
@@ -243,6 +263,7 @@ impl std::fmt::Display for PlayerSpec {
             PlayerSpec::Mcts(n) => write!(f, "mcts:{n}"),
             PlayerSpec::Minimax(d) => write!(f, "minimax:{d}"),
             PlayerSpec::Gtp(c) => write!(f, "gtp:{c}"),
+            PlayerSpec::Pbrain(c, _) => write!(f, "pbrain:{c}"),
         }
     }
 }
@@ -255,6 +276,9 @@ impl PlayerSpec {
             PlayerSpec::Mcts(n) => Box::new(MctsPlayer::new(game, n, seed)?),
             PlayerSpec::Minimax(d) => Box::new(Minimax::new(game, d, seed)),
             PlayerSpec::Gtp(ref command) => Box::new(GtpPlayer::new(game, command)?),
+            PlayerSpec::Pbrain(ref command, ms) => {
+                Box::new(pbrain::PbrainPlayer::new(game, command, ms)?)
+            }
         })
     }
 }

@@ -1,0 +1,233 @@
+//! `wgzero pbrain`: a scripted Gomocup session over pipes, malformed input
+//! answered with ERROR / UNKNOWN (the brain keeps running), a four blocked
+//! and a win in one taken, STOP while thinking.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+struct Brain {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Brain {
+    fn start(args: &[&str]) -> Brain {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
+            .arg("pbrain")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Brain {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The next line that is not a MESSAGE / DEBUG.
+    fn answer(&self) -> String {
+        let until = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).expect("an answer");
+            if !(line.starts_with("MESSAGE") || line.starts_with("DEBUG")) {
+                return line;
+            }
+        }
+    }
+
+    fn ask(&mut self, line: &str) -> String {
+        self.send(line);
+        self.answer()
+    }
+
+    /// No answer within `wait` (INFO, BOARD lines).
+    fn silent(&self, wait: Duration) {
+        if let Ok(line) = self.lines.recv_timeout(wait) {
+            panic!("unexpected answer {line:?}");
+        }
+    }
+
+    fn board(&mut self, stones: &[(usize, usize, u8)]) -> String {
+        self.send("BOARD");
+        for (x, y, f) in stones {
+            self.send(&format!("{x},{y},{f}"));
+        }
+        self.ask("DONE")
+    }
+}
+
+fn point(answer: &str) -> (usize, usize) {
+    let (x, y) = answer
+        .split_once(',')
+        .unwrap_or_else(|| panic!("{answer:?} is not x,y"));
+    (x.trim().parse().unwrap(), y.trim().parse().unwrap())
+}
+
+/// A small random-weight Gomoku network (the protocol, not its strength,
+/// is under test).
+fn tiny_model(name: &str) -> std::path::PathBuf {
+    let dir = common::tempdir(name).join("model");
+    common::wgzero_ok(&[
+        "new-model",
+        "--game",
+        "gomoku",
+        "--blocks",
+        "1",
+        "--channels",
+        "8",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    dir
+}
+
+#[test]
+fn a_scripted_session_with_malformed_commands() {
+    let model = tiny_model("pbrain-session");
+    let mut b = Brain::start(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--sims",
+        "600",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(b.ask("ABOUT").starts_with("name=\"wgzero\""));
+    assert!(b.ask("BEGIN").starts_with("ERROR"), "no board yet");
+    assert!(b.ask("START 4").starts_with("ERROR"), "a size it refuses");
+    assert!(b.ask("START abc").starts_with("ERROR"));
+    assert_eq!(b.ask("START 15"), "OK");
+    b.send("INFO timeout_turn 5000");
+    b.send("INFO max_memory 83886080");
+    b.send("INFO some_key_of_a_manager 1");
+    b.silent(Duration::from_millis(300));
+    assert!(b.ask("INFO timeout_turn soon").starts_with("ERROR"));
+    assert!(b.ask("INFO rule 4").starts_with("ERROR"), "renju refused");
+    let first = point(&b.ask("BEGIN"));
+    assert!(first.0 < 15 && first.1 < 15);
+    // The opponent's move on the brain's stone, off the board, malformed.
+    let taken = format!("TURN {},{}", first.0, first.1);
+    assert!(b.ask(&taken).starts_with("ERROR"));
+    assert!(b.ask("TURN 15,3").starts_with("ERROR"));
+    assert!(b.ask("TURN 3").starts_with("ERROR"));
+    assert!(b.ask("FROBNICATE 1,2").starts_with("UNKNOWN"));
+    let (x, y) = if first == (0, 0) { (1, 1) } else { (0, 0) };
+    let reply = point(&b.ask(&format!("TURN {x},{y}")));
+    assert!(reply != first && reply != (x, y));
+    assert_eq!(b.ask(&format!("TAKEBACK {},{}", reply.0, reply.1)), "OK");
+    assert!(
+        b.ask("TAKEBACK 9,9").starts_with("ERROR"),
+        "not the last move"
+    );
+    assert_eq!(b.ask("RESTART"), "OK");
+    // A bad BOARD line drops the board, and the brain goes on.
+    b.send("BOARD");
+    assert!(b.ask("3,3,7").starts_with("ERROR"));
+    assert!(point(&b.ask("BEGIN")).0 < 15);
+    b.send("END");
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10) {
+        if let Some(status) = b.child.try_wait().unwrap() {
+            assert!(status.success());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("END did not end the brain");
+}
+
+/// The default minimax (every move, each one's best reply and any reply
+/// that wins at once) blocks a four and takes a win in one, whatever the
+/// network thinks.
+#[test]
+fn a_four_is_blocked_and_a_win_in_one_taken() {
+    let model = tiny_model("pbrain-tactics");
+    let mut b = Brain::start(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--sims",
+        "1000",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(b.ask("START 15"), "OK");
+    // Opponent (2): four at x 3..=6 on row 7, its left end blocked by the
+    // brain (1); the brain's other stones far away. The only answer: 7,7.
+    let block = b.board(&[
+        (2, 7, 1),
+        (3, 7, 2),
+        (12, 0, 1),
+        (4, 7, 2),
+        (12, 2, 1),
+        (5, 7, 2),
+        (14, 14, 1),
+        (6, 7, 2),
+    ]);
+    assert_eq!(point(&block), (7, 7));
+    assert_eq!(b.ask("RESTART"), "OK");
+    // The brain (1) has four in column 10 (rows 3..=6) and the opponent a
+    // four of its own: the brain must win now, at 10,2 or 10,7.
+    let win = point(&b.board(&[
+        (10, 3, 1),
+        (0, 0, 2),
+        (10, 4, 1),
+        (0, 1, 2),
+        (10, 5, 1),
+        (0, 2, 2),
+        (10, 6, 1),
+        (0, 3, 2),
+    ]));
+    assert!(win == (10, 2) || win == (10, 7), "{win:?}");
+    b.send("END");
+}
+
+/// STOP while the brain thinks makes it answer at once with its best move
+/// so far.
+#[test]
+fn stop_ends_a_search_early() {
+    let model = tiny_model("pbrain-stop");
+    let mut b = Brain::start(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--algorithm",
+        "puct",
+        "--sims",
+        "10000000",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(b.ask("START 15"), "OK");
+    b.send("BEGIN");
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = Instant::now();
+    b.send("YXSTOP");
+    let answer = b.answer();
+    assert!(point(&answer).0 < 15);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    b.send("END");
+}
