@@ -86,6 +86,22 @@ pub struct MatchResult {
     /// Final scores checked by an outside GTP engine (B), if B is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score_checks: Option<ScoreChecks>,
+    /// Every game's moves, in the order the games finished.
+    #[serde(skip)]
+    pub records: Vec<MatchGame>,
+}
+
+/// One finished game of a match.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MatchGame {
+    /// Its number in the match (pairs share an opening).
+    pub game: usize,
+    /// Whether contestant A moved first.
+    pub a_first: bool,
+    /// Every move from the initial position, the opening's included.
+    pub moves: Vec<usize>,
+    /// A's result: 1 win, 0 draw, -1 loss.
+    pub result: f32,
 }
 
 impl MatchResult {
@@ -200,6 +216,9 @@ struct Table<G: Game> {
     waiting: Option<usize>,
     result: Option<f32>,
     simulations: [u32; 2],
+    /// Its number in the match, and every move so far.
+    index: usize,
+    moves: Vec<usize>,
 }
 
 impl<G: Game> Table<G> {
@@ -216,6 +235,7 @@ impl<G: Game> Table<G> {
     fn play(&mut self, action: usize) -> Result<()> {
         let before = self.state.clone();
         self.game.play(&mut self.state, action)?;
+        self.moves.push(action);
         for agent in self.agents.iter_mut() {
             match agent {
                 Agent::Search { search, begun } => {
@@ -387,6 +407,8 @@ impl<'a, G: Game + Heuristic> TableRecipe<'a, G> {
             waiting: None,
             result: None,
             simulations: self.sims,
+            index: i,
+            moves: opening_moves,
         })
     }
 }
@@ -442,6 +464,12 @@ fn remove_finished<G: Game>(
     while i < tables.len() {
         if let Some(r) = tables[i].result {
             result.add(tables[i].a_first, r);
+            result.records.push(MatchGame {
+                game: tables[i].index,
+                a_first: tables[i].a_first,
+                moves: std::mem::take(&mut tables[i].moves),
+                result: r,
+            });
             for agent in &tables[i].agents {
                 if let Agent::Player(p) = agent {
                     if let Some(checks) = p.score_checks() {

@@ -13,6 +13,8 @@
 //! sets the random hands per configuration (default 100,000, about a
 //! minute for the four configurations).
 
+mod common;
+
 use std::io::{BufWriter, Write};
 use std::process::{Command, Stdio};
 
@@ -21,26 +23,6 @@ use rand_chacha::ChaCha8Rng;
 use wgzero::cards::ohhell::Phase;
 use wgzero::cards::trace::{random_hand, trace, Trace};
 use wgzero::cards::{Actor, ImperfectGame, OhHell, OhHellConfig};
-
-/// A Python that imports pyspiel, or None (with the reason printed).
-fn openspiel(test: &str) -> Option<String> {
-    let python = std::env::var("WGZERO_OPENSPIEL_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import pyspiel"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    let why = format!("{python} cannot import pyspiel (pip install open-spiel==2.0.2)");
-    if std::env::var("WGZERO_REQUIRE_OPENSPIEL").is_ok_and(|v| v == "1") {
-        panic!("{test}: WGZERO_REQUIRE_OPENSPIEL=1 but {why}");
-    }
-    println!("SKIPPED {test}: {why}");
-    None
-}
 
 /// What the referee said.
 #[derive(serde::Deserialize, Debug)]
@@ -95,7 +77,7 @@ fn configs() -> Vec<OhHell> {
 
 #[test]
 fn random_hands_agree_with_openspiel() {
-    let Some(python) = openspiel("random_hands_agree_with_openspiel") else {
+    let Some(python) = common::openspiel("random_hands_agree_with_openspiel") else {
         return;
     };
     let n = games_per_config();
@@ -175,7 +157,7 @@ fn mutate(g: &OhHell, m: Mutation, rng: &mut ChaCha8Rng) -> Option<Vec<usize>> {
 
 #[test]
 fn mutated_records_are_refused_by_both() {
-    let Some(python) = openspiel("mutated_records_are_refused_by_both") else {
+    let Some(python) = common::openspiel("mutated_records_are_refused_by_both") else {
         return;
     };
     let mut traces = Vec::new();
@@ -214,7 +196,8 @@ fn mutated_records_are_refused_by_both() {
 /// first bid of a 24-card hand); and a short match runs with it.
 #[test]
 fn the_fair_resampler_keeps_the_view_and_covers_the_stock() {
-    let Some(python) = openspiel("the_fair_resampler_keeps_the_view_and_covers_the_stock") else {
+    let Some(python) = common::openspiel("the_fair_resampler_keeps_the_view_and_covers_the_stock")
+    else {
         return;
     };
     let scripts = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts");

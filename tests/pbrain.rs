@@ -231,3 +231,120 @@ fn stop_ends_a_search_early() {
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     b.send("END");
 }
+
+/// Whole games over the protocol against an outside brain, and against
+/// wgzero's own brain run as an outside one (both sides of the protocol):
+/// no protocol error, every game ends.
+#[test]
+fn matches_against_outside_brains() {
+    let model = tiny_model("pbrain-match");
+    let model = model.to_str().unwrap();
+    let brain = format!(
+        "pbrain:{} pbrain --model {model} --sims 300 --backend cpu",
+        env!("CARGO_BIN_EXE_wgzero")
+    );
+    let mut opponents = vec![brain];
+    if let Some(f) = common::figrid("matches_against_outside_brains") {
+        opponents.push(format!("pbrain:{f}"));
+    }
+    for against in &opponents {
+        let (out, _) = common::wgzero_ok(&[
+            "eval",
+            "--game",
+            "gomoku",
+            "--model",
+            model,
+            "--against",
+            against,
+            "--games",
+            "2",
+            "--opening-moves",
+            "2",
+            "--turn-ms",
+            "100",
+            "--algorithm",
+            "minimax",
+            "--sims",
+            "300",
+            "--backend",
+            "cpu",
+            "--json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["result"]["games"], 2, "{against}: {out}");
+    }
+}
+
+/// Games wgzero plays, against itself and against the outside brain, replayed
+/// through OpenSpiel's `gomoku` move by move: same legal moves, same end,
+/// same winner. A corrupted record is caught.
+#[test]
+fn openspiel_referees_the_games() {
+    let Some(python) = common::openspiel("openspiel_referees_the_games") else {
+        return;
+    };
+    let dir = common::tempdir("pbrain-referee");
+    let model = tiny_model("pbrain-referee-model");
+    let model = model.to_str().unwrap();
+    let mut opponents = vec![model.to_string()];
+    if let Some(f) = common::figrid("openspiel_referees_the_games") {
+        opponents.push(format!("pbrain:{f}"));
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/openspiel_gomoku_referee.py"
+    );
+    let referee = |file: &std::path::Path| {
+        Command::new(&python)
+            .args([script, file.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    for (i, against) in opponents.iter().enumerate() {
+        let record = dir.join(format!("games{i}.jsonl"));
+        common::wgzero_ok(&[
+            "eval",
+            "--game",
+            "gomoku",
+            "--model",
+            model,
+            "--against",
+            against,
+            "--games",
+            "4",
+            "--opening-moves",
+            "4",
+            "--turn-ms",
+            "100",
+            "--algorithm",
+            "minimax",
+            "--sims",
+            "200",
+            "--backend",
+            "cpu",
+            "--record",
+            record.to_str().unwrap(),
+        ]);
+        let out = referee(&record);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{against}: {text}");
+        assert!(text.contains("4 games"), "{text}");
+        // The same games with the last move dropped (no end) or a winner
+        // swapped: refused.
+        let lines = std::fs::read_to_string(&record).unwrap();
+        for mutation in 0..2 {
+            let mut g: serde_json::Value =
+                serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+            if mutation == 0 {
+                g["moves"].as_array_mut().unwrap().pop();
+            } else {
+                let r = g["result"].as_f64().unwrap();
+                g["result"] = serde_json::json!(if r == 0.0 { 1.0 } else { -r });
+            }
+            let bad = dir.join("bad.jsonl");
+            std::fs::write(&bad, format!("{g}\n")).unwrap();
+            let out = referee(&bad);
+            assert!(!out.status.success(), "mutation {mutation} passed");
+        }
+    }
+}

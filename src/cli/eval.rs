@@ -74,6 +74,11 @@ pub struct EvalArgs {
     opening_moves: usize,
     #[command(flatten)]
     device: DeviceArgs,
+    /// Write every game of the match to this file, one JSON line each
+    /// (game, a_first, moves as action ids from the initial position,
+    /// result for the model: 1, 0 or -1), e.g. for a referee to replay.
+    #[arg(long)]
+    record: Option<PathBuf>,
     /// Print JSON (per-position results with --positions).
     #[arg(long)]
     json: bool,
@@ -202,6 +207,16 @@ fn run_match<'e, G: Game + Heuristic>(
     )?;
     bar.finish_and_clear();
     let secs = t.elapsed().as_secs_f64();
+    if let Some(path) = &args.record {
+        let mut records = r.records.clone();
+        records.sort_by_key(|g| g.game);
+        let text: String = records
+            .iter()
+            .map(|g| serde_json::to_string(g).map(|l| l + "\n"))
+            .collect::<std::result::Result<_, _>>()?;
+        wgzero::files::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if args.json {
         let elo = r.elo();
         let json = serde_json::json!({ "model": a_name, "against": b_name, "symmetries": args.averaging.symmetries, "result": r, "score": r.score(),

@@ -208,3 +208,48 @@ pub fn nats_server_with(test: &str, extra: &str) -> Option<wgzero::transport::se
         }
     }
 }
+
+/// A Python that imports pyspiel, or None (with the reason printed).
+pub fn openspiel(test: &str) -> Option<String> {
+    let python = std::env::var("WGZERO_OPENSPIEL_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import pyspiel"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(python);
+    }
+    let why = format!("{python} cannot import pyspiel (pip install open-spiel==2.0.2)");
+    if std::env::var("WGZERO_REQUIRE_OPENSPIEL").is_ok_and(|v| v == "1") {
+        panic!("{test}: WGZERO_REQUIRE_OPENSPIEL=1 but {why}");
+    }
+    println!("SKIPPED {test}: {why}");
+    None
+}
+
+/// The outside brain: `WGZERO_PBRAIN_FIGRID` (`.ci/run` installs
+/// pbrain-figrid and sets it, with WGZERO_REQUIRE_FIGRID=1, which makes a
+/// missing one a failure), else `pbrain-figrid` on the PATH; elsewhere the
+/// test says why it skips.
+pub fn figrid(test: &str) -> Option<String> {
+    let candidate = std::env::var("WGZERO_PBRAIN_FIGRID").unwrap_or("pbrain-figrid".into());
+    let works = std::process::Command::new(&candidate)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map(|mut c| {
+            let _ = c.kill();
+            let _ = c.wait();
+        })
+        .is_ok();
+    if works {
+        return Some(candidate);
+    }
+    if std::env::var("WGZERO_REQUIRE_FIGRID").is_ok_and(|v| v == "1") {
+        panic!("{test}: WGZERO_REQUIRE_FIGRID=1 but {candidate} cannot be started (cargo install --locked --version 1.2.0 figrid-board --features embed-weights)");
+    }
+    println!("SKIPPED {test}: pbrain-figrid is not installed");
+    None
+}
