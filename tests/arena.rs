@@ -18,6 +18,7 @@ fn elo_and_score_follow_the_results() {
         first: [30, 10, 10],
         second: [30, 10, 10],
         score_checks: None,
+        records: Vec::new(),
     };
     assert!((r.score() - 0.7).abs() < 1e-12);
     let e = r.elo();
