@@ -72,14 +72,18 @@ fn player_specs_parse_or_explain() {
         ("minimax:99", "depth must be a whole number from 1 to 12"),
         (
             "random:3",
-            "expected random, mcts:N, minimax:D or gtp:COMMAND",
+            "expected random, mcts:N, minimax:D, gtp:COMMAND or pbrain:COMMAND",
         ),
         (
             "alphazero",
-            "expected random, mcts:N, minimax:D or gtp:COMMAND",
+            "expected random, mcts:N, minimax:D, gtp:COMMAND or pbrain:COMMAND",
         ),
-        ("", "expected random, mcts:N, minimax:D or gtp:COMMAND"),
+        (
+            "",
+            "expected random, mcts:N, minimax:D, gtp:COMMAND or pbrain:COMMAND",
+        ),
         ("gtp: ", "needs an engine command line"),
+        ("pbrain:", "needs a Gomocup brain's command line"),
     ] {
         let e = bad.parse::<PlayerSpec>().unwrap_err().to_string();
         assert!(e.contains(&format!("{bad:?}")), "{bad:?}: {e}");

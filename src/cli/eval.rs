@@ -58,6 +58,10 @@ pub struct EvalArgs {
     /// The model's search.
     #[arg(long, value_enum, default_value = "puct")]
     algorithm: AlgorithmArg,
+    /// The search of a model given as --against [default: --algorithm],
+    /// e.g. to match minimax against PUCT with one network.
+    #[arg(long, value_enum)]
+    against_algorithm: Option<AlgorithmArg>,
     #[command(flatten)]
     minimax: MinimaxArgs,
     /// PUCT's exploration constant.
@@ -157,9 +161,17 @@ pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
             }
             let (e, name) = model_evaluator(&game, Some(path), &selected, symmetries)?;
             other = e;
+            let mut theirs = search.clone();
+            if let Some(a) = args.against_algorithm {
+                theirs.algorithm = a.into();
+                if theirs.algorithm != search.algorithm {
+                    theirs.widths.clear();
+                    theirs.expand_width = 0;
+                }
+            }
             Contestant::Search {
                 name,
-                search: search.clone(),
+                search: theirs,
                 eval: &mut other,
             }
         }

@@ -200,8 +200,9 @@ fn print_report<G: Game>(game: &G, report: &SelfPlayReport, device: &DeviceRepor
         report.steady_seconds
     );
     println!(
-        "  per move: {:.2} evaluations; saved: {:.2} by the evaluation cache, {:.2} by terminal positions, {:.2} by tree reuse (root already expanded)",
+        "  per move: {:.2} evaluations in {:.2} network calls; saved: {:.2} by the evaluation cache, {:.2} by terminal positions, {:.2} by tree reuse (root already expanded)",
         report.evaluations_per_move,
+        report.network_calls_per_move,
         report.cache_hits_per_move,
         report.terminal_hits_per_move,
         report.reused_roots_per_move

@@ -242,6 +242,9 @@ pub struct SelfPlayReport {
     pub cache_hits_per_move: f64,
     pub terminal_hits_per_move: f64,
     pub reused_roots_per_move: f64,
+    /// Per move played: the network calls its search waited for (batches it
+    /// sent positions in; fixed-width minimax: at most its depth + 1).
+    pub network_calls_per_move: f64,
     pub wall_seconds: f64,
     /// CPU seconds of the whole process (search, network, everything) over
     /// wall seconds: the cores kept busy.
@@ -663,6 +666,7 @@ impl<'a, G: Game> Driver<'a, G> {
             cache_hits_per_move: per_move(sum(|s| s.cache_hits)),
             terminal_hits_per_move: per_move(sum(|s| s.terminal_hits)),
             reused_roots_per_move: per_move(sum(|s| s.reused_roots)),
+            network_calls_per_move: per_move(sum(|s| s.batches)),
             wall_seconds: wall,
             cpu_cores: cpu / wall,
             games_per_second: self.done as f64 / wall,
