@@ -1,6 +1,8 @@
 //! The NN-guided minimax searches: network calls per move, the budget,
 //! wins in one, exact values, and matches batched across games.
 
+mod common;
+
 use std::collections::VecDeque;
 
 use wgzero::arena::{play_match, Contestant, MatchConfig};
@@ -10,35 +12,6 @@ use wgzero::mcts::{Algorithm, Search, SearchConfig};
 use wgzero::players::PlayerSpec;
 use wgzero::solver::Solver;
 use wgzero::Result;
-
-/// Counts the batches and positions it is asked to evaluate.
-struct Counting<E> {
-    inner: E,
-    positions: u64,
-    batches: u64,
-}
-
-impl<E: Evaluator> Evaluator for Counting<E> {
-    fn submit(&mut self, batch: Batch) -> Result<()> {
-        self.positions += batch.len() as u64;
-        self.batches += 1;
-        self.inner.submit(batch)
-    }
-    fn collect(&mut self) -> Result<Batch> {
-        self.inner.collect()
-    }
-    fn in_flight(&self) -> usize {
-        self.inner.in_flight()
-    }
-}
-
-fn counting<E>(inner: E) -> Counting<E> {
-    Counting {
-        inner,
-        positions: 0,
-        batches: 0,
-    }
-}
 
 /// Connect Four judged by the solver: uniform priors, value 0.9 / 0 / -0.9
 /// for a won / drawn / lost position (the side to move's).
@@ -103,7 +76,7 @@ fn c4(moves: &[usize]) -> <Connect4 as Game>::State {
 /// 1 + 5 + 15 + 45 positions.
 #[test]
 fn fixed_width_makes_one_network_call_per_depth() {
-    let mut eval = counting(Uniform::new());
+    let mut eval = common::counting(Uniform::new());
     let mut s = Search::new(Connect4, minimax(&[5, 3, 3], 400), 1).unwrap();
     let r = s.run(&mut eval, 400).unwrap();
     assert_eq!(eval.batches, 4);
@@ -119,7 +92,7 @@ fn fixed_width_makes_one_network_call_per_depth() {
 #[test]
 fn automatic_widths_spend_exactly_the_budget() {
     for sims in [6, 64, 256, 1024] {
-        let mut eval = counting(Uniform::new());
+        let mut eval = common::counting(Uniform::new());
         let mut s = Search::new(Connect4, minimax(&[], sims), 1).unwrap();
         let r = s.run(&mut eval, sims).unwrap();
         assert_eq!(eval.positions, sims as u64 + 1, "{sims}");
@@ -189,7 +162,7 @@ fn descent_plays_and_proves_wins() {
 #[test]
 fn descent_keeps_to_its_budget_one_expansion_a_call() {
     for (sims, leaves) in [(20, 1), (100, 4), (500, 8)] {
-        let mut eval = counting(Uniform::new());
+        let mut eval = common::counting(Uniform::new());
         let cfg = SearchConfig {
             leaves_per_gather: leaves,
             ..descent(0, sims)
@@ -218,7 +191,7 @@ fn descent_keeps_to_its_budget_one_expansion_a_call() {
 #[test]
 fn minimax_searches_play_matches_batched_across_games() {
     for search in [minimax(&[0, 3], 100), descent(0, 60)] {
-        let mut eval = counting(Uniform::new());
+        let mut eval = common::counting(Uniform::new());
         let cfg = MatchConfig {
             games: 16,
             opening_moves: 2,

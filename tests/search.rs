@@ -4,36 +4,6 @@ use wgzero::eval::{Batch, Evaluator, Rollout, Uniform};
 use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
 use wgzero::mcts::{considered_visits, Algorithm, Search, SearchConfig, ROOT};
 use wgzero::players::{MctsPlayer, Player};
-use wgzero::Result;
-
-/// Counts every position it is asked to evaluate.
-struct Counting<E> {
-    inner: E,
-    positions: u64,
-    batches: u64,
-}
-
-impl<E: Evaluator> Evaluator for Counting<E> {
-    fn submit(&mut self, batch: Batch) -> Result<()> {
-        self.positions += batch.len() as u64;
-        self.batches += 1;
-        self.inner.submit(batch)
-    }
-    fn collect(&mut self) -> Result<Batch> {
-        self.inner.collect()
-    }
-    fn in_flight(&self) -> usize {
-        self.inner.in_flight()
-    }
-}
-
-fn counting<E>(inner: E) -> Counting<E> {
-    Counting {
-        inner,
-        positions: 0,
-        batches: 0,
-    }
-}
 
 fn config(algorithm: Algorithm, leaves: usize) -> SearchConfig {
     SearchConfig {
@@ -93,7 +63,7 @@ fn each_leaf_is_evaluated_exactly_once_with_many_leaves_in_flight() {
             let g = Connect4;
             let mut s = Search::new(g, config(algorithm, leaves), 1).unwrap();
             s.begin(600).unwrap();
-            let mut eval = counting(Uniform::new());
+            let mut eval = common::counting(Uniform::new());
             drive(std::slice::from_mut(&mut s), &mut eval, leaves, two);
             let expanded = s
                 .tree()
@@ -122,7 +92,7 @@ fn many_games_share_one_batch() {
             s
         })
         .collect();
-    let mut eval = counting(Uniform::new());
+    let mut eval = common::counting(Uniform::new());
     drive(&mut searches, &mut eval, 8, true);
     let requests: u64 = searches.iter().map(|s| s.stats().requests).sum();
     assert_eq!(requests, eval.positions);
@@ -343,7 +313,7 @@ fn terminal_leaves_are_resolved_without_the_evaluator() {
     let g = Connect4;
     let mut s = Search::new(g, config(Algorithm::Puct, 8), 6).unwrap();
     s.reset(g.parse_position("121212").unwrap());
-    let mut eval = counting(Uniform::new());
+    let mut eval = common::counting(Uniform::new());
     let r = s.run(&mut eval, 300).unwrap();
     assert_eq!(r.action, 0, "takes the immediate win");
     assert!(s.stats().terminal_hits > 0);
@@ -359,7 +329,7 @@ fn evaluation_cache_skips_transpositions() {
         ..config(Algorithm::Puct, 4)
     };
     let mut s = Search::new(TicTacToe, cfg, 7).unwrap();
-    let mut eval = counting(Uniform::new());
+    let mut eval = common::counting(Uniform::new());
     s.run(&mut eval, 3000).unwrap();
     let st = s.stats().clone();
     assert!(st.cache_hits > 0);

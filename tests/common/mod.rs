@@ -253,3 +253,33 @@ pub fn figrid(test: &str) -> Option<String> {
     println!("SKIPPED {test}: pbrain-figrid is not installed");
     None
 }
+
+/// An evaluator that counts the batches and positions it is asked to
+/// evaluate, passing them on to `inner`.
+pub struct Counting<E> {
+    pub inner: E,
+    pub positions: u64,
+    pub batches: u64,
+}
+
+impl<E: wgzero::eval::Evaluator> wgzero::eval::Evaluator for Counting<E> {
+    fn submit(&mut self, batch: wgzero::eval::Batch) -> wgzero::Result<()> {
+        self.positions += batch.len() as u64;
+        self.batches += 1;
+        self.inner.submit(batch)
+    }
+    fn collect(&mut self) -> wgzero::Result<wgzero::eval::Batch> {
+        self.inner.collect()
+    }
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
+    }
+}
+
+pub fn counting<E>(inner: E) -> Counting<E> {
+    Counting {
+        inner,
+        positions: 0,
+        batches: 0,
+    }
+}
