@@ -35,12 +35,12 @@ pub struct GtpClient {
     timeout: Duration,
 }
 
-fn gtp_error(command: &str, why: impl std::fmt::Display) -> Error {
+pub(crate) fn gtp_error(command: &str, why: impl std::fmt::Display) -> Error {
     Error::Gtp(format!("{command}: {why}"))
 }
 
 /// Forwards `reader`'s lines (invalid UTF-8 replaced) until it ends.
-pub(crate) fn forward_lines(reader: impl std::io::Read, tx: mpsc::Sender<String>) {
+fn forward_lines(reader: impl std::io::Read, tx: mpsc::Sender<String>) {
     let mut reader = BufReader::new(reader);
     let mut bytes = Vec::new();
     loop {
@@ -60,24 +60,36 @@ pub(crate) fn forward_lines(reader: impl std::io::Read, tx: mpsc::Sender<String>
     }
 }
 
+/// An engine process started from `command_line` (a program and its
+/// arguments, shell-quoted), its standard error as `stderr` says: the
+/// child, its standard input, and its output lines (read by a thread of
+/// their own). Errors name the command line.
+pub(crate) fn spawn_engine(
+    command_line: &str,
+    stderr: Stdio,
+) -> Result<(Child, ChildStdin, mpsc::Receiver<String>)> {
+    let words = shlex::split(command_line)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| gtp_error(command_line, "cannot split the command line"))?;
+    let mut child = Command::new(&words[0])
+        .args(&words[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| gtp_error(command_line, format!("cannot start it: {e}")))?;
+    let stdin = child.stdin.take().expect("piped");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || forward_lines(stdout, tx));
+    Ok((child, stdin, lines))
+}
+
 impl GtpClient {
     /// Starts `command_line` (a program and its arguments, shell-quoted).
     pub fn spawn(command_line: &str) -> Result<Self> {
-        let words = shlex::split(command_line)
-            .filter(|w| !w.is_empty())
-            .ok_or_else(|| gtp_error(command_line, "cannot split the command line"))?;
-        let mut child = Command::new(&words[0])
-            .args(&words[1..])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| gtp_error(command_line, format!("cannot start it: {e}")))?;
-        let stdin = child.stdin.take().expect("piped");
-        let stdout = child.stdout.take().expect("piped");
+        let (mut child, stdin, lines) = spawn_engine(command_line, Stdio::piped())?;
         let err = child.stderr.take().expect("piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || forward_lines(stdout, tx));
         let stderr: Arc<Mutex<VecDeque<String>>> = Arc::default();
         let kept = stderr.clone();
         let (etx, erx) = mpsc::channel::<String>();

@@ -2,23 +2,19 @@
 //! in matches: `eval --game gomoku --against "pbrain:COMMAND"`.
 
 use std::io::Write;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::game::Game;
 use crate::pbrain::{format_point, parse_point};
-use crate::players::gtp::forward_lines;
+use crate::players::gtp::{gtp_error, spawn_engine};
 use crate::players::Player;
 
 /// How long a brain may take over a move beyond its turn time before it
 /// counts as hung.
 const GRACE: Duration = Duration::from_secs(30);
-
-fn brain_error(command: &str, why: impl std::fmt::Display) -> Error {
-    Error::Gtp(format!("{command}: {why}"))
-}
 
 /// An outside Gomocup brain playing one game: it is told the board at its
 /// first move (`BEGIN` on an empty board, else `BOARD`) and the opponent's
@@ -45,25 +41,12 @@ impl<G: Game> PbrainPlayer<G> {
     pub fn new(game: G, command_line: &str, turn_ms: u64) -> Result<Self> {
         let size = (game.num_actions() as f64).sqrt() as usize;
         if !game.name().starts_with("gomoku") || size * size != game.num_actions() {
-            return Err(brain_error(
+            return Err(gtp_error(
                 command_line,
                 format!("pbrain: engines play Gomoku, not {}", game.name()),
             ));
         }
-        let words = shlex::split(command_line)
-            .filter(|w| !w.is_empty())
-            .ok_or_else(|| brain_error(command_line, "cannot split the command line"))?;
-        let mut child = Command::new(&words[0])
-            .args(&words[1..])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| brain_error(command_line, format!("cannot start it: {e}")))?;
-        let stdin = child.stdin.take().expect("piped");
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || forward_lines(stdout, tx));
+        let (child, stdin, lines) = spawn_engine(command_line, Stdio::null())?;
         Ok(PbrainPlayer {
             game,
             command: command_line.to_string(),
@@ -82,7 +65,7 @@ impl<G: Game> PbrainPlayer<G> {
     fn send(&mut self, line: &str) -> Result<()> {
         writeln!(self.stdin, "{line}")
             .and_then(|()| self.stdin.flush())
-            .map_err(|e| brain_error(&self.command, format!("cannot write {line:?}: {e}")))
+            .map_err(|e| gtp_error(&self.command, format!("cannot write {line:?}: {e}")))
     }
 
     /// The brain's next answer line (messages kept aside), within `limit`.
@@ -93,7 +76,7 @@ impl<G: Game> PbrainPlayer<G> {
             let line = match self.lines.recv_timeout(left) {
                 Ok(l) => l,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(brain_error(
+                    return Err(gtp_error(
                         &self.command,
                         format!(
                             "no answer to {command:?} within {:.0} s",
@@ -102,7 +85,7 @@ impl<G: Game> PbrainPlayer<G> {
                     ))
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(brain_error(
+                    return Err(gtp_error(
                         &self.command,
                         format!("the brain closed its output after {command:?}"),
                     ))
@@ -123,7 +106,7 @@ impl<G: Game> PbrainPlayer<G> {
                     self.messages.push(line);
                 }
                 "ERROR" | "UNKNOWN" => {
-                    return Err(brain_error(
+                    return Err(gtp_error(
                         &self.command,
                         format!("answered {command:?} with {line:?}"),
                     ))
@@ -137,7 +120,7 @@ impl<G: Game> PbrainPlayer<G> {
         self.send(&format!("START {}", self.size))?;
         let ok = self.answer("START", GRACE)?;
         if !ok.eq_ignore_ascii_case("ok") {
-            return Err(brain_error(
+            return Err(gtp_error(
                 &self.command,
                 format!("answered START with {ok:?}"),
             ));
@@ -180,7 +163,7 @@ impl<G: Game> PbrainPlayer<G> {
         let limit = Duration::from_millis(self.turn_ms) + GRACE;
         let line = self.answer(&command, limit)?;
         let a = parse_point(&line, self.size).map_err(|e| {
-            brain_error(
+            gtp_error(
                 &self.command,
                 format!("answered {command:?} with {line:?}: {e}"),
             )
