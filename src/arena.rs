@@ -65,8 +65,11 @@ pub struct MatchConfig {
     /// pair of games starts from the same opening, once with each colour.
     pub games: usize,
     /// Random moves that open each pair of games (so that deterministic
-    /// players do not repeat one game).
+    /// players do not repeat one game), where `openings` is empty.
     pub opening_moves: usize,
+    /// Given openings (moves from the initial position), taken in turn by the
+    /// pairs of games: pair `k` plays `openings[k % len]`. Default: none.
+    pub openings: Vec<Vec<usize>>,
     /// Games played at once.
     pub concurrency: usize,
     pub seed: u64,
@@ -100,6 +103,8 @@ pub struct MatchGame {
     pub a_first: bool,
     /// Every move from the initial position, the opening's included.
     pub moves: Vec<usize>,
+    /// How many of `moves` are the opening (played for both, chosen by neither).
+    pub opening_moves: usize,
     /// A's result: 1 win, 0 draw, -1 loss.
     pub result: f32,
 }
@@ -216,9 +221,11 @@ struct Table<G: Game> {
     waiting: Option<usize>,
     result: Option<f32>,
     simulations: [u32; 2],
-    /// Its number in the match, and every move so far.
+    /// Its number in the match, every move so far, and how many of them
+    /// are the opening.
     index: usize,
     moves: Vec<usize>,
+    opening_moves: usize,
 }
 
 impl<G: Game> Table<G> {
@@ -334,6 +341,47 @@ pub fn random_opening_moves<G: Game>(game: &G, moves: usize, seed: u64) -> Vec<u
     played
 }
 
+/// Reads an openings file: one opening a line, its moves from the initial
+/// position in the game's notation (as `play` and `--positions` take them);
+/// blank lines and lines starting with `#` are skipped. Every move is checked,
+/// and an opening may not end the game.
+pub fn read_openings<G: Game>(game: &G, text: &str) -> Result<Vec<Vec<usize>>> {
+    let mut openings = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |reason: String| Error::Parse {
+            what: "opening",
+            input: line.to_string(),
+            reason: format!("line {}: {reason}", n + 1),
+        };
+        let mut s = game.initial();
+        let mut moves = Vec::new();
+        for token in game.split_moves(line) {
+            if game.terminal_value(&s).is_some() {
+                return Err(bad("the game is over before its last move".into()));
+            }
+            let a = game.parse_move(&s, token).map_err(|e| bad(e.to_string()))?;
+            game.apply(&mut s, a);
+            moves.push(a);
+        }
+        if game.terminal_value(&s).is_some() {
+            return Err(bad("the opening ends the game".into()));
+        }
+        openings.push(moves);
+    }
+    if openings.is_empty() {
+        return Err(Error::Parse {
+            what: "openings file",
+            input: String::new(),
+            reason: "it holds no opening".into(),
+        });
+    }
+    Ok(openings)
+}
+
 /// What a contestant's per-game agent is built from: a search, or a baseline player.
 type Recipe = std::result::Result<SearchConfig, PlayerSpec>;
 
@@ -371,8 +419,11 @@ impl<'a, G: Game + Heuristic> TableRecipe<'a, G> {
     fn table(&self, i: usize) -> Result<Table<G>> {
         let (game, cfg) = (self.game, self.cfg);
         let seed = mix64(cfg.seed ^ mix64(i as u64 + 1));
-        let opening_moves =
-            random_opening_moves(game, cfg.opening_moves, mix64(cfg.seed ^ (i / 2) as u64));
+        let opening_moves = if cfg.openings.is_empty() {
+            random_opening_moves(game, cfg.opening_moves, mix64(cfg.seed ^ (i / 2) as u64))
+        } else {
+            cfg.openings[(i / 2) % cfg.openings.len()].clone()
+        };
         let mut opening = game.initial();
         let mut positions = Vec::with_capacity(opening_moves.len());
         for &a in &opening_moves {
@@ -408,6 +459,7 @@ impl<'a, G: Game + Heuristic> TableRecipe<'a, G> {
             result: None,
             simulations: self.sims,
             index: i,
+            opening_moves: opening_moves.len(),
             moves: opening_moves,
         })
     }
@@ -468,6 +520,7 @@ fn remove_finished<G: Game>(
                 game: tables[i].index,
                 a_first: tables[i].a_first,
                 moves: std::mem::take(&mut tables[i].moves),
+                opening_moves: tables[i].opening_moves,
                 result: r,
             });
             for agent in &tables[i].agents {

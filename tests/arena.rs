@@ -1,7 +1,7 @@
 //! Matches and batched searches (no network: baselines and the uniform evaluator).
 
 use wgzero::arena::{
-    play_match, random_opening, search_many, Contestant, MatchConfig, MatchResult,
+    play_match, random_opening, read_openings, search_many, Contestant, MatchConfig, MatchResult,
 };
 use wgzero::eval::Uniform;
 use wgzero::game::{Connect4, Game, TicTacToe};
@@ -52,6 +52,7 @@ fn a_match_plays_every_game_with_both_colours() {
     let cfg = MatchConfig {
         games: 40,
         opening_moves: 2,
+        openings: Vec::new(),
         concurrency: 16,
         seed: 3,
     };
@@ -74,6 +75,46 @@ fn a_match_plays_every_game_with_both_colours() {
 }
 
 #[test]
+fn given_openings_are_played_in_turn_once_with_each_colour() {
+    let text = "# Connect Four openings\n\n44\n  353 \n";
+    let openings = read_openings(&Connect4, text).unwrap();
+    assert_eq!(openings, vec![vec![3, 3], vec![2, 4, 2]]);
+    for (bad, why) in [
+        ("44\n4z\n", "line 2"),
+        ("1111111\n", "line 1"),
+        ("1212121\n", "ends the game"),
+        ("# nothing\n", "no opening"),
+    ] {
+        let e = read_openings(&Connect4, bad).unwrap_err().to_string();
+        assert!(e.contains(why), "{bad:?}: {e}");
+    }
+    let cfg = MatchConfig {
+        games: 6,
+        opening_moves: 5,
+        openings: openings.clone(),
+        concurrency: 6,
+        seed: 3,
+    };
+    let r = play_match(
+        &Connect4,
+        Contestant::Baseline(PlayerSpec::Minimax(2)),
+        Contestant::Baseline(PlayerSpec::Random),
+        &cfg,
+        &mut |_, _| {},
+        &|| false,
+    )
+    .unwrap();
+    let mut records = r.records.clone();
+    records.sort_by_key(|g| g.game);
+    for g in &records {
+        let opening = &openings[(g.game / 2) % 2];
+        assert_eq!(&g.moves[..opening.len()], &opening[..], "{g:?}");
+        assert_eq!(g.opening_moves, opening.len());
+        assert_eq!(g.a_first, g.game % 2 == 0);
+    }
+}
+
+#[test]
 fn a_searching_contestant_batches_over_games_and_can_be_stopped() {
     // Uniform-prior search against random at tic-tac-toe: every game is
     // played; a perfect-information search of 200 simulations rarely loses.
@@ -81,6 +122,7 @@ fn a_searching_contestant_batches_over_games_and_can_be_stopped() {
     let cfg = MatchConfig {
         games: 20,
         opening_moves: 0,
+        openings: Vec::new(),
         concurrency: 20,
         seed: 1,
     };

@@ -195,6 +195,7 @@ fn minimax_searches_play_matches_batched_across_games() {
         let cfg = MatchConfig {
             games: 16,
             opening_moves: 2,
+            openings: Vec::new(),
             concurrency: 16,
             seed: 5,
         };

@@ -275,6 +275,37 @@ fn matches_against_outside_brains() {
     }
 }
 
+/// The balanced openings the Gomoku model card's matches use.
+const OPENINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/gomoku15/openings.txt");
+
+/// The shipped openings read as 200 distinct legal three-stone openings, and
+/// the script that picked them picks more with the outside engine.
+#[test]
+fn balanced_openings_are_read_and_picked_by_an_engine() {
+    let game = wgzero::game::Gomoku::new(15).unwrap();
+    let text = std::fs::read_to_string(OPENINGS).unwrap();
+    let openings = wgzero::arena::read_openings(&game, &text).unwrap();
+    assert_eq!(openings.len(), 200);
+    assert!(openings.iter().all(|o| o.len() == 3));
+    let distinct: std::collections::HashSet<_> = openings.iter().collect();
+    assert_eq!(distinct.len(), 200);
+    let Some(figrid) = common::figrid("balanced_openings_are_read_and_picked_by_an_engine") else {
+        return;
+    };
+    let out = common::tempdir("openings").join("openings.txt");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/gomoku_openings.py");
+    let o = Command::new("python3")
+        .args([
+            script, "--engine", &figrid, "--count", "5", "--ms", "100", "--seed", "3",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let picked = wgzero::arena::read_openings(&game, &std::fs::read_to_string(&out).unwrap());
+    assert_eq!(picked.unwrap().len(), 5);
+}
+
 /// Games wgzero plays, against itself and against the outside brain, replayed
 /// through OpenSpiel's `gomoku` move by move: same legal moves, same end,
 /// same winner. A corrupted record is caught.
@@ -312,14 +343,16 @@ fn openspiel_referees_the_games() {
             against,
             "--games",
             "4",
-            "--opening-moves",
-            "4",
+            "--openings",
+            OPENINGS,
             "--turn-ms",
             "100",
             "--algorithm",
             "minimax",
+            "--widths",
+            "0,1",
             "--sims",
-            "200",
+            "1000",
             "--backend",
             "cpu",
             "--record",
@@ -329,6 +362,13 @@ fn openspiel_referees_the_games() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{against}: {text}");
         assert!(text.contains("4 games"), "{text}");
+        // Minimax over every move and each reply's best and winning replies
+        // never misses a win in one nor leaves a four unanswered, even with
+        // random weights (the referee's own audit).
+        let summary: serde_json::Value =
+            serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(summary["lapses"]["model"]["missed_wins"], 0, "{text}");
+        assert_eq!(summary["lapses"]["model"]["ignored_fours"], 0, "{text}");
         // The same games with the last move dropped (no end) or a winner
         // swapped: refused.
         let lines = std::fs::read_to_string(&record).unwrap();
@@ -347,4 +387,16 @@ fn openspiel_referees_the_games() {
             assert!(!out.status.success(), "mutation {mutation} passed");
         }
     }
+    // The audit sees a lapse: White builds four on row 7 (columns 0-3), Black
+    // (the model) plays along row 0 instead of taking (7, 4), White makes five.
+    let lapse = dir.join("lapse.jsonl");
+    let game = serde_json::json!({"game": 0, "a_first": true, "opening_moves": 0,
+        "moves": [0, 105, 2, 106, 4, 107, 6, 108, 8, 109], "result": -1.0});
+    std::fs::write(&lapse, format!("{game}\n")).unwrap();
+    let out = referee(&lapse);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["lapses"]["model"]["ignored_fours"], 1, "{text}");
+    assert_eq!(summary["lapses"]["opponent"]["missed_wins"], 0, "{text}");
 }

@@ -109,6 +109,8 @@ fn resuming_on_the_cpu_backend_starts_no_gpu_device() {
     let run = temp_dir("resume-cpu");
     let o = train(&run, 1);
     assert!(o.status.success(), "{}", text(&o));
+    // A run kept without its game files (as models/*/training/run) resumes.
+    std::fs::remove_dir_all(run.join("games")).unwrap();
     let o = train_command(&run, 2)
         .env("LD_DEBUG", "files")
         .env_remove("BURN_DEVICE")
@@ -124,6 +126,7 @@ fn resuming_on_the_cpu_backend_starts_no_gpu_device() {
         .filter(|l| l.contains("file=") && l.contains("vulkan"))
         .collect();
     assert!(gpu.is_empty(), "a CPU run loaded {gpu:?}");
+    assert!(run.join("games/iter-000002.wgzr").exists());
     let _ = std::fs::remove_dir_all(&run);
 }
 

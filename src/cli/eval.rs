@@ -12,7 +12,7 @@ use super::{
     averaged_evaluator, counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, DeviceArgs,
     GameArgs, MinimaxArgs,
 };
-use wgzero::arena::{play_match, search_many, Contestant, MatchConfig, MatchResult};
+use wgzero::arena::{play_match, read_openings, search_many, Contestant, MatchConfig, MatchResult};
 use wgzero::eval::{Evaluator, SymmetryAverage};
 use wgzero::game::{Connect4, Game};
 use wgzero::mcts::SearchConfig;
@@ -76,11 +76,21 @@ pub struct EvalArgs {
     /// Random moves opening each pair of games.
     #[arg(long, default_value_t = 0)]
     opening_moves: usize,
+    /// Openings file: one opening a line (moves in the game's notation, e.g.
+    /// `h8 h9 i10` for Gomoku), taken in turn by each pair of games, once
+    /// with each colour; e.g. models/gomoku15/openings.txt.
+    #[arg(long, conflicts_with = "opening_moves")]
+    openings: Option<PathBuf>,
+    /// Games played at once [default: 8 against an outside engine (a
+    /// process each; 1 gives a timed engine the whole machine), else 256].
+    #[arg(long)]
+    concurrency: Option<usize>,
     #[command(flatten)]
     device: DeviceArgs,
     /// Write every game of the match to this file, one JSON line each
     /// (game, a_first, moves as action ids from the initial position,
-    /// result for the model: 1, 0 or -1), e.g. for a referee to replay.
+    /// opening_moves: how many of them the opening played, result for the
+    /// model: 1, 0 or -1), e.g. for a referee to replay.
     #[arg(long)]
     record: Option<PathBuf>,
     /// Print JSON (per-position results with --positions).
@@ -192,17 +202,29 @@ fn run_match<'e, G: Game + Heuristic>(
     args: &EvalArgs,
 ) -> Result<()> {
     let (a_name, b_name) = (a.name(), b.name());
+    let openings = match &args.openings {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --openings {}", path.display()))?;
+            read_openings(game, &text).with_context(|| format!("--openings {}", path.display()))?
+        }
+        None => Vec::new(),
+    };
     let cfg = MatchConfig {
         games: args.games,
         opening_moves: args.opening_moves,
+        openings,
         // An outside engine is a process per game: a few at a time.
-        concurrency: if matches!(
-            b,
-            Contestant::Baseline(PlayerSpec::Gtp(_) | PlayerSpec::Pbrain(..))
-        ) {
-            args.games.min(8)
-        } else {
-            args.games.min(256)
+        concurrency: match args.concurrency {
+            Some(n) => n.clamp(1, args.games),
+            None if matches!(
+                b,
+                Contestant::Baseline(PlayerSpec::Gtp(_) | PlayerSpec::Pbrain(..))
+            ) =>
+            {
+                args.games.min(8)
+            }
+            None => args.games.min(256),
         },
         seed: args.seed,
     };

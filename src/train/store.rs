@@ -417,6 +417,9 @@ pub fn write_games<G: Game>(
     iteration: u64,
     games: &[GameRecord],
 ) -> Result<()> {
+    // A run folder copied without its game files (a kept checkpoint) has
+    // no `games/` any more.
+    std::fs::create_dir_all(run.join("games"))?;
     write_records(&games_file(run, iteration), &RecordsHeader::of(game), games)
 }
 

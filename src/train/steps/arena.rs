@@ -130,6 +130,7 @@ fn candidate_match<G: Game + Heuristic>(
     let mcfg = MatchConfig {
         games: run.arena_games,
         opening_moves: run.arena_opening_moves,
+        openings: Vec::new(),
         concurrency: run.arena_games,
         seed: mix64(run.seed ^ it ^ 0xa7e4a),
     };
@@ -171,6 +172,7 @@ fn baseline_matches<G: Game + Heuristic>(
         let bcfg = MatchConfig {
             games: run.baseline_games,
             opening_moves: 0,
+            openings: Vec::new(),
             concurrency: run.baseline_games,
             seed: mix64(run.seed ^ it ^ (k as u64 + 1) << 40),
         };
