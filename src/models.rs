@@ -8,6 +8,10 @@ pub fn shipped(game: &str) -> Option<(&'static str, &'static [u8])> {
             include_str!("../models/connect4/config.json"),
             include_bytes!("../models/connect4/model.bpk"),
         )),
+        "gomoku15" => Some((
+            include_str!("../models/gomoku15/config.json"),
+            include_bytes!("../models/gomoku15/model.bpk"),
+        )),
         "go9" => Some((
             include_str!("../models/go9/config.json"),
             include_bytes!("../models/go9/model.bpk"),

@@ -186,6 +186,29 @@ fn descent_keeps_to_its_budget_one_expansion_a_call() {
     }
 }
 
+/// `max_depth` (a Gomocup manager's) stops both searches at that depth
+/// whatever budget is left: full width to depth 2 is 7 + 49 positions.
+#[test]
+fn the_depth_limit_stops_both_searches() {
+    for cfg in [
+        minimax(&[], 1000),
+        minimax(&[0, 0, 0], 1000),
+        descent(0, 1000),
+    ] {
+        let mut eval = common::counting(Uniform::new());
+        let mut s = Search::new(Connect4, cfg.clone(), 1).unwrap();
+        s.set_max_depth(2);
+        let r = s.run(&mut eval, 1000).unwrap();
+        assert_eq!(eval.positions, 1 + 7 + 49, "{:?}", cfg.algorithm);
+        assert_eq!(r.simulations, 56);
+        // No limit again: deeper.
+        let mut eval = common::counting(Uniform::new());
+        s.set_max_depth(0);
+        s.run(&mut eval, 1000).unwrap();
+        assert!(eval.positions > 1 + 7 + 49, "{:?}", cfg.algorithm);
+    }
+}
+
 /// Both searches play whole matches through the arena, their positions
 /// batched across the games in flight.
 #[test]

@@ -232,6 +232,46 @@ fn stop_ends_a_search_early() {
     b.send("END");
 }
 
+/// The manager's `max_node` caps the evaluations of a move and `max_depth`
+/// the depth of the minimax search (every move, each reply's best: 2 levels).
+#[test]
+fn info_max_node_and_max_depth_cap_the_search() {
+    let model = tiny_model("pbrain-limits");
+    let mut b = Brain::start(&["--model", model.to_str().unwrap(), "--backend", "cpu"]);
+    assert_eq!(b.ask("START 15"), "OK");
+    let evaluations = |b: &mut Brain, board: &[(usize, usize, u8)]| -> u64 {
+        b.send("BOARD");
+        for (x, y, f) in board {
+            b.send(&format!("{x},{y},{f}"));
+        }
+        b.send("DONE");
+        let until = Instant::now() + Duration::from_secs(120);
+        let mut message = String::new();
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let line = b.lines.recv_timeout(left).expect("an answer");
+            if line.starts_with("MESSAGE") {
+                message = line;
+            } else {
+                point(&line);
+                break;
+            }
+        }
+        let (before, _) = message
+            .split_once(" evaluations")
+            .unwrap_or_else(|| panic!("{message:?}"));
+        before.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let board = [(7, 7, 1), (8, 8, 2)];
+    // Default: 223 moves, then the best reply of each.
+    assert!(evaluations(&mut b, &board) > 400);
+    b.send("INFO max_depth 1");
+    assert_eq!(evaluations(&mut b, &board), 223);
+    b.send("INFO max_node 50");
+    assert!(evaluations(&mut b, &board) <= 50);
+    b.send("END");
+}
+
 /// Whole games over the protocol against an outside brain, and against
 /// wgzero's own brain run as an outside one (both sides of the protocol):
 /// no protocol error, every game ends.

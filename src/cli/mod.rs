@@ -374,6 +374,10 @@ pub struct MinimaxArgs {
     /// (0 = every legal move) [default: 0].
     #[arg(long)]
     pub expand_width: Option<usize>,
+    /// Minimax and Descent: weight of a node's own network value mixed into
+    /// its backed-up value (0-1) [default: 0].
+    #[arg(long)]
+    pub value_blend: Option<f32>,
 }
 
 impl MinimaxArgs {
@@ -391,6 +395,12 @@ impl MinimaxArgs {
                 anyhow::bail!("--expand-width is for --algorithm descent");
             }
             cfg.expand_width = w;
+        }
+        if let Some(w) = self.value_blend {
+            if !cfg.algorithm.is_minimax() {
+                anyhow::bail!("--value-blend is for --algorithm minimax or descent");
+            }
+            cfg.value_blend = w;
         }
         Ok(())
     }

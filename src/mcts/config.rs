@@ -51,6 +51,14 @@ pub struct SearchConfig {
     /// Descent: children evaluated per expansion, the most likely first;
     /// 0 = every legal move. Default: 0.
     pub expand_width: usize,
+    /// Minimax and Descent: weight of a node's own network value in its
+    /// backed-up value, `(1 - w) x best child + w x own` (exact values are
+    /// never mixed): damps the errors of deep network values. Default: 0.
+    pub value_blend: f32,
+    /// Minimax and Descent: the deepest level searched, in moves below the
+    /// root (a Gomocup manager's `max_depth`); 0: no limit. MCTS ignores
+    /// it. Default: 0.
+    pub max_depth: u32,
     /// Most leaves one search hands out per batch; virtual loss spreads them
     /// over the tree. Default: 8.
     pub leaves_per_gather: usize,
@@ -96,6 +104,8 @@ impl Default for SearchConfig {
             simulations: 400,
             widths: Vec::new(),
             expand_width: 0,
+            value_blend: 0.0,
+            max_depth: 0,
             leaves_per_gather: 8,
             c_puct: 1.5,
             fpu_reduction: 0.25,
@@ -164,6 +174,12 @@ impl SearchConfig {
             return fail(format!(
                 "temperature is {} (must be >= 0)",
                 self.temperature
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.value_blend) {
+            return fail(format!(
+                "value_blend is {} (must be in [0, 1])",
+                self.value_blend
             ));
         }
         if self.gumbel_m == 0 {

@@ -162,6 +162,14 @@ impl<G: Game> Search<G> {
         }
         &self.cfg
     }
+    /// Sets the deepest level the minimax searches look at from the next
+    /// search on ([`SearchConfig::max_depth`]; 0: no limit; MCTS ignores it).
+    pub fn set_max_depth(&mut self, depth: u32) {
+        if let Some(m) = &mut self.minimax {
+            m.set_max_depth(depth);
+        }
+        self.cfg.max_depth = depth;
+    }
     pub fn tree(&self) -> &Tree {
         &self.tree
     }

@@ -66,6 +66,8 @@ struct Node<S> {
     prior: f32,
     /// Product of the priors along the path from the root.
     path_prior: f32,
+    /// Moves from the root.
+    depth: u32,
     status: Status,
     /// The network's value, for the side to move here.
     net_value: f32,
@@ -90,13 +92,21 @@ struct Node<S> {
 }
 
 impl<S> Node<S> {
-    fn new(state: S, parent: NodeId, action: usize, prior: f32, path_prior: f32) -> Self {
+    fn new(
+        state: S,
+        parent: NodeId,
+        action: usize,
+        prior: f32,
+        path_prior: f32,
+        depth: u32,
+    ) -> Self {
         Node {
             state,
             parent,
             action: action as u16,
             prior,
             path_prior,
+            depth,
             status: Status::Unevaluated,
             net_value: 0.0,
             policy: Vec::new(),
@@ -192,6 +202,10 @@ impl<G: Game> MinimaxSearch<G> {
     pub fn config(&self) -> &SearchConfig {
         &self.cfg
     }
+    /// See [`crate::mcts::Search::set_max_depth`].
+    pub fn set_max_depth(&mut self, depth: u32) {
+        self.cfg.max_depth = depth;
+    }
     pub fn root_state(&self) -> &G::State {
         &self.root_state
     }
@@ -251,7 +265,7 @@ impl<G: Game> MinimaxSearch<G> {
         }
         self.nodes.clear();
         self.nodes
-            .push(Node::new(self.root_state.clone(), NONE, 0, 1.0, 1.0));
+            .push(Node::new(self.root_state.clone(), NONE, 0, 1.0, 1.0, 0));
         self.budget = evaluations.saturating_add(1);
         self.requested = 0;
         self.level = 0;
@@ -340,8 +354,11 @@ impl<G: Game> MinimaxSearch<G> {
             }
         }
         normalise(&mut policy);
+        let max_depth = self.cfg.max_depth;
         let n = &mut self.nodes[p.node as usize];
         n.status = Status::Evaluated;
+        // Best first: a leaf at the depth limit is never expanded.
+        n.closed = max_depth > 0 && n.depth >= max_depth;
         n.net_value = value;
         n.value = value;
         n.policy = policy;
@@ -390,7 +407,7 @@ impl<G: Game> MinimaxSearch<G> {
         let parent = &self.nodes[node as usize];
         let mut ranked = parent.policy.clone();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let path_prior = parent.path_prior;
+        let (path_prior, depth) = (parent.path_prior, parent.depth + 1);
         let width = if width == 0 { ranked.len() } else { width };
         let mut taken = 0usize;
         let mut all = true;
@@ -406,7 +423,7 @@ impl<G: Game> MinimaxSearch<G> {
             if taken < width {
                 taken += 1;
             }
-            let mut child = Node::new(s, node, a as usize, prior, path_prior * prior);
+            let mut child = Node::new(s, node, a as usize, prior, path_prior * prior, depth);
             if let Some(v) = terminal {
                 child.status = Status::Terminal;
                 child.value = v;
@@ -451,6 +468,9 @@ impl<G: Game> MinimaxSearch<G> {
                 best = Some((v, c.exact));
             }
         }
+        // At the depth limit a leaf has nothing left to expand.
+        let capped =
+            n.first_child == NONE && self.cfg.max_depth > 0 && n.depth >= self.cfg.max_depth;
         let n = &mut self.nodes[node as usize];
         match best {
             None => {
@@ -458,11 +478,16 @@ impl<G: Game> MinimaxSearch<G> {
                 n.exact = false;
             }
             Some((v, exact)) => {
-                n.value = v;
                 n.exact = (exact && v >= 1.0) || all_exact;
+                let w = self.cfg.value_blend;
+                n.value = if n.exact || w == 0.0 {
+                    v
+                } else {
+                    (1.0 - w) * v + w * n.net_value
+                };
             }
         }
-        n.closed = n.exact || all_closed;
+        n.closed = n.exact || all_closed || capped;
     }
 
     /// Recomputes the values from `node` up to the root.
@@ -511,9 +536,11 @@ impl<G: Game> MinimaxSearch<G> {
         }
         let widths = &self.cfg.widths;
         let auto = widths.is_empty();
+        let max_depth = self.cfg.max_depth as usize;
         if self.nodes[ROOT as usize].exact
             || self.budget_spent
             || (!auto && self.level >= widths.len())
+            || (max_depth > 0 && self.level >= max_depth)
         {
             self.finished = true;
             return;

@@ -60,8 +60,8 @@ pub struct Limits {
     pub time_left: Option<u64>,
     /// Most search nodes a move (`max_node`): caps the evaluations.
     pub max_nodes: Option<u64>,
-    /// Most depth (`max_depth`): recorded; the searches count their budget
-    /// in evaluations, so it does not cap them.
+    /// Most depth (`max_depth`): the deepest level the minimax searches
+    /// look at, in moves below the root (MCTS ignores it).
     pub max_depth: Option<usize>,
 }
 
@@ -163,6 +163,10 @@ impl<E: Evaluator> Brain for SearchBrain<E> {
             budget = budget.min(n.min(u32::MAX as u64) as u32);
         }
         let game = *self.search.game();
+        let depth = limits
+            .max_depth
+            .map_or(0, |d| d.min(u32::MAX as usize) as u32);
+        self.search.set_max_depth(depth);
         self.search.reset(state.clone());
         self.search.begin(budget)?;
         let leaves = self.search.config().leaves_per_gather;
