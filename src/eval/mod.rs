@@ -168,6 +168,24 @@ impl Batch {
         &self.policy[i * self.actions..(i + 1) * self.actions]
     }
 
+    /// The results of slot `i`: its value (the first of its values), its
+    /// policy and its legal mask; an error where the evaluator left no
+    /// result there (a search checks what comes back before using it).
+    pub fn result_row(&self, i: usize) -> Result<(f32, &[f32], &[u8])> {
+        let n = self.len();
+        if i >= n || self.value.len() != n * self.values || self.policy.len() != n * self.actions {
+            return Err(Error::Evaluator(format!(
+                "batch {} has no result for slot {i}",
+                self.id
+            )));
+        }
+        Ok((
+            self.value[i * self.values],
+            self.policy_row(i),
+            self.legal_mask(i),
+        ))
+    }
+
     /// Sizes the result arrays for the current positions (evaluators call this).
     pub fn prepare_results(&mut self) {
         let n = self.len();

@@ -463,19 +463,10 @@ impl<G: Game> Search<G> {
     }
 
     fn absorb_leaf(&mut self, p: Pending, slot: usize, batch: &Batch) -> Result<()> {
-        if slot >= batch.len()
-            || batch.value.len() != batch.len()
-            || batch.policy.len() != batch.len() * batch.actions()
-        {
-            return Err(Error::Evaluator(format!(
-                "batch {} has no result for slot {slot}",
-                batch.id
-            )));
-        }
-        let value = batch.value[slot].clamp(-1.0, 1.0);
-        let policy = batch.policy_row(slot);
+        let (value, policy, legal) = batch.result_row(slot)?;
+        let value = value.clamp(-1.0, 1.0);
         self.children.clear();
-        for (a, (&legal, &prior)) in batch.legal_mask(slot).iter().zip(policy).enumerate() {
+        for (a, (&legal, &prior)) in legal.iter().zip(policy).enumerate() {
             if legal != 0 {
                 self.children.push((a as u16, prior.max(0.0)));
             }

@@ -331,24 +331,10 @@ impl<G: Game> MinimaxSearch<G> {
     }
 
     fn absorb_position(&mut self, p: Pending, batch: &Batch) -> Result<()> {
-        let slot = p.slot as usize;
-        if slot >= batch.len()
-            || batch.value.len() < batch.len()
-            || batch.policy.len() != batch.len() * batch.actions()
-        {
-            return Err(Error::Evaluator(format!(
-                "batch {} has no result for slot {slot}",
-                batch.id
-            )));
-        }
-        let value = batch.value[slot].clamp(-NET_BOUND, NET_BOUND);
+        let (value, priors, legal) = batch.result_row(p.slot as usize)?;
+        let value = value.clamp(-NET_BOUND, NET_BOUND);
         let mut policy = Vec::new();
-        for (a, (&legal, &prior)) in batch
-            .legal_mask(slot)
-            .iter()
-            .zip(batch.policy_row(slot))
-            .enumerate()
-        {
+        for (a, (&legal, &prior)) in legal.iter().zip(priors).enumerate() {
             if legal != 0 {
                 policy.push((a as u16, prior.max(0.0)));
             }
