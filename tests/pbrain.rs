@@ -232,6 +232,40 @@ fn stop_ends_a_search_early() {
     b.send("END");
 }
 
+/// A whole session piped in at once (a script, not a manager): every
+/// command is answered in order; END and the end of the input wait behind
+/// the commands before them instead of stopping the first search.
+#[test]
+fn a_session_piped_at_once_is_answered_in_order() {
+    let model = tiny_model("pbrain-piped");
+    for ending in ["END\n", ""] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
+            .args([
+                "pbrain",
+                "--model",
+                model.to_str().unwrap(),
+                "--backend",
+                "cpu",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        write!(stdin, "START 15\nBEGIN\nTURN 7,8\nTURN 9,9\n{ending}").unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let answers: Vec<&str> = text.lines().filter(|l| !l.starts_with("MESSAGE")).collect();
+        assert_eq!(answers.len(), 4, "{text}");
+        assert_eq!(answers[0], "OK");
+        for a in &answers[1..] {
+            point(a);
+        }
+        assert!(!text.contains("(stopped)"), "{text}");
+    }
+}
+
 /// The manager's `max_node` caps the evaluations of a move and `max_depth`
 /// the depth of the minimax search (every move, each reply's best: 2 levels).
 #[test]

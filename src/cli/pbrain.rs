@@ -155,7 +155,10 @@ pub fn pbrain(args: &PbrainArgs) -> Result<()> {
                     .map(str::to_ascii_uppercase);
                 match word.as_deref() {
                     Some("STOP") | Some("YXSTOP") => return true,
-                    Some("END") | None => {
+                    // END (or the end of the input) stops the search when it
+                    // is the next command; behind other commands (a scripted
+                    // session piped in at once) it waits its turn.
+                    Some("END") | None if queue.is_empty() => {
                         end = true;
                         queue.push_back(l);
                         return true;
