@@ -357,16 +357,7 @@ pub fn read_openings<G: Game>(game: &G, text: &str) -> Result<Vec<Vec<usize>>> {
             input: line.to_string(),
             reason: format!("line {}: {reason}", n + 1),
         };
-        let mut s = game.initial();
-        let mut moves = Vec::new();
-        for token in game.split_moves(line) {
-            if game.terminal_value(&s).is_some() {
-                return Err(bad("the game is over before its last move".into()));
-            }
-            let a = game.parse_move(&s, token).map_err(|e| bad(e.to_string()))?;
-            game.apply(&mut s, a);
-            moves.push(a);
-        }
+        let (moves, s) = game.parse_moves(line).map_err(|e| bad(e.to_string()))?;
         if game.terminal_value(&s).is_some() {
             return Err(bad("the opening ends the game".into()));
         }

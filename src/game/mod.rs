@@ -141,7 +141,13 @@ pub trait Game: Clone + Send + Sync + 'static {
     /// The position reached by playing a move list from the start, every move
     /// checked (the error names the offending move and its index).
     fn parse_position(&self, text: &str) -> Result<Self::State> {
+        self.parse_moves(text).map(|(_, s)| s)
+    }
+
+    /// [`Game::parse_position`] with the moves it read.
+    fn parse_moves(&self, text: &str) -> Result<(Vec<usize>, Self::State)> {
         let mut s = self.initial();
+        let mut moves = Vec::new();
         for (i, token) in self.split_moves(text).into_iter().enumerate() {
             let a = self.parse_move(&s, token).map_err(|e| match e {
                 Error::IllegalMove { mv, reason } => Error::IllegalMove {
@@ -151,8 +157,9 @@ pub trait Game: Clone + Send + Sync + 'static {
                 other => other,
             })?;
             self.apply(&mut s, a);
+            moves.push(a);
         }
-        Ok(s)
+        Ok((moves, s))
     }
 
     /// Plays `a` after checking it; the checked counterpart of [`Game::apply`].

@@ -340,11 +340,11 @@ impl<G: Game> MinimaxSearch<G> {
             }
         }
         normalise(&mut policy);
-        let max_depth = self.cfg.max_depth;
+        let capped = self.at_depth_limit(p.node);
         let n = &mut self.nodes[p.node as usize];
         n.status = Status::Evaluated;
         // Best first: a leaf at the depth limit is never expanded.
-        n.closed = max_depth > 0 && n.depth >= max_depth;
+        n.closed = capped;
         n.net_value = value;
         n.value = value;
         n.policy = policy;
@@ -455,8 +455,7 @@ impl<G: Game> MinimaxSearch<G> {
             }
         }
         // At the depth limit a leaf has nothing left to expand.
-        let capped =
-            n.first_child == NONE && self.cfg.max_depth > 0 && n.depth >= self.cfg.max_depth;
+        let capped = n.first_child == NONE && self.at_depth_limit(node);
         let n = &mut self.nodes[node as usize];
         match best {
             None => {
@@ -474,6 +473,12 @@ impl<G: Game> MinimaxSearch<G> {
             }
         }
         n.closed = n.exact || all_closed || capped;
+    }
+
+    /// Whether `node` is at `max_depth` (never expanded below).
+    fn at_depth_limit(&self, node: NodeId) -> bool {
+        let max = self.cfg.max_depth;
+        max > 0 && self.nodes[node as usize].depth >= max
     }
 
     /// Recomputes the values from `node` up to the root.
