@@ -343,27 +343,74 @@ fn trainer_and_two_workers_end_to_end() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Puts settings and a random tiny network, as a trainer would.
-fn seed_run(url: &str, run: &str, dir: &Path) -> Box<dyn Transport> {
-    let mut t = create_run(url, run);
-    let model = dir.join("model");
-    let (ok, out, err) = common::wgzero(&[
+/// A worker paused on the trainer's backlog still switches to a network
+/// promoted meanwhile (before, it looked only between batches, so a worker
+/// paused when the trainer finished kept the old network for good).
+#[test]
+fn a_paused_worker_switches_to_a_network_promoted_meanwhile() {
+    let Some(server) = common::nats_server("dist-paused-switch") else {
+        return;
+    };
+    let dir = common::tempdir("dist-paused-switch");
+    let url = server.url();
+    let mut t = seed_run(&url, "ps", &dir);
+    let (spool, cache) = (dir.join("spool"), dir.join("cache"));
+    // No trainer: after its first batch of 4 the backlog stays at 4.
+    let mut args = worker_args(&url, "ps", spool.to_str().unwrap(), cache.to_str().unwrap());
+    args.extend(["--max-backlog", "4"]);
+    let mut w = Proc::start(&args, &dir.join("worker.log"));
+    w.wait_for("pausing", 1, Duration::from_secs(60));
+    let m = new_model(&dir.join("model2"), "2");
+    let info = NetworkInfo {
+        model_id: m.model_id(),
+        iteration: 1,
+    };
+    t.put_best(&info, &m).unwrap();
+    w.wait_for(
+        &format!("switched to network {}", info.model_id),
+        1,
+        Duration::from_secs(30),
+    );
+    // Still paused after the switch: no batch played with it.
+    let batches = w.text().matches("batch ").count();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(w.text().matches("batch ").count(), batches, "{}", w.text());
+    w.interrupt();
+    assert!(
+        w.wait(Duration::from_secs(60)),
+        "worker failed:\n{}",
+        w.text()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A random tiny tic-tac-toe network (`wgzero new-model`).
+fn new_model(out: &Path, seed: &str) -> ModelBytes {
+    let (ok, stdout, err) = common::wgzero(&[
         "new-model",
         "--game",
         "tictactoe",
         "--out",
-        model.to_str().unwrap(),
+        out.to_str().unwrap(),
         "--blocks",
         "1",
         "--channels",
         "8",
+        "--seed",
+        seed,
     ]);
-    assert!(ok, "{out}{err}");
-    let m = ModelBytes {
+    assert!(ok, "{stdout}{err}");
+    ModelBytes {
         label: "test".into(),
-        config_json: std::fs::read_to_string(model.join("config.json")).unwrap(),
-        weights: std::fs::read(model.join("model.bpk")).unwrap(),
-    };
+        config_json: std::fs::read_to_string(out.join("config.json")).unwrap(),
+        weights: std::fs::read(out.join("model.bpk")).unwrap(),
+    }
+}
+
+/// Puts settings and a random tiny network, as a trainer would.
+fn seed_run(url: &str, run: &str, dir: &Path) -> Box<dyn Transport> {
+    let mut t = create_run(url, run);
+    let m = new_model(&dir.join("model"), "1");
     t.put_settings(&RunSettings {
         game: "tictactoe".into(),
         komi: None,

@@ -3,8 +3,8 @@
 //! checked by its id and cached locally), plays games with the usual
 //! double-buffered driver, writes each finished game to the [`spool`] and
 //! publishes it from a second thread, deleting it once acknowledged. It
-//! polls `best` between batches and switches networks there; every game
-//! records the model that played it.
+//! polls `best` between batches (and while paused on the trainer's backlog)
+//! and switches networks there; every game records the model that played it.
 //!
 //! Game ids are [`GameId`]s with a random 64-bit worker id drawn at start;
 //! the self-play seeds derive from it, so two workers never play the same
@@ -179,8 +179,14 @@ fn play_loop<G: Game>(
                 }
             }
         }
-        if !wait_for_trainer(transport, opts, &stop, log) {
-            return Ok(());
+        match wait_for_trainer(transport, opts, &info.model_id, &stop, log) {
+            Paused::Play => {}
+            Paused::Stopped => return Ok(()),
+            // A promotion while paused: switch now (above), then wait on.
+            Paused::NewBest(w) => {
+                wanted = Some(w);
+                continue;
+            }
         }
         let mut sp_cfg = cfg.selfplay.clone();
         let remaining = opts.max_games.map_or(u64::MAX, |m| m - counter);
@@ -229,17 +235,30 @@ fn play_loop<G: Game>(
     }
 }
 
-/// Waits while the trainer's backlog is at `opts.max_backlog` or more;
-/// false when stopped meanwhile. A backlog that cannot be read (broker
-/// away) does not stop play: the spool holds the games.
+/// How a wait for the trainer ended.
+enum Paused {
+    /// The backlog is below the limit (or cannot be read): play.
+    Play,
+    /// Stopped meanwhile.
+    Stopped,
+    /// The trainer promoted a network other than `current` meanwhile: the
+    /// worker switches to it before waiting on, so that a worker paused
+    /// when the trainer finishes still ends on the latest network.
+    NewBest(NetworkInfo),
+}
+
+/// Waits while the trainer's backlog is at `opts.max_backlog` or more. A
+/// backlog that cannot be read (broker away) does not stop play: the spool
+/// holds the games.
 fn wait_for_trainer(
     transport: &mut dyn Transport,
     opts: &WorkerOptions<'_>,
+    current: &str,
     stop: &dyn Fn() -> bool,
     log: &Log,
-) -> bool {
+) -> Paused {
     if opts.max_backlog == 0 {
-        return true;
+        return Paused::Play;
     }
     let mut said = false;
     loop {
@@ -250,10 +269,15 @@ fn wait_for_trainer(
                     said = true;
                 }
             }
-            _ => return true,
+            _ => return Paused::Play,
         }
         if stop() {
-            return false;
+            return Paused::Stopped;
+        }
+        if let Ok(Some(new)) = transport.poll_best() {
+            if new.model_id != current {
+                return Paused::NewBest(new);
+            }
         }
         std::thread::sleep(Duration::from_millis(200));
     }
