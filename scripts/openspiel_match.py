@@ -243,6 +243,9 @@ def main():
     ap.add_argument("--wgzero", default="wgzero agent", help="the agent's command line")
     ap.add_argument("--ismcts-sims", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--per-deal", metavar="FILE",
+                    help="also write each deal's mean score per lineup player (JSON), "
+                    "to pair two runs with the same --seed deal by deal")
     args = ap.parse_args()
 
     params = parse_rules(args.rules)
@@ -308,6 +311,9 @@ def main():
         result["advantage"][f"{labels[0]}-{labels[j]}"] = {"mean": round(m, 4), "se": round(se, 4)}
         print(f"  {labels[0]} - {labels[j]}: {m:+.3f} +- {se:.3f} points a hand (paired by deal)")
     print(json.dumps(result))
+    if args.per_deal:
+        with open(args.per_deal, "w") as f:
+            json.dump({"lineup": labels, "seed": args.seed, "per_deal": per_deal}, f)
 
 
 if __name__ == "__main__":

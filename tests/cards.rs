@@ -571,3 +571,101 @@ fn root_noise_changes_the_priors_not_the_budget() {
         assert!(PimcSearch::new(g.clone(), c, 1).is_err());
     }
 }
+
+/// Policy-based inference: an evaluator whose policy says the first bidder
+/// bids as they did only when they hold card `x` (probability 0 otherwise)
+/// makes the search look only at deals where they hold it; without
+/// inference about half the deals have it there.
+struct Telling {
+    target: usize,
+    x: usize,
+    /// Of each root evaluated (the dealer's bid in a searched deal): does
+    /// the target hold `x` in that deal?
+    roots: std::sync::Arc<std::sync::Mutex<Vec<bool>>>,
+    dealer: usize,
+    inner: Uniform,
+}
+
+impl Evaluator for Telling {
+    fn submit(&mut self, batch: Batch) -> Result<()> {
+        self.inner.submit(batch)
+    }
+    fn collect(&mut self) -> Result<Batch> {
+        let mut b = self.inner.collect()?;
+        let actions = b.policy.len() / b.len().max(1);
+        for i in 0..b.len() {
+            let w = b.state(i).to_vec();
+            let (seat, bidding) = ((w[0] & 7) as usize, w[0] >> 11 & 1 == 0);
+            let hand = w[1] as u64 | (w[2] as u64) << 32;
+            if bidding && seat == self.target && hand >> self.x & 1 == 0 {
+                b.policy[i * actions..(i + 1) * actions].fill(0.0);
+            }
+            if bidding && seat == self.dealer {
+                let nibble = w[10 + self.x / 8] >> (4 * (self.x % 8)) & 15;
+                let rel = (self.target + 3 - self.dealer) % 3;
+                self.roots.lock().unwrap().push(nibble as usize == rel);
+            }
+        }
+        Ok(b)
+    }
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
+    }
+}
+
+#[test]
+fn policy_based_inference_searches_the_deals_the_bids_make_likely() {
+    let g = OhHell::default();
+    let (mut with, mut without) = (0, 0);
+    for seed in 0..5 {
+        let mut s = dealt(&g, seed);
+        let mut legal = Vec::new();
+        for _ in 0..2 {
+            g.legal_actions(&s, &mut legal);
+            g.play(&mut s, legal[1]).unwrap();
+        }
+        let Actor::Player(me) = g.actor(&s) else {
+            panic!("the dealer bids")
+        };
+        let target = (me as usize + 1) % 3;
+        let unseen = g.deck_mask() & !s.hand(me as usize) & !(1u64 << s.trump().unwrap());
+        let x = unseen.trailing_zeros() as usize;
+        for infer_deals in [0, 64] {
+            let cfg = PimcConfig {
+                determinizations: 8,
+                simulations: 200,
+                infer_deals,
+                ..PimcConfig::default()
+            };
+            let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
+            let roots = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let mut eval = Telling {
+                target,
+                x,
+                roots: roots.clone(),
+                dealer: me as usize,
+                inner: Uniform::new(),
+            };
+            let r = decide(&mut search, Some(&mut eval), &g, &s, 32).unwrap();
+            g.legal_actions(&s, &mut legal);
+            assert!(legal.contains(&r.action));
+            let st = search.stats();
+            // Both opponents' bids in each candidate; all within the budget.
+            assert_eq!(st.inference_requests, 2 * infer_deals as u64);
+            assert!(st.inference_requests + st.requests <= 200, "{st:?}");
+            let roots = roots.lock().unwrap();
+            assert_eq!(roots.len(), 8);
+            let held = roots.iter().filter(|&&h| h).count();
+            if infer_deals > 0 {
+                with += held;
+            } else {
+                without += held;
+            }
+        }
+    }
+    assert_eq!(with, 40, "every searched deal gives x to the first bidder");
+    assert!(
+        (8..=32).contains(&without),
+        "{without} of 40 without inference"
+    );
+}

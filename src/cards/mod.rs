@@ -136,6 +136,14 @@ pub trait ImperfectGame: Clone + Send + Sync + 'static {
         (0..n).map(|_| self.determinize(s, player, rng)).collect()
     }
 
+    /// The decisions `player` has made in `s` that a search may weigh its
+    /// deals by (policy-based inference: a deal in which the player's
+    /// network would rather have chosen otherwise is less likely): for each,
+    /// the state just before it and the action taken. Default: none.
+    fn weighed_decisions(&self, _s: &Self::State, _player: u8) -> Vec<(Self::State, usize)> {
+        Vec::new()
+    }
+
     /// The WGSL kernel that computes [`ImperfectGame::encode_info`] on a GPU:
     /// its name (`shaders/encode_NAME.wgsl`) and its parameters after the
     /// batch size. `None`: encoded on the CPU.

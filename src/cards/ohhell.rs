@@ -396,6 +396,24 @@ impl OhHell {
         (s.leaders[i / self.players] as usize + i % self.players) % self.players
     }
 
+    /// The state of `s`'s deal when the bidding starts: the deal replayed
+    /// from the start (tricks, dealer, the cards round-robin, the trump).
+    pub fn bidding_start(&self, s: &OhHellState) -> OhHellState {
+        let mut t = self.initial();
+        self.apply(&mut t, s.num_tricks as usize);
+        self.apply(&mut t, s.dealer as usize);
+        let mut hands: Vec<u64> = s.initial[..self.players].to_vec();
+        for _ in 0..s.num_tricks {
+            for h in hands.iter_mut() {
+                let c = h.trailing_zeros() as usize;
+                *h &= *h - 1;
+                self.apply(&mut t, c);
+            }
+        }
+        self.apply(&mut t, s.trump as usize);
+        t
+    }
+
     /// Whether the player to bid is the dealer, and the sum of the bids so far.
     fn hook(&self, s: &OhHellState) -> (bool, usize) {
         let sum = s.bids[..self.players]
@@ -841,6 +859,21 @@ impl ImperfectGame for OhHell {
         (0..n).map(|_| d.sample(self, s, rng)).collect()
     }
 
+    /// Oh Hell weighs deals by the bids: the most informative decisions
+    /// (a bid says how strong a hand is) and one evaluation per opponent.
+    fn weighed_decisions(&self, s: &OhHellState, player: u8) -> Vec<(OhHellState, usize)> {
+        let bid = s.bids[player as usize];
+        if bid == NONE || !matches!(s.phase, Phase::Bid | Phase::Play | Phase::Over) {
+            return Vec::new();
+        }
+        let mut t = self.bidding_start(s);
+        while t.to_move != player {
+            let b = s.bids[t.to_move as usize] as usize;
+            self.apply(&mut t, self.cards + b);
+        }
+        vec![(t, self.cards + bid as usize)]
+    }
+
     fn info_kernel(&self) -> Option<(&'static str, Vec<u32>)> {
         let l = self.layout();
         let mut params = vec![
@@ -1076,6 +1109,36 @@ mod tests {
         let all = s.hand(0) | s.hand(1) | s.hand(2) | 1 << s.trump().unwrap();
         assert_eq!(all.count_ones(), 16);
         assert_eq!(g.actor(&s), Actor::Player(((s.dealer() + 1) % 3) as u8));
+    }
+
+    #[test]
+    fn weighed_decisions_are_each_players_bid_with_the_state_before_it() {
+        for rules in [
+            "",
+            "num_cards_per_suit=6",
+            "num_cards_per_suit=13,num_tricks_fixed=-1",
+        ] {
+            let g = OhHell::new(OhHellConfig::parse(rules).unwrap()).unwrap();
+            for seed in 0..100 {
+                let mut s = deal(&g, seed);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let mut before = vec![None; 3];
+                let mut legal = Vec::new();
+                while let Actor::Player(p) = g.actor(&s) {
+                    for q in 0..3u8 {
+                        let want = before[q as usize].clone().into_iter().collect::<Vec<_>>();
+                        assert_eq!(g.weighed_decisions(&s, q), want, "{rules} seed {seed}");
+                    }
+                    g.legal_actions(&s, &mut legal);
+                    let a = legal[rand::Rng::random_range(&mut rng, 0..legal.len())];
+                    if s.phase() == Phase::Bid {
+                        before[p as usize] = Some((s.clone(), a));
+                    }
+                    g.apply(&mut s, a);
+                }
+                assert!(before.iter().all(Option::is_some));
+            }
+        }
     }
 
     #[test]

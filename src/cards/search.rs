@@ -67,6 +67,13 @@ pub struct PimcConfig {
     pub dirichlet_epsilon: f32,
     /// The noise's concentration (default 1.0).
     pub dirichlet_alpha: f32,
+    /// Policy-based inference (default 0: off; network leaves only): draw
+    /// this many candidate deals, weigh each by the probability the
+    /// network's policy gives every opponent's past decisions in it
+    /// ([`ImperfectGame::weighed_decisions`]: Oh Hell's bids), and search
+    /// `determinizations` of them drawn by weight without replacement.
+    /// Those evaluations count against `simulations`.
+    pub infer_deals: usize,
 }
 
 impl Default for PimcConfig {
@@ -80,6 +87,7 @@ impl Default for PimcConfig {
             virtual_loss_value: 0.0,
             dirichlet_epsilon: 0.0,
             dirichlet_alpha: 1.0,
+            infer_deals: 0,
         }
     }
 }
@@ -132,6 +140,14 @@ impl PimcConfig {
         if !((0.0..=1.0).contains(&self.dirichlet_epsilon) && self.dirichlet_alpha > 0.0) {
             return Err(Error::config(
                 "dirichlet_epsilon must be in [0, 1] and dirichlet_alpha > 0",
+            ));
+        }
+        if self.infer_deals > 0
+            && (self.leaf != LeafEval::Network
+                || !(self.determinizations..=4096).contains(&self.infer_deals))
+        {
+            return Err(Error::config(
+                "infer_deals needs network leaves and must be in determinizations..=4096",
             ));
         }
         let finite = self.fpu_reduction.is_finite() && self.virtual_loss_value.is_finite();
@@ -213,6 +229,18 @@ impl Tree {
     }
 }
 
+/// `Pending::tree` of an inference request (`node`: its index).
+const INFER: u32 = u32::MAX;
+
+/// One opponent decision to evaluate in one candidate deal.
+#[derive(Debug)]
+struct Inference<S> {
+    candidate: u32,
+    state: S,
+    player: u8,
+    action: usize,
+}
+
 /// A leaf handed out (or a collision) waiting for its batch.
 #[derive(Clone, Copy, Debug)]
 struct Pending {
@@ -260,6 +288,8 @@ pub struct PimcStats {
     pub rollouts: u64,
     /// Simulations completed.
     pub simulations: u64,
+    /// Evaluations of opponents' past decisions (policy-based inference).
+    pub inference_requests: u64,
 }
 
 /// Determinized search for one decision at a time.
@@ -276,6 +306,13 @@ pub struct PimcSearch<G: ImperfectGame> {
     per_tree: u32,
     next_tree: usize,
     stats: PimcStats,
+    /// Policy-based inference: the candidate deals, their log weights, the
+    /// decisions to evaluate, how many were sent and how many answered.
+    candidates: Vec<G::State>,
+    log_weights: Vec<f64>,
+    inferences: Vec<Inference<G::State>>,
+    infer_sent: usize,
+    infer_done: usize,
     // scratch
     actions: Vec<usize>,
     values: Vec<f32>,
@@ -298,6 +335,11 @@ impl<G: ImperfectGame> PimcSearch<G> {
             per_tree: 0,
             next_tree: 0,
             stats: PimcStats::default(),
+            candidates: Vec::new(),
+            log_weights: Vec::new(),
+            inferences: Vec::new(),
+            infer_sent: 0,
+            infer_done: 0,
             actions: Vec::new(),
             values: vec![0.0; players],
             path: Vec::new(),
@@ -332,18 +374,70 @@ impl<G: ImperfectGame> PimcSearch<G> {
             ));
         }
         self.me = me;
-        self.worlds = self
+        self.inferences.clear();
+        self.infer_sent = 0;
+        self.infer_done = 0;
+        if self.cfg.infer_deals > 0 && self.plan_inference(s, me) {
+            return Ok(());
+        }
+        let worlds = self
             .game
             .determinize_many(s, me, self.cfg.determinizations, &mut self.rng);
-        for t in &mut self.trees {
-            t.reset(me);
+        self.start_trees(worlds, 0);
+        Ok(())
+    }
+
+    /// Draws the candidate deals and lists the opponents' decisions to
+    /// evaluate in each; false (nothing to weigh, or no budget left for the
+    /// trees) leaves the search to plain determinization.
+    fn plan_inference(&mut self, s: &G::State, me: u8) -> bool {
+        let d = self.cfg.determinizations;
+        let m = self.cfg.infer_deals;
+        let players = self.game.num_players() as u8;
+        let weighed: usize = (0..players)
+            .filter(|&p| p != me)
+            .map(|p| self.game.weighed_decisions(s, p).len())
+            .sum();
+        let budget = self.cfg.simulations as usize;
+        if m == d || weighed == 0 || weighed * m + d > budget {
+            return false;
         }
-        self.per_tree = (self.cfg.simulations / self.cfg.determinizations as u32).max(1);
+        self.candidates = self.game.determinize_many(s, me, m, &mut self.rng);
+        self.log_weights = vec![0.0; m];
+        for (c, world) in self.candidates.iter().enumerate() {
+            for p in (0..players).filter(|&p| p != me) {
+                for (state, action) in self.game.weighed_decisions(world, p) {
+                    self.inferences.push(Inference {
+                        candidate: c as u32,
+                        state,
+                        player: p,
+                        action,
+                    });
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether the search is still weighing its candidate deals.
+    fn inferring(&self) -> bool {
+        !self.inferences.is_empty() && self.infer_done < self.inferences.len()
+    }
+
+    /// Resets the trees for `worlds`; `used` evaluations of the budget are
+    /// spent already (inference).
+    fn start_trees(&mut self, worlds: Vec<G::State>, used: u32) {
+        self.worlds = worlds;
+        for t in &mut self.trees {
+            t.reset(self.me);
+        }
+        let d = self.cfg.determinizations as u32;
+        self.per_tree = (self.cfg.simulations.saturating_sub(used) / d).max(1);
         self.started.iter_mut().for_each(|x| *x = 0);
         self.finished.iter_mut().for_each(|x| *x = 0);
         self.next_tree = 0;
         if self.cfg.leaf == LeafEval::Rollout {
-            self.game.legal_actions(s, &mut self.actions);
+            self.game.legal_actions(&self.worlds[0], &mut self.actions);
             let n = self.actions.len();
             let uniform: Vec<(usize, f32)> =
                 self.actions.iter().map(|&a| (a, 1.0 / n as f32)).collect();
@@ -351,12 +445,38 @@ impl<G: ImperfectGame> PimcSearch<G> {
                 self.expand(k, 0, &uniform);
             }
         }
-        Ok(())
+    }
+
+    /// The deals to search once every candidate is weighed: D of them drawn
+    /// in proportion to their weights without replacement (the Gumbel top-k
+    /// trick).
+    fn choose_worlds(&mut self) {
+        let mut keyed: Vec<(f64, usize)> = self
+            .log_weights
+            .iter()
+            .enumerate()
+            .map(|(c, &lw)| {
+                let u: f64 = self.rng.random::<f64>().max(f64::MIN_POSITIVE);
+                (lw - (-u.ln()).ln(), c)
+            })
+            .collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let worlds = keyed
+            .iter()
+            .take(self.cfg.determinizations)
+            .map(|&(_, c)| self.candidates[c].clone())
+            .collect();
+        self.candidates.clear();
+        let used = self.inferences.len() as u32;
+        self.inferences.clear();
+        self.start_trees(worlds, used);
     }
 
     /// Whether the decision is ready: every tree's simulations backed up.
     pub fn is_done(&self) -> bool {
-        self.pending.is_empty() && self.finished.iter().all(|&f| f >= self.per_tree)
+        !self.inferring()
+            && self.pending.is_empty()
+            && self.finished.iter().all(|&f| f >= self.per_tree)
     }
 
     /// Selects up to `max_leaves` leaves over the trees in turn and appends
@@ -364,6 +484,9 @@ impl<G: ImperfectGame> PimcSearch<G> {
     /// Terminal leaves and rollouts are resolved on the spot. Returns the
     /// number of leaves appended.
     pub fn gather(&mut self, batch: &mut Batch, max_leaves: usize) -> usize {
+        if self.inferring() {
+            return self.gather_inference(batch, max_leaves);
+        }
         let d = self.trees.len();
         let (mut added, mut idle, mut collisions) = (0, 0, 0);
         while added < max_leaves && idle < d && collisions < max_leaves {
@@ -380,6 +503,27 @@ impl<G: ImperfectGame> PimcSearch<G> {
                 Leaf::Resolved => {}
                 Leaf::Collision => collisions += 1,
             }
+        }
+        added
+    }
+
+    /// Hands out up to `max_leaves` of the opponents' decisions not yet sent.
+    fn gather_inference(&mut self, batch: &mut Batch, max_leaves: usize) -> usize {
+        let mut added = 0;
+        while added < max_leaves && self.infer_sent < self.inferences.len() {
+            let i = self.infer_sent;
+            let q = &self.inferences[i];
+            let slot = self.push_leaf(batch, &q.state, q.player);
+            self.pending.push(Pending {
+                tree: INFER,
+                node: i as u32,
+                batch: batch.id,
+                slot: Some(slot),
+                player: q.player,
+            });
+            self.infer_sent += 1;
+            self.stats.inference_requests += 1;
+            added += 1;
         }
         added
     }
@@ -572,6 +716,10 @@ impl<G: ImperfectGame> PimcSearch<G> {
                 continue;
             };
             let slot = slot as usize;
+            if p.tree == INFER {
+                self.absorb_inference(batch, p.node as usize, slot)?;
+                continue;
+            }
             if slot >= batch.len()
                 || batch.values() != players
                 || batch.value.len() < (slot + 1) * players
@@ -603,6 +751,21 @@ impl<G: ImperfectGame> PimcSearch<G> {
             self.backup(p.tree as usize, &values);
             self.values = values;
         }
+        if !self.inferences.is_empty() && self.infer_done == self.inferences.len() {
+            self.choose_worlds();
+        }
+        Ok(())
+    }
+
+    /// Multiplies a candidate's weight by the probability the policy gives
+    /// the opponent's decision in it (at least 1e-4: a network sure of the
+    /// opposite does not rule a deal out).
+    fn absorb_inference(&mut self, batch: &Batch, i: usize, slot: usize) -> Result<()> {
+        let (_, policy, _) = batch.result_row(slot)?;
+        let q = &self.inferences[i];
+        let p = policy.get(q.action).copied().unwrap_or(0.0);
+        self.log_weights[q.candidate as usize] += f64::from(p.max(1e-4)).ln();
+        self.infer_done += 1;
         Ok(())
     }
 

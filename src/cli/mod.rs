@@ -240,6 +240,12 @@ pub struct CardArgs {
     /// [default: 1.0 with a model, 0.7 with rollouts].
     #[arg(long)]
     pub c_explore: Option<f32>,
+    /// Policy-based inference (with a model): draw this many candidate
+    /// deals, weigh each by how likely the network finds the opponents'
+    /// bids in it, and search --determinizations of them drawn by weight;
+    /// its evaluations count against --simulations. 0: off.
+    #[arg(long, default_value_t = 0)]
+    pub infer_deals: usize,
     /// Leaves per network batch of one decision.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -257,12 +263,14 @@ impl CardArgs {
 
     /// The search's settings from the flags.
     pub fn search_config(&self) -> Result<wgzero::cards::search::PimcConfig> {
-        let cfg = cards::search_config(
+        let mut cfg = cards::search_config(
             self.simulations,
             self.determinizations,
             self.c_explore,
             self.model.is_none(),
         )?;
+        cfg.infer_deals = self.infer_deals;
+        cfg.validate().context("--infer-deals")?;
         if self.batch == 0 {
             anyhow::bail!("--batch must be at least 1");
         }
