@@ -8,9 +8,11 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::{network_player, AveragingArgs, DeviceArgs};
+use std::sync::mpsc::{self, TryRecvError};
+
 use wgzero::files::next_line;
 use wgzero::game::{Game, Go};
-use wgzero::gtp::Engine;
+use wgzero::gtp::{Engine, EngineOptions};
 use wgzero::net::ModelSource;
 use wgzero::players::{MctsPlayer, Player};
 
@@ -39,11 +41,25 @@ pub struct GtpArgs {
     /// Seed of the engine's random choices.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Seconds kept back from each move's time under time controls
+    /// (`time_settings`, `kgs-time_settings`) for the controller's lag.
+    #[arg(long, default_value_t = 0.5)]
+    lag: f64,
+    /// Resign when the best move's winning probability falls below this
+    /// (0: never).
+    #[arg(long, default_value_t = 0.0)]
+    resign_below: f32,
 }
 
 pub fn gtp(args: &GtpArgs) -> Result<()> {
     if args.sims == 0 {
         anyhow::bail!("--sims must be at least 1");
+    }
+    if !(args.lag.is_finite() && args.lag >= 0.0) {
+        anyhow::bail!("--lag must be a number of seconds >= 0");
+    }
+    if !(0.0..1.0).contains(&args.resign_below) {
+        anyhow::bail!("--resign-below must be in [0, 1)");
     }
     let game = Go::new(args.size, args.komi).context("--size / --komi")?;
     let model = match &args.model {
@@ -67,18 +83,64 @@ pub fn gtp(args: &GtpArgs) -> Result<()> {
         network_player(&game, &source, &selected, sims, symmetries, seed)
             .map_err(|e| wgzero::Error::Model(format!("{e:#}")))
     });
-    let mut engine = Engine::new(game, factory).context("starting the engine")?;
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    let options = EngineOptions {
+        simulations: args.sims,
+        lag: args.lag,
+        resign_below: args.resign_below,
+        ..EngineOptions::default()
+    };
+    let mut engine = Engine::with_options(game, factory, options).context("starting the engine")?;
+    // Lines are read on their own thread so that an analysis can see the
+    // next command arrive while it searches.
+    let (tx, rx) = mpsc::channel::<std::io::Result<std::result::Result<String, String>>>();
+    std::thread::Builder::new()
+        .name("wgzero-gtp-input".into())
+        .spawn(move || {
+            let mut input = std::io::stdin().lock();
+            loop {
+                match next_line(&mut input) {
+                    Ok(Some(line)) => {
+                        if tx.send(Ok(line)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        })
+        .context("starting the input thread")?;
     let mut out = std::io::stdout().lock();
-    while let Some(line) = next_line(&mut input).context("reading standard input")? {
-        let response = match line {
-            Ok(line) => engine.handle_line(&line),
-            Err(why) => Some(wgzero::gtp::format_response(None, &Err(why))),
+    let mut next = None;
+    loop {
+        let item = match next.take() {
+            Some(item) => item,
+            None => match rx.recv() {
+                Ok(item) => item,
+                Err(_) => break, // end of input
+            },
         };
-        if let Some(response) = response {
-            out.write_all(response.as_bytes())?;
-            out.flush()?;
+        match item.context("reading standard input")? {
+            Ok(line) => {
+                let mut waiting = || {
+                    if next.is_none() {
+                        match rx.try_recv() {
+                            Ok(item) => next = Some(item),
+                            Err(TryRecvError::Disconnected) => return true,
+                            Err(TryRecvError::Empty) => {}
+                        }
+                    }
+                    next.is_some()
+                };
+                engine.handle_line_to(&line, &mut out, &mut waiting)?;
+            }
+            Err(why) => {
+                out.write_all(wgzero::gtp::format_response(None, &Err(why)).as_bytes())?;
+                out.flush()?;
+            }
         }
         if engine.finished() {
             break;

@@ -9,15 +9,22 @@
 //! Like the rest of the search side, nothing here knows about networks: the
 //! engine asks a [`Player`] for its moves.
 
+pub mod time;
+
 /// Outside GTP engines (they are players: [`crate::players::gtp`]).
 pub mod client {
     pub use crate::players::gtp::*;
 }
 
+use std::io::Write;
+use std::time::{Duration, Instant};
+
 use crate::error::{Error, Result};
 use crate::game::go::GoState;
 use crate::game::{Game, Go};
-use crate::players::Player;
+use crate::mcts::Analysis;
+use crate::players::{guarded_action, Player};
+use time::{Clock, TimeSystem};
 
 /// One command line, preprocessed as the protocol says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,8 +85,6 @@ pub fn parse_color(text: &str) -> Option<u8> {
 }
 
 /// The commands [`Engine`] knows, in `list_commands` order.
-/// `time_settings` and `time_left` are accepted and ignored: moves take
-/// the engine's fixed number of simulations.
 pub const COMMANDS: &[&str] = &[
     "protocol_version",
     "name",
@@ -96,8 +101,167 @@ pub const COMMANDS: &[&str] = &[
     "showboard",
     "time_settings",
     "time_left",
+    "kgs-time_settings",
+    "lz-analyze",
+    "kata-analyze",
+    "lz-genmove_analyze",
+    "kata-genmove_analyze",
+    "genmove_analyze",
     "quit",
 ];
+
+/// The engine's settings beyond its player's own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineOptions {
+    /// Simulations of a move without a time limit (`genmove_analyze`;
+    /// `genmove` leaves them to the player). Default 400.
+    pub simulations: u32,
+    /// Seconds kept back from each move's time for the controller and the
+    /// network's start (default 0.5).
+    pub lag: f64,
+    /// Simulations between two looks at the clock and the input (default 16).
+    pub step: u32,
+    /// An analysis stops searching at this many root visits and waits for
+    /// the next command (default 100,000: the tree's memory stays bounded).
+    pub max_analysis_visits: u32,
+    /// Resign when the best move's winning probability is below this
+    /// (default 0: never), once the search has at least 100 visits and the
+    /// game has at least `size` moves.
+    pub resign_below: f32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            simulations: 400,
+            lag: 0.5,
+            step: 16,
+            max_analysis_visits: 100_000,
+            resign_below: 0.0,
+        }
+    }
+}
+
+/// How analysis lines are written: Leela Zero's (`lz-analyze`: winrate and
+/// prior in 1/10,000) or KataGo's (`kata-analyze`: floats in [0, 1]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnalysisFormat {
+    Lz,
+    Kata,
+}
+
+/// An analysis request's settings (`[color] [interval] [key value ...]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalyzeArgs {
+    pub color: Option<u8>,
+    /// Between two info lines (GTP gives centiseconds).
+    pub interval: Duration,
+    /// At most this many moves a line (0: all visited).
+    pub max_moves: usize,
+}
+
+impl AnalyzeArgs {
+    /// Reads the arguments of `lz-analyze`, `kata-analyze` and the
+    /// `genmove_analyze` commands. Keys: `interval`, `maxmoves`,
+    /// `minmoves`, and `ownership`, `ownershipStdev`, `pvVisits`,
+    /// `rootInfo`, `movesOwnership` (accepted; wgzero's networks have no
+    /// ownership head, so no ownership is written).
+    pub fn parse(args: &[String]) -> std::result::Result<AnalyzeArgs, String> {
+        let mut out = AnalyzeArgs {
+            color: None,
+            interval: Duration::from_secs(1),
+            max_moves: 0,
+        };
+        let mut i = 0;
+        if let Some(c) = args.first().and_then(|a| parse_color(a)) {
+            out.color = Some(c);
+            i = 1;
+        }
+        let centis = |t: &str| -> std::result::Result<Duration, String> {
+            let c: f64 = t
+                .parse()
+                .map_err(|_| format!("syntax error (interval {t:?})"))?;
+            if !(c.is_finite() && c >= 0.0) {
+                return Err(format!("syntax error (interval {t:?})"));
+            }
+            Ok(Duration::from_secs_f64(c / 100.0))
+        };
+        if let Some(t) = args.get(i).filter(|t| t.parse::<f64>().is_ok()) {
+            out.interval = centis(t)?;
+            i += 1;
+        }
+        while i < args.len() {
+            let key = args[i].as_str();
+            let value = args
+                .get(i + 1)
+                .ok_or_else(|| format!("syntax error ({key} without a value)"))?;
+            match key {
+                "interval" => out.interval = centis(value)?,
+                "maxmoves" => {
+                    out.max_moves = value
+                        .parse()
+                        .map_err(|_| format!("syntax error (maxmoves {value:?})"))?
+                }
+                "minmoves" => {
+                    value
+                        .parse::<usize>()
+                        .map_err(|_| format!("syntax error (minmoves {value:?})"))?;
+                }
+                "ownership" | "ownershipStdev" | "pvVisits" | "rootInfo" | "movesOwnership" => {
+                    if value != "true" && value != "false" {
+                        return Err(format!("syntax error ({key} {value:?})"));
+                    }
+                }
+                "avoid" | "allow" => return Err(format!("{key} is not supported")),
+                _ => return Err(format!("syntax error (unknown key {key:?})")),
+            }
+            i += 2;
+        }
+        Ok(out)
+    }
+}
+
+/// One info line: every candidate as `info move ... pv ...`, on one line.
+pub fn format_info(game: &Go, a: &Analysis, format: AnalysisFormat, max_moves: usize) -> String {
+    let take = if max_moves == 0 {
+        a.candidates.len()
+    } else {
+        max_moves
+    };
+    let mut parts = Vec::new();
+    for (order, c) in a.candidates.iter().take(take).enumerate() {
+        let pv: Vec<String> = c.pv.iter().map(|&m| game.format_move(m)).collect();
+        let mv = game.format_move(c.action);
+        parts.push(match format {
+            AnalysisFormat::Lz => format!(
+                "info move {mv} visits {} winrate {} prior {} lcb {} order {order} pv {}",
+                c.visits,
+                (c.winrate() * 10_000.0).round() as i64,
+                (c.prior * 10_000.0).round() as i64,
+                (c.lcb * 10_000.0).round() as i64,
+                pv.join(" ")
+            ),
+            AnalysisFormat::Kata => format!(
+                "info move {mv} visits {} edgeVisits {} utility {:.6} winrate {:.6} prior {:.6} lcb {:.6} order {order} pv {}",
+                c.visits,
+                c.visits,
+                c.value,
+                c.winrate(),
+                c.prior,
+                c.lcb,
+                pv.join(" ")
+            ),
+        });
+    }
+    parts.join(" ")
+}
+
+/// How long a move may search.
+#[derive(Clone, Copy, Debug)]
+enum Budget {
+    Simulations(u32),
+    Seconds(f64),
+}
 
 /// Builds the engine's player for a board size and komi; an error means
 /// that size cannot be played (e.g. a network trained on another size).
@@ -111,18 +275,36 @@ pub struct Engine {
     factory: PlayerFactory,
     player: Box<dyn Player<Go>>,
     quit: bool,
+    options: EngineOptions,
+    /// Black's and White's clocks.
+    clocks: [Clock; 2],
 }
 
 impl Engine {
     /// An engine playing `game`, its moves chosen by the factory's player.
-    pub fn new(game: Go, mut factory: PlayerFactory) -> Result<Self> {
+    pub fn new(game: Go, factory: PlayerFactory) -> Result<Self> {
+        Engine::with_options(game, factory, EngineOptions::default())
+    }
+
+    /// An engine with `options`.
+    pub fn with_options(
+        game: Go,
+        mut factory: PlayerFactory,
+        options: EngineOptions,
+    ) -> Result<Self> {
+        if options.step == 0 || options.simulations == 0 {
+            return Err(Error::config("simulations and step must be at least 1"));
+        }
         let player = factory(game)?;
+        let clock = Clock::new(TimeSystem::None);
         Ok(Engine {
             game,
             states: vec![game.initial()],
             factory,
             player,
             quit: false,
+            options,
+            clocks: [clock, clock],
         })
     }
 
@@ -140,8 +322,231 @@ impl Engine {
     /// line), or `None` for a line without a command. Never panics on input.
     pub fn handle_line(&mut self, line: &str) -> Option<String> {
         let cmd = parse_command(line)?;
-        let result = self.execute(&cmd);
-        Some(format_response(cmd.id, &result))
+        let mut out = Vec::new();
+        // An analysis answered here stops after its first step.
+        self.run_command(&cmd, &mut out, &mut || true)
+            .expect("writing to memory");
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Answers one input line on `out`. The analysis commands stream info
+    /// lines until `input_waiting` says a new command has come (checked
+    /// between search steps); every other response is written at once.
+    pub fn handle_line_to(
+        &mut self,
+        line: &str,
+        out: &mut dyn Write,
+        input_waiting: &mut dyn FnMut() -> bool,
+    ) -> std::io::Result<()> {
+        match parse_command(line) {
+            Some(cmd) => self.run_command(&cmd, out, input_waiting),
+            None => Ok(()),
+        }
+    }
+
+    fn run_command(
+        &mut self,
+        cmd: &Command,
+        out: &mut dyn Write,
+        input_waiting: &mut dyn FnMut() -> bool,
+    ) -> std::io::Result<()> {
+        let format = if cmd.name.starts_with("kata-") {
+            AnalysisFormat::Kata
+        } else {
+            AnalysisFormat::Lz
+        };
+        let result = match cmd.name.as_str() {
+            "lz-analyze" | "kata-analyze" => self.analyze(cmd, format, out, input_waiting),
+            "lz-genmove_analyze" | "kata-genmove_analyze" | "genmove_analyze" => {
+                self.genmove_analyze(cmd, format, out)
+            }
+            _ => {
+                let r = self.execute(cmd);
+                out.write_all(format_response(cmd.id, &r).as_bytes())?;
+                Ok(())
+            }
+        };
+        match result {
+            Ok(()) => {}
+            // Refused before anything was written.
+            Err(Refused(why)) => out.write_all(format_response(cmd.id, &Err(why)).as_bytes())?,
+            Err(Io(e)) => return Err(e),
+        }
+        out.flush()
+    }
+
+    /// `lz-analyze` / `kata-analyze`: info lines every interval until the
+    /// next command (or `max_analysis_visits`), then an empty line.
+    fn analyze(
+        &mut self,
+        cmd: &Command,
+        format: AnalysisFormat,
+        out: &mut dyn Write,
+        input_waiting: &mut dyn FnMut() -> bool,
+    ) -> std::result::Result<(), Stream> {
+        let args = AnalyzeArgs::parse(&cmd.args).map_err(Refused)?;
+        let state = self.state().clone();
+        if let Some(c) = args.color {
+            if c != self.game.to_move(&state) {
+                return Err(Refused("wgzero analyses for the side to move only".into()));
+            }
+        }
+        if self.game.terminal_value(&state).is_some() {
+            return Err(Refused("the game is over".into()));
+        }
+        let mut analysis = self.step(&state, self.options.step)?;
+        let id = cmd.id.map(|i| i.to_string()).unwrap_or_default();
+        writeln!(out, "={id}")?;
+        let mut last = Instant::now();
+        writeln!(
+            out,
+            "{}",
+            format_info(&self.game, &analysis, format, args.max_moves)
+        )?;
+        out.flush()?;
+        while !input_waiting() {
+            if analysis.root_visits < self.options.max_analysis_visits {
+                analysis = self.step(&state, self.options.step)?;
+            } else {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if last.elapsed() >= args.interval {
+                writeln!(
+                    out,
+                    "{}",
+                    format_info(&self.game, &analysis, format, args.max_moves)
+                )?;
+                out.flush()?;
+                last = Instant::now();
+            }
+        }
+        writeln!(out)?;
+        Ok(())
+    }
+
+    /// `genmove_analyze` and its `lz-` / `kata-` forms: the move's search
+    /// with info lines every interval, then `play MOVE` and an empty line.
+    fn genmove_analyze(
+        &mut self,
+        cmd: &Command,
+        format: AnalysisFormat,
+        out: &mut dyn Write,
+    ) -> std::result::Result<(), Stream> {
+        let args = AnalyzeArgs::parse(&cmd.args).map_err(Refused)?;
+        let color = args
+            .color
+            .ok_or_else(|| Refused("syntax error (a color first)".into()))?;
+        self.check_turn(color).map_err(Refused)?;
+        let id = cmd.id.map(|i| i.to_string()).unwrap_or_default();
+        let state = self.state().clone();
+        if self.game.terminal_value(&state).is_some() {
+            writeln!(out, "={id}\nplay pass\n")?;
+            return Ok(());
+        }
+        let mut last = Instant::now();
+        let game = self.game;
+        let mut begun = false;
+        // The response begins with the first step's report: a player that
+        // cannot analyse is refused with a `?` response instead.
+        let mut report = |a: &Analysis, last_one: bool| -> std::io::Result<()> {
+            if !begun {
+                writeln!(out, "={id}")?;
+                begun = true;
+            }
+            if last_one || last.elapsed() >= args.interval {
+                writeln!(out, "{}", format_info(&game, a, format, args.max_moves))?;
+                out.flush()?;
+                last = Instant::now();
+            }
+            Ok(())
+        };
+        let chosen = self.search_move(&state, &mut report)?;
+        let mv = self.finish_move(chosen);
+        writeln!(out, "play {mv}\n")?;
+        Ok(())
+    }
+
+    /// One analysis step of `sims` simulations from `state`.
+    fn step(&mut self, state: &GoState, sims: u32) -> std::result::Result<Analysis, Stream> {
+        match self.player.analyze(state, sims) {
+            Ok(Some(a)) => Ok(a),
+            Ok(None) => Err(Refused(format!("{} cannot analyse", self.player.name()))),
+            Err(e) => Err(Refused(e.to_string())),
+        }
+    }
+
+    /// The budget of the side to move's next move.
+    fn budget(&self, state: &GoState) -> Budget {
+        let clock = &self.clocks[self.game.to_move(state) as usize];
+        let left = time::moves_left(self.game.size(), self.game.moves_played(state));
+        match clock.budget(left, self.options.lag) {
+            Some(t) => Budget::Seconds(t),
+            None => Budget::Simulations(self.options.simulations),
+        }
+    }
+
+    /// Searches the move of the side to move within its budget, calling
+    /// `report` after each step (and once more at the end); the move
+    /// chosen (with the pass safeguard), or `None` to resign.
+    fn search_move(
+        &mut self,
+        state: &GoState,
+        report: &mut dyn FnMut(&Analysis, bool) -> std::io::Result<()>,
+    ) -> std::result::Result<Option<usize>, Stream> {
+        let start = Instant::now();
+        let budget = self.budget(state);
+        let mut done = 0u32;
+        let mut analysis;
+        loop {
+            let sims = match budget {
+                Budget::Simulations(n) => self.options.step.min(n - done),
+                Budget::Seconds(_) => self.options.step,
+            };
+            analysis = self.step(state, sims)?;
+            done += sims;
+            let enough = match budget {
+                Budget::Simulations(n) => done >= n,
+                Budget::Seconds(t) => {
+                    let spent = start.elapsed().as_secs_f64();
+                    // Stop when another step would likely overrun.
+                    spent + spent / f64::from(done.max(1)) * f64::from(self.options.step) > t
+                        || analysis.root_visits >= self.options.max_analysis_visits
+                }
+            };
+            if enough {
+                break;
+            }
+            report(&analysis, false)?;
+        }
+        report(&analysis, true)?;
+        self.clocks[self.game.to_move(state) as usize].spend(start.elapsed().as_secs_f64());
+        let Some(best) = analysis.best() else {
+            return Err(Refused("the search visited no move".into()));
+        };
+        let resign = self.options.resign_below > 0.0
+            && best.winrate() < self.options.resign_below
+            && analysis.root_visits >= 100
+            && self.game.moves_played(state) >= self.game.size();
+        if resign {
+            return Ok(None);
+        }
+        Ok(Some(guarded_action(
+            &self.game,
+            state,
+            best.action,
+            &analysis.visits,
+        )))
+    }
+
+    /// Plays the chosen move (or resigns: nothing is played); its text.
+    fn finish_move(&mut self, chosen: Option<usize>) -> String {
+        match chosen {
+            Some(a) => {
+                self.play(a);
+                self.game.format_move(a)
+            }
+            None => "resign".into(),
+        }
     }
 
     fn execute(&mut self, cmd: &Command) -> std::result::Result<String, String> {
@@ -201,9 +606,24 @@ impl Engine {
                     return Ok("pass".into());
                 }
                 let state = self.state().clone();
-                let a = self.player.choose(&state).map_err(|e| e.to_string())?;
-                self.play(a);
-                Ok(self.game.format_move(a))
+                let timed = matches!(self.budget(&state), Budget::Seconds(_));
+                if !timed && self.options.resign_below <= 0.0 {
+                    let a = self.player.choose(&state).map_err(|e| e.to_string())?;
+                    self.play(a);
+                    return Ok(self.game.format_move(a));
+                }
+                match self.search_move(&state, &mut |_, _| Ok(())) {
+                    Ok(chosen) => Ok(self.finish_move(chosen)),
+                    Err(Refused(why)) if timed || self.options.resign_below > 0.0 => {
+                        // A player without analysis: its own fixed search.
+                        let _ = why;
+                        let a = self.player.choose(&state).map_err(|e| e.to_string())?;
+                        self.play(a);
+                        Ok(self.game.format_move(a))
+                    }
+                    Err(Refused(why)) => Err(why),
+                    Err(Io(e)) => Err(e.to_string()),
+                }
             }
             "undo" => {
                 if self.states.len() < 2 {
@@ -214,9 +634,42 @@ impl Engine {
             }
             "final_score" => Ok(score_text(self.game.area_score(self.state()))),
             "showboard" => Ok(format!("\n{}", self.game.render(self.state()).trim_end())),
-            "time_settings" | "time_left" => Ok(String::new()),
+            "time_settings" => {
+                let num = |i: usize| -> std::result::Result<f64, String> {
+                    arg(i)?
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite() && *x >= 0.0)
+                        .ok_or_else(|| "syntax error".to_string())
+                };
+                let stones: u32 = arg(2)?.parse().map_err(|_| "syntax error".to_string())?;
+                let system = TimeSystem::from_gtp(num(0)?, num(1)?, stones);
+                self.clocks = [Clock::new(system), Clock::new(system)];
+                Ok(String::new())
+            }
+            "kgs-time_settings" => {
+                let system = TimeSystem::from_kgs(&cmd.args)?;
+                self.clocks = [Clock::new(system), Clock::new(system)];
+                Ok(String::new())
+            }
+            "time_left" => {
+                let color = parse_color(arg(0)?).ok_or("syntax error")?;
+                let t: f64 = arg(1)?
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or("syntax error")?;
+                let stones: u32 = arg(2)?.parse().map_err(|_| "syntax error".to_string())?;
+                self.clocks[color as usize].set_left(t.max(0.0), stones);
+                Ok(String::new())
+            }
             _ => Err("unknown command".into()),
         }
+    }
+
+    /// The clock of `color` (0 black, 1 white).
+    pub fn clock(&self, color: u8) -> &Clock {
+        &self.clocks[color as usize & 1]
     }
 
     /// Plays `a` (legal) for the side to move and tells the player.
@@ -264,5 +717,19 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// Why a streamed command stopped: refused before its response began (a
+/// `?` response follows), or output failed.
+enum Stream {
+    Refused(String),
+    Io(std::io::Error),
+}
+use Stream::{Io, Refused};
+
+impl From<std::io::Error> for Stream {
+    fn from(e: std::io::Error) -> Self {
+        Io(e)
     }
 }

@@ -3,6 +3,7 @@
 //! The search never sees a network: it hands leaves out in a
 //! [`crate::eval::Batch`] and takes results back. See [`Search`].
 
+pub mod analysis;
 mod cache;
 mod config;
 mod gumbel;
@@ -10,6 +11,7 @@ mod puct;
 mod search;
 mod tree;
 
+pub use analysis::{Analysis, Candidate};
 pub use config::{Algorithm, SearchConfig};
 pub use gumbel::considered_visits;
 pub use search::{sample_early_move, Search, SearchResult, SearchStats};

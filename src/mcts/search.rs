@@ -672,6 +672,18 @@ impl<G: Game> Search<G> {
         self.result()
     }
 
+    /// What the search thinks of the root's moves so far (`None` for the
+    /// minimax searches, which keep no visit counts).
+    pub fn analysis(&self) -> Option<super::Analysis> {
+        if self.minimax.is_some() {
+            return None;
+        }
+        Some(super::Analysis::of_tree(
+            &self.tree,
+            self.game.num_actions(),
+        ))
+    }
+
     /// Restarts the search's random generator (e.g. once per game, so that a
     /// game's moves depend only on its own seed).
     pub fn reseed(&mut self, seed: u64) {

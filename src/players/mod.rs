@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::eval::{Evaluator, Rollout};
 use crate::game::Game;
-use crate::mcts::{Search, SearchConfig};
+use crate::mcts::{Analysis, Search, SearchConfig};
 pub use gtp::{GtpClient, GtpPlayer, ScoreChecks};
 
 /// Picks moves.
@@ -29,6 +29,13 @@ pub trait Player<G: Game>: Send {
     /// Told after every move of the game (either side's), with the position
     /// before it; lets a search keep its tree.
     fn observe(&mut self, _before: &G::State, _action: usize) {}
+    /// Searches `simulations` more from `state` (keeping what was searched
+    /// from it before) and returns what the search thinks of its moves;
+    /// `None` for a player without such a search. Analysis output and
+    /// time-limited play call this repeatedly, then play the best move.
+    fn analyze(&mut self, _state: &G::State, _simulations: u32) -> Result<Option<Analysis>> {
+        Ok(None)
+    }
     /// For a player that referees final scores (an outside GTP engine): its
     /// tally so far.
     fn score_checks(&self) -> Option<ScoreChecks> {
@@ -108,6 +115,13 @@ impl<G: Game> Player<G> for MctsPlayer<G> {
         }
         Ok(self.search.run(&mut self.eval, self.simulations)?.action)
     }
+    fn analyze(&mut self, state: &G::State, simulations: u32) -> Result<Option<Analysis>> {
+        if self.search.root_state() != state {
+            self.search.reset(state.clone());
+        }
+        self.search.run(&mut self.eval, simulations)?;
+        Ok(self.search.analysis())
+    }
     fn observe(&mut self, before: &G::State, action: usize) {
         if self.search.root_state() == before && self.search.advance(action).is_err() {
             self.search.reset(self.search.game().initial());
@@ -149,6 +163,13 @@ impl<G: Game, E: Evaluator> Player<G> for SearchPlayer<G, E> {
             r.action,
             &r.visits,
         ))
+    }
+    fn analyze(&mut self, state: &G::State, simulations: u32) -> Result<Option<Analysis>> {
+        if self.search.root_state() != state {
+            self.search.reset(state.clone());
+        }
+        self.search.run(&mut self.eval, simulations)?;
+        Ok(self.search.analysis())
     }
     fn observe(&mut self, before: &G::State, action: usize) {
         if self.search.root_state() == before && self.search.advance(action).is_err() {
