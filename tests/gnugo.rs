@@ -331,3 +331,98 @@ fn eval_against_gnu_go_reports_results_and_score_checks() {
     assert!(err.contains("cannot start"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SGF both ways with GNU Go: random games with captures (and `eval
+/// --sgf`'s collection) written by wgzero load in GNU Go (`loadsgf`) to the
+/// same stones; `wgzero gtp`'s `loadsgf` and `printsgf` give them back.
+#[test]
+fn sgf_games_load_in_gnu_go_and_back() {
+    let Some(gnugo) = gnugo("sgf_games_load_in_gnu_go_and_back") else {
+        return;
+    };
+    use wgzero::game::sgf::{read_sgf, write_sgf, SgfInfo};
+    let dir = common::tempdir("gnugo-sgf");
+    let mut gg =
+        GtpClient::spawn(&format!("{gnugo} --mode gtp --chinese-rules --level 0")).unwrap();
+    let mut ours = GtpClient::spawn(&format!("{} gtp --sims 8 --backend cpu", wgzero())).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut legal = Vec::new();
+    let mut captures = 0;
+    for (k, n) in [9usize, 13, 7, 9].into_iter().enumerate() {
+        let g = Go::new(n, 6.5).unwrap();
+        let mut s = g.initial();
+        let mut moves = Vec::new();
+        while g.terminal_value(&s).is_none() && moves.len() < 3 * n * n {
+            g.legal_actions(&s, &mut legal);
+            let stones = (0..g.points()).filter(|&p| s.stone(p).is_some()).count();
+            let a = legal[rng.random_range(0..legal.len())];
+            g.apply(&mut s, a);
+            moves.push(a);
+            let after = (0..g.points()).filter(|&p| s.stone(p).is_some()).count();
+            captures += (after < stones + (a != g.pass()) as usize) as usize;
+        }
+        let path = dir.join(format!("game{k}.sgf"));
+        std::fs::write(&path, write_sgf(&g, &moves, &SgfInfo::default())).unwrap();
+        let file = path.to_str().unwrap();
+        gg.expect(&format!("loadsgf {file}")).unwrap();
+        for (color, c) in [("black", 0u8), ("white", 1u8)] {
+            let theirs = vertex_set(&g, &gg.expect(&format!("list_stones {color}")).unwrap());
+            let mine: BTreeSet<usize> =
+                (0..g.points()).filter(|&p| s.stone(p) == Some(c)).collect();
+            assert_eq!(theirs, mine, "{color} stones of game {k} ({n}x{n})");
+        }
+        // wgzero's engine loads it too, and writes the same moves back.
+        ours.expect(&format!("loadsgf {file}")).unwrap();
+        let back = read_sgf(&ours.expect("printsgf").unwrap()).unwrap();
+        assert_eq!(back.moves, moves);
+        assert_eq!(back.game, g);
+        // Up to a move number (GTP: the position before it).
+        ours.expect(&format!("loadsgf {file} 4")).unwrap();
+        assert_eq!(
+            read_sgf(&ours.expect("printsgf").unwrap()).unwrap().moves,
+            moves[..3]
+        );
+    }
+    assert!(captures > 10, "{captures} captures");
+    assert!(ours.send("loadsgf /no/such/file.sgf").unwrap().is_err());
+    // A match written by `eval --sgf`: its first game in GNU Go.
+    let collection = dir.join("match.sgf");
+    let out = Command::new(wgzero())
+        .args([
+            "eval",
+            "--game",
+            "go",
+            "--against",
+            "random",
+            "--games",
+            "2",
+            "--sims",
+            "8",
+        ])
+        .args(["--backend", "cpu", "--sgf", collection.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&collection).unwrap();
+    assert_eq!(text.matches("(;FF[4]").count(), 2, "{text}");
+    let first = read_sgf(&text).unwrap();
+    assert!(first.info.result.is_some() && first.info.black.is_some());
+    let s = wgzero::game::sgf::position_after(&first, first.moves.len());
+    gg.expect(&format!("loadsgf {}", collection.display()))
+        .unwrap();
+    for (color, c) in [("black", 0u8), ("white", 1u8)] {
+        let theirs = vertex_set(
+            &first.game,
+            &gg.expect(&format!("list_stones {color}")).unwrap(),
+        );
+        let mine: BTreeSet<usize> = (0..first.game.points())
+            .filter(|&p| s.stone(p) == Some(c))
+            .collect();
+        assert_eq!(theirs, mine, "{color} stones of the match's first game");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

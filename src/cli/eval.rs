@@ -93,6 +93,10 @@ pub struct EvalArgs {
     /// model: 1, 0 or -1), e.g. for a referee to replay.
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Go: also write every game of the match to this file as one SGF
+    /// collection (players, komi, result by area score), for any viewer.
+    #[arg(long)]
+    sgf: Option<PathBuf>,
     /// Print JSON (per-position results with --positions).
     #[arg(long)]
     json: bool,
@@ -158,6 +162,16 @@ pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     if args.games == 0 {
         bail!("--games must be at least 1");
     }
+    let sgf_rules = match &args.sgf {
+        Some(_) if args.game.game != super::GameName::Go => {
+            bail!("--sgf writes Go games: use it with --game go")
+        }
+        Some(_) => Some(wgzero::game::Go::new(
+            args.game.size.unwrap_or(9),
+            args.game.komi,
+        )?),
+        None => None,
+    };
     let mut other;
     let b = match against.parse::<PlayerSpec>() {
         Ok(PlayerSpec::Pbrain(command, _)) => {
@@ -191,7 +205,7 @@ pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
         search,
         eval: &mut model,
     };
-    run_match(&game, a, b, args)
+    run_match(&game, a, b, args, sgf_rules)
 }
 
 /// Plays the match and prints the result (text or JSON).
@@ -200,6 +214,7 @@ fn run_match<'e, G: Game + Heuristic>(
     a: Contestant<'e>,
     b: Contestant<'e>,
     args: &EvalArgs,
+    sgf_rules: Option<wgzero::game::Go>,
 ) -> Result<()> {
     let (a_name, b_name) = (a.name(), b.name());
     let openings = match &args.openings {
@@ -251,6 +266,9 @@ fn run_match<'e, G: Game + Heuristic>(
         wgzero::files::write_atomic(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    if let (Some(path), Some(go)) = (&args.sgf, sgf_rules) {
+        write_match_sgf(path, &go, &r.records, &a_name, &b_name)?;
+    }
     if args.json {
         let elo = r.elo();
         let json = serde_json::json!({ "model": a_name, "against": b_name, "symmetries": args.averaging.symmetries, "result": r, "score": r.score(),
@@ -260,6 +278,57 @@ fn run_match<'e, G: Game + Heuristic>(
         print_match(&a_name, &b_name, &r, secs);
     }
     Ok(())
+}
+
+/// The match's games as one SGF collection, in game order.
+fn write_match_sgf(
+    path: &std::path::Path,
+    go: &wgzero::game::Go,
+    records: &[wgzero::arena::MatchGame],
+    a_name: &str,
+    b_name: &str,
+) -> Result<()> {
+    use wgzero::game::sgf::{write_collection, SgfInfo};
+    let mut records = records.to_vec();
+    records.sort_by_key(|g| g.game);
+    let games: Vec<_> = records
+        .iter()
+        .map(|g| {
+            let (black, white) = if g.a_first {
+                (a_name, b_name)
+            } else {
+                (b_name, a_name)
+            };
+            let mut s = go.initial();
+            for &m in &g.moves {
+                go.apply(&mut s, m);
+            }
+            let info = SgfInfo {
+                black: Some(black.to_string()),
+                white: Some(white.to_string()),
+                result: Some(sgf_result(go.area_score(&s))),
+                comment: Some(format!(
+                    "wgzero eval, game {} ({} opening moves)",
+                    g.game, g.opening_moves
+                )),
+            };
+            (*go, g.moves.clone(), info)
+        })
+        .collect();
+    wgzero::files::write_atomic(path, write_collection(&games).as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// An area score (Black's margin) as SGF's RE: `B+3.5`, `W+0.5`, `0`.
+fn sgf_result(black: f32) -> String {
+    if black > 0.0 {
+        format!("B+{black}")
+    } else if black < 0.0 {
+        format!("W+{}", -black)
+    } else {
+        "0".into()
+    }
 }
 
 fn print_match(a_name: &str, b_name: &str, r: &MatchResult, secs: f64) {

@@ -176,7 +176,7 @@ impl Command {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GameName {
     Connect4,
     Gomoku,

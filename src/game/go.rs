@@ -141,7 +141,7 @@ pub fn is_go_name(name: &str) -> bool {
 }
 
 /// Go rules for one board size and komi.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Go {
     n: usize,
     komi: f32,

@@ -15,6 +15,7 @@
 pub mod connect4;
 pub mod go;
 pub mod gomoku;
+pub mod sgf;
 pub mod tictactoe;
 
 pub use connect4::Connect4;

@@ -107,6 +107,8 @@ pub const COMMANDS: &[&str] = &[
     "lz-genmove_analyze",
     "kata-genmove_analyze",
     "genmove_analyze",
+    "printsgf",
+    "loadsgf",
     "quit",
 ];
 
@@ -634,6 +636,34 @@ impl Engine {
             }
             "final_score" => Ok(score_text(self.game.area_score(self.state()))),
             "showboard" => Ok(format!("\n{}", self.game.render(self.state()).trim_end())),
+            "printsgf" => {
+                let text = self.sgf();
+                match cmd.args.first() {
+                    None => Ok(text),
+                    Some(path) => {
+                        crate::files::write_atomic(std::path::Path::new(path), text.as_bytes())
+                            .map_err(|e| format!("cannot write {path}: {e}"))?;
+                        Ok(String::new())
+                    }
+                }
+            }
+            "loadsgf" => {
+                let path = arg(0)?;
+                let upto = match cmd.args.get(1) {
+                    None => None,
+                    Some(t) => Some(
+                        t.parse::<usize>()
+                            .ok()
+                            .filter(|&n| n >= 1)
+                            .ok_or("syntax error")?,
+                    ),
+                };
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot load file ({path}: {e})"))?;
+                let record = crate::game::sgf::read_sgf(&text).map_err(|e| e.to_string())?;
+                self.load(&record, upto).map_err(|e| e.to_string())?;
+                Ok(String::new())
+            }
             "time_settings" => {
                 let num = |i: usize| -> std::result::Result<f64, String> {
                     arg(i)?
@@ -665,6 +695,40 @@ impl Engine {
             }
             _ => Err("unknown command".into()),
         }
+    }
+
+    /// The game so far as SGF.
+    pub fn sgf(&self) -> String {
+        let moves: Vec<usize> = self
+            .states
+            .iter()
+            .skip(1)
+            .filter_map(|s| s.last_action())
+            .collect();
+        let info = crate::game::sgf::SgfInfo {
+            comment: Some(format!(
+                "wgzero {} ({})",
+                env!("CARGO_PKG_VERSION"),
+                self.player.name()
+            )),
+            ..Default::default()
+        };
+        crate::game::sgf::write_sgf(&self.game, &moves, &info)
+    }
+
+    /// Sets up a read game: its size and komi, and its moves up to (not
+    /// including) move number `upto` (GTP's `loadsgf` numbering: 1 is the
+    /// first move), all of them without it.
+    fn load(&mut self, record: &crate::game::sgf::SgfGame, upto: Option<usize>) -> Result<()> {
+        if record.game != self.game {
+            self.set_rules(record.game)?;
+        }
+        self.states = vec![self.game.initial()];
+        let n = upto.map_or(record.moves.len(), |u| (u - 1).min(record.moves.len()));
+        for &a in &record.moves[..n] {
+            self.play(a);
+        }
+        Ok(())
     }
 
     /// The clock of `color` (0 black, 1 white).
