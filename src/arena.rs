@@ -107,6 +107,8 @@ pub struct MatchGame {
     pub opening_moves: usize,
     /// A's result: 1 win, 0 draw, -1 loss.
     pub result: f32,
+    /// Whether the loser resigned (the board was not played out).
+    pub resigned: bool,
 }
 
 impl MatchResult {
@@ -220,6 +222,8 @@ struct Table<G: Game> {
     /// Which contestant `local` belongs to.
     waiting: Option<usize>,
     result: Option<f32>,
+    /// Whether the game ended by a resignation.
+    resigned: bool,
     simulations: [u32; 2],
     /// Its number in the match, every move so far, and how many of them
     /// are the opening.
@@ -270,7 +274,15 @@ impl<G: Game> Table<G> {
             let leaves = leaves[side];
             let sims = self.simulations[side];
             let action = match &mut self.agents[side] {
-                Agent::Player(p) => p.choose(&self.state)?,
+                Agent::Player(p) => match p.choose(&self.state) {
+                    Err(Error::Resigned) => {
+                        // A's result: a loss if A resigned, else a win.
+                        self.result = Some(if side == 0 { -1.0 } else { 1.0 });
+                        self.resigned = true;
+                        return Ok(());
+                    }
+                    chosen => chosen?,
+                },
                 Agent::Search { search, begun } => {
                     if !*begun {
                         search.begin(sims)?;
@@ -448,6 +460,7 @@ impl<'a, G: Game + Heuristic> TableRecipe<'a, G> {
             local: Batch::new(game, self.leaves[0].max(self.leaves[1])),
             waiting: None,
             result: None,
+            resigned: false,
             simulations: self.sims,
             index: i,
             opening_moves: opening_moves.len(),
@@ -513,6 +526,7 @@ fn remove_finished<G: Game>(
                 moves: std::mem::take(&mut tables[i].moves),
                 opening_moves: tables[i].opening_moves,
                 result: r,
+                resigned: tables[i].resigned,
             });
             for agent in &tables[i].agents {
                 if let Agent::Player(p) = agent {

@@ -53,6 +53,11 @@ pub enum Error {
     #[error("rejected by the broker: {0}")]
     Rejected(String),
 
+    /// A player resigned the game (an outside engine answered `resign`):
+    /// the game is lost for it, whatever the board says.
+    #[error("resigned")]
+    Resigned,
+
     /// Stopped on request (Ctrl-C) before the step finished.
     #[error("interrupted")]
     Interrupted,

@@ -426,3 +426,30 @@ fn sgf_games_load_in_gnu_go_and_back() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// GTP's fixed handicap placement, as GNU Go places it, on 7x7 to 19x19;
+/// the counts GNU Go refuses, wgzero refuses too.
+#[test]
+fn fixed_handicap_matches_gnu_go() {
+    let Some(gnugo) = gnugo("fixed_handicap_matches_gnu_go") else {
+        return;
+    };
+    let mut gg = GtpClient::spawn(&format!("{gnugo} --mode gtp --level 0")).unwrap();
+    for n in [7usize, 9, 13, 19] {
+        let g = Go::new(n, 0.5).unwrap();
+        gg.expect(&format!("boardsize {n}")).unwrap();
+        for k in 2..=10 {
+            gg.expect("clear_board").unwrap();
+            let theirs = gg.send(&format!("fixed_handicap {k}")).unwrap();
+            let ours = wgzero::gtp::fixed_handicap(n, k);
+            match (theirs, ours) {
+                (Ok(text), Some(points)) => {
+                    let mine: BTreeSet<usize> = points.into_iter().collect();
+                    assert_eq!(vertex_set(&g, &text), mine, "{k} stones on {n}x{n}");
+                }
+                (Err(_), None) => {}
+                (t, o) => panic!("{k} stones on {n}x{n}: GNU Go {t:?}, wgzero {o:?}"),
+            }
+        }
+    }
+}

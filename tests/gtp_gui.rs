@@ -389,3 +389,88 @@ fn a_lizzie_session() {
     assert!(r[13].starts_with("=\ninfo move "), "{}", r[13]);
     assert_eq!(r[14], "= wgzero");
 }
+
+#[test]
+fn handicap_and_final_status_commands() {
+    let mut e = engine();
+    let r = ask(&mut e, "fixed_handicap 4");
+    let mut got: Vec<&str> = r[2..].split_whitespace().collect();
+    got.sort();
+    assert_eq!(got, ["C3", "C7", "G3", "G7"], "{r}");
+    // White moves next; the stones are Black's.
+    assert!(ask(&mut e, "showboard").contains("White to move"));
+    let alive = ask(&mut e, "final_status_list alive");
+    assert_eq!(alive.split_whitespace().count(), 5, "{alive}");
+    assert_eq!(ask(&mut e, "final_status_list dead"), "=\n\n");
+    assert_eq!(ask(&mut e, "final_status_list seki"), "=\n\n");
+    assert!(ask(&mut e, "final_status_list zombie").starts_with("? syntax error"));
+    assert_eq!(ask(&mut e, "fixed_handicap 2"), "? board not empty\n\n");
+    assert!(ask(&mut e, "kgs-genmove_cleanup w").starts_with("= "));
+    // set_free_handicap: the controller's stones.
+    ask(&mut e, "clear_board");
+    for bad in [
+        "set_free_handicap E5",
+        "set_free_handicap E5 E5",
+        "set_free_handicap E5 Z9",
+        "set_free_handicap E5 pass",
+        "fixed_handicap 10",
+        "fixed_handicap 1",
+        "fixed_handicap many",
+    ] {
+        assert!(ask(&mut e, bad).starts_with("? "), "{bad}");
+    }
+    assert!(
+        ask(&mut e, "showboard").contains("Black to move"),
+        "a refusal leaves the board empty"
+    );
+    assert_eq!(ask(&mut e, "set_free_handicap C3 G7 E5"), "=\n\n");
+    assert!(ask(&mut e, "showboard").contains("White to move"));
+    ask(&mut e, "clear_board");
+    let r = ask(&mut e, "place_free_handicap 3");
+    assert_eq!(r[2..].split_whitespace().count(), 3, "{r}");
+    // The SGF of a handicap game reads back.
+    let sgf = ask(&mut e, "printsgf");
+    let g = wgzero::game::sgf::read_sgf(sgf[2..].trim()).unwrap();
+    assert_eq!(g.moves.len(), 5, "3 stones, 2 White passes");
+}
+
+#[test]
+fn resignation_both_ways() {
+    // wgzero's own GTP engine resigns once it is not sure of winning (a
+    // threshold of 0.99); the arena scores an outside engine's
+    // resignation as its loss, and the records and SGF say so.
+    let exe = env!("CARGO_BIN_EXE_wgzero");
+    let dir = std::env::temp_dir().join(format!("wgzero-resign-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (record, sgf) = (dir.join("games.jsonl"), dir.join("games.sgf"));
+    let against = format!("gtp:{exe} gtp --sims 128 --resign-below 0.99 --backend cpu");
+    let o = Command::new(exe)
+        .args([
+            "eval",
+            "--game",
+            "go",
+            "--against",
+            &against,
+            "--games",
+            "2",
+            "--sims",
+            "8",
+        ])
+        .args(["--backend", "cpu", "--record", record.to_str().unwrap()])
+        .args(["--sgf", sgf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("wins 2 draws 0 losses 0"), "{text}");
+    let records = std::fs::read_to_string(&record).unwrap();
+    assert_eq!(records.matches("\"resigned\":true").count(), 2, "{records}");
+    let sgf = std::fs::read_to_string(&sgf).unwrap();
+    // The model played Black in one game and White in the other.
+    assert!(sgf.contains("RE[B+R]") && sgf.contains("RE[W+R]"), "{sgf}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -306,7 +306,13 @@ fn write_match_sgf(
             let info = SgfInfo {
                 black: Some(black.to_string()),
                 white: Some(white.to_string()),
-                result: Some(sgf_result(go.area_score(&s))),
+                result: Some(if g.resigned {
+                    // The winner (A won if its result is positive).
+                    let black_won = (g.result > 0.0) == g.a_first;
+                    if black_won { "B+R" } else { "W+R" }.to_string()
+                } else {
+                    sgf_result(go.area_score(&s))
+                }),
                 comment: Some(format!(
                     "wgzero eval, game {} ({} opening moves)",
                     g.game, g.opening_moves

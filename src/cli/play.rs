@@ -104,7 +104,18 @@ pub fn play<G: Game + Heuristic>(game: G, args: &PlayArgs) -> Result<()> {
                 }
             }
         } else {
-            engine_move(&game, &state, engine.as_mut())?
+            match engine_move(&game, &state, engine.as_mut()) {
+                Err(e)
+                    if matches!(
+                        e.downcast_ref::<wgzero::Error>(),
+                        Some(wgzero::Error::Resigned)
+                    ) =>
+                {
+                    println!("{} resigns. You win.", engine.name());
+                    return Ok(());
+                }
+                other => other?,
+            }
         };
         let before = state.clone();
         game.play(&mut state, action)?;

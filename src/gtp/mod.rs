@@ -109,6 +109,11 @@ pub const COMMANDS: &[&str] = &[
     "genmove_analyze",
     "printsgf",
     "loadsgf",
+    "fixed_handicap",
+    "place_free_handicap",
+    "set_free_handicap",
+    "final_status_list",
+    "kgs-genmove_cleanup",
     "quit",
 ];
 
@@ -600,7 +605,7 @@ impl Engine {
                 self.play(a);
                 Ok(String::new())
             }
-            "genmove" => {
+            "genmove" | "kgs-genmove_cleanup" => {
                 let color = parse_color(arg(0)?).ok_or("syntax error")?;
                 self.check_turn(color)?;
                 if self.game.terminal_value(self.state()).is_some() {
@@ -636,6 +641,49 @@ impl Engine {
             }
             "final_score" => Ok(score_text(self.game.area_score(self.state()))),
             "showboard" => Ok(format!("\n{}", self.game.render(self.state()).trim_end())),
+            "fixed_handicap" | "place_free_handicap" => {
+                let n: usize = arg(0)?.parse().map_err(|_| "syntax error".to_string())?;
+                let mut points = fixed_handicap(self.game.size(), n)
+                    .ok_or_else(|| format!("invalid handicap {n} on {0}x{0}", self.game.size()))?;
+                if cmd.name == "place_free_handicap" {
+                    points.truncate(n);
+                }
+                self.place_handicap(&points)?;
+                Ok(points
+                    .iter()
+                    .map(|&p| self.game.format_move(p))
+                    .collect::<Vec<_>>()
+                    .join(" "))
+            }
+            "set_free_handicap" => {
+                let empty = self.game.initial();
+                let mut points = Vec::new();
+                for v in &cmd.args {
+                    let p = self
+                        .game
+                        .parse_move(&empty, v)
+                        .map_err(|_| "syntax error".to_string())?;
+                    if p == self.game.pass() || points.contains(&p) {
+                        return Err(format!("bad vertex list ({v})"));
+                    }
+                    points.push(p);
+                }
+                if points.len() < 2 || points.len() >= self.game.points() {
+                    return Err("bad vertex list (2 stones at least)".into());
+                }
+                self.place_handicap(&points)?;
+                Ok(String::new())
+            }
+            "final_status_list" => match arg(0)? {
+                // Tromp-Taylor: every stone on the board counts.
+                "alive" => Ok((0..self.game.points())
+                    .filter(|&p| self.state().stone(p).is_some())
+                    .map(|p| self.game.format_move(p))
+                    .collect::<Vec<_>>()
+                    .join(" ")),
+                "dead" | "seki" => Ok(String::new()),
+                _ => Err("syntax error".into()),
+            },
             "printsgf" => {
                 let text = self.sgf();
                 match cmd.args.first() {
@@ -695,6 +743,26 @@ impl Engine {
             }
             _ => Err("unknown command".into()),
         }
+    }
+
+    /// Handicap stones on the empty board: each Black stone but the last
+    /// followed by a White pass (wgzero's positions alternate), so that
+    /// White moves next.
+    fn place_handicap(&mut self, points: &[usize]) -> std::result::Result<(), String> {
+        if self.states.len() > 1 {
+            return Err("board not empty".into());
+        }
+        for (i, &p) in points.iter().enumerate() {
+            if i > 0 {
+                self.play(self.game.pass());
+            }
+            if !self.game.is_legal(self.state(), p) {
+                self.states.truncate(1);
+                return Err(format!("bad vertex list ({})", self.game.format_move(p)));
+            }
+            self.play(p);
+        }
+        Ok(())
     }
 
     /// The game so far as SGF.
@@ -782,6 +850,47 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// GTP's fixed handicap placement (section 4.1.1 of the GTP 2 draft): the
+/// stones on the 4-4 points (3-3 below 13x13), then the sides' middles and
+/// the centre in the protocol's order; `None` where `n` is not allowed on
+/// this size (2 to 9; 4 at most on 7x7 and on even sizes; none below 7).
+pub fn fixed_handicap(size: usize, n: usize) -> Option<Vec<usize>> {
+    let max = if size < 7 {
+        0
+    } else if size == 7 || size.is_multiple_of(2) {
+        4
+    } else {
+        9
+    };
+    if !(2..=max).contains(&n) {
+        return None;
+    }
+    let edge = if size >= 13 { 3 } else { 2 };
+    let (lo, hi, mid) = (edge, size - 1 - edge, size / 2);
+    // (column, row from the bottom), then a point id.
+    let point = |col: usize, row: usize| (size - 1 - row) * size + col;
+    let (ll, ur, ul, lr) = (point(lo, lo), point(hi, hi), point(lo, hi), point(hi, lo));
+    let (ml, mr, lm, um, c) = (
+        point(lo, mid),
+        point(hi, mid),
+        point(mid, lo),
+        point(mid, hi),
+        point(mid, mid),
+    );
+    let mut v = vec![ll, ur];
+    match n {
+        2 => {}
+        3 => v.push(ul),
+        4 => v.extend([ul, lr]),
+        5 => v.extend([ul, lr, c]),
+        6 => v.extend([ul, lr, ml, mr]),
+        7 => v.extend([ul, lr, ml, mr, c]),
+        8 => v.extend([ul, lr, ml, mr, lm, um]),
+        _ => v.extend([ul, lr, ml, mr, lm, um, c]),
+    }
+    Some(v)
 }
 
 /// Why a streamed command stopped: refused before its response began (a

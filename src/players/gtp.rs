@@ -396,9 +396,8 @@ impl<G: Game> Player<G> for GtpPlayer<G> {
             .client
             .expect(&format!("genmove {}", self.color(state)))?;
         if answer.eq_ignore_ascii_case("resign") {
-            // Resigning is conceding: it passes instead (told like any move
-            // of ours), and the rules score the game when it ends.
-            return self.game.parse_move(state, "pass");
+            // The arena scores the game as lost for this player.
+            return Err(Error::Resigned);
         }
         let a = {
             self.game.parse_move(state, &answer).map_err(|e| {

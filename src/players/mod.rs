@@ -318,7 +318,11 @@ pub fn play_game<G: Game>(
             return Ok((moves, if first_to_move { v } else { -v }));
         }
         let side = game.to_move(&s) as usize;
-        let a = players[side].choose(&s)?;
+        let a = match players[side].choose(&s) {
+            // A resignation loses for the side that resigned.
+            Err(Error::Resigned) => return Ok((moves, if side == 0 { -1.0 } else { 1.0 })),
+            chosen => chosen?,
+        };
         let before = s.clone();
         game.play(&mut s, a)?;
         for p in players.iter_mut() {
