@@ -533,3 +533,91 @@ fn steady_state_plays_the_moves_asked_with_full_batches() {
     assert!(report.reused_roots_per_move > 0.5 && report.reused_roots_per_move <= 1.0);
     assert!(report.cpu_cores > 0.0);
 }
+
+/// Values that say the first player is winning: +0.95 for the side to
+/// move when it is the first player, -0.95 otherwise; uniform priors.
+struct FirstWins {
+    game: TicTacToe,
+    inner: Uniform,
+}
+
+impl Evaluator for FirstWins {
+    fn submit(&mut self, batch: Batch) -> Result<()> {
+        self.inner.submit(batch)
+    }
+    fn collect(&mut self) -> Result<Batch> {
+        let mut b = self.inner.collect()?;
+        for i in 0..b.len() {
+            let s = self.game.unpack(b.state(i))?;
+            b.value[i] = if self.game.to_move(&s) == 0 {
+                0.95
+            } else {
+                -0.95
+            };
+        }
+        Ok(b)
+    }
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
+    }
+}
+
+#[test]
+fn resignation_ends_lost_games_and_playthroughs_measure_it() {
+    let game = TicTacToe;
+    let mut eval = FirstWins {
+        game,
+        inner: Uniform::new(),
+    };
+    // Every game may resign: the second player resigns at its first move
+    // (its search sees a winning probability near 0.025).
+    let cfg = SelfPlayConfig {
+        resign_below: 0.1,
+        resign_playthrough: 0.0,
+        ..small(40, 32, 64, 8)
+    };
+    let (report, games) = play(&game, &mut eval, &cfg);
+    assert_eq!(games.len(), 40);
+    for g in &games {
+        assert_eq!(
+            g.positions.len(),
+            2,
+            "the first move and the resigned position"
+        );
+        assert_eq!(g.outcome, 1, "a loss for the second player");
+    }
+    assert_eq!(report.resign.resigned, 40);
+    assert_eq!(report.resign.would_have_resigned, 0);
+    // Every game plays through: none resigns, each notes where the second
+    // player would have, and whether it lost after all.
+    let cfg = SelfPlayConfig {
+        resign_playthrough: 1.0,
+        ..cfg
+    };
+    let (report, games) = play(&game, &mut eval, &cfg);
+    check_games(&game, &games, 40);
+    let r = report.resign;
+    assert_eq!((r.resigned, r.would_have_resigned), (0, 40));
+    let not_lost = games.iter().filter(|g| g.outcome <= 0).count() as u64;
+    assert_eq!(r.false_resignations, not_lost);
+    let moves: usize = games.iter().map(|g| g.positions.len() - 1).sum();
+    assert_eq!(r.moves_after_resign_point, moves as u64);
+    assert!((r.false_rate() - not_lost as f64 / 40.0).abs() < 1e-12);
+    // Out of range: refused.
+    for (below, share) in [(0.6, 0.1), (-0.1, 0.1), (0.1, 1.5)] {
+        let bad = SelfPlayConfig {
+            resign_below: below,
+            resign_playthrough: share,
+            ..small(4, 8, 8, 4)
+        };
+        let e = selfplay::run(
+            &game,
+            &mut Uniform::new(),
+            "t",
+            &bad,
+            &mut |_| Ok(()),
+            &mut |_| {},
+        );
+        assert!(e.is_err(), "{below} {share}");
+    }
+}

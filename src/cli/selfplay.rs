@@ -65,6 +65,14 @@ pub struct SelfplayArgs {
     /// network), as `eval`, `play` and `gtp` take; random weights if absent.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Resign when the side to move's winning probability is below this
+    /// (the game is recorded as its loss) [default: 0, never].
+    #[arg(long)]
+    resign_below: Option<f32>,
+    /// Share of games that never resign, to measure false resignations
+    /// [default: 0.1].
+    #[arg(long)]
+    resign_playthrough: Option<f64>,
     /// Also write the final report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -95,6 +103,8 @@ impl SelfplayArgs {
         cfg.concurrency = self.concurrency.unwrap_or(cfg.concurrency);
         cfg.threads = self.threads.unwrap_or(cfg.threads);
         cfg.seed = self.seed.unwrap_or(cfg.seed);
+        cfg.resign_below = self.resign_below.unwrap_or(cfg.resign_below);
+        cfg.resign_playthrough = self.resign_playthrough.unwrap_or(cfg.resign_playthrough);
         if let Some(a) = self.algorithm {
             cfg.search.algorithm = a.into();
         }
@@ -221,6 +231,18 @@ fn print_report<G: Game>(game: &G, report: &SelfPlayReport, device: &DeviceRepor
         "  search CPU: select {:.2} s, absorb {:.2} s; each leaf evaluated once: {}",
         report.cpu_select_seconds, report.cpu_absorb_seconds, report.evaluated_exactly_once
     );
+    let r = &report.resign;
+    if r.resigned + r.would_have_resigned > 0 {
+        println!(
+            "  resignation: {} games resigned; {} played through past a resignation point, {} of them not lost ({:.1}% false resignations); about {:.0} moves saved ({:.1}% of the moves played)",
+            r.resigned,
+            r.would_have_resigned,
+            r.false_resignations,
+            100.0 * r.false_rate(),
+            r.moves_saved_estimate(),
+            100.0 * r.moves_saved_estimate() / (report.moves as f64 + r.moves_saved_estimate()).max(1.0)
+        );
+    }
     println!(
         "  upload per position: {packed} bytes packed{}, vs {planes} bytes of f32 planes",
         if device.chosen.starts_with("wgpu") {

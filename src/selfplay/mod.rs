@@ -70,6 +70,14 @@ pub struct SelfPlayConfig {
     /// ends the game. The opening's positions are recorded without a policy
     /// target (as fast searches are). Default: 0.
     pub random_opening_moves: usize,
+    /// Resignation (KataGo, Leela Zero): the side to move resigns when its
+    /// search's winning probability ((value + 1) / 2) is below this; the
+    /// game is recorded as its loss. Default 0: never.
+    pub resign_below: f32,
+    /// Share of games that never resign, to measure false resignations:
+    /// in them the first side that would have resigned is noted, and the
+    /// report says how often it did not lose after all. Default 0.1.
+    pub resign_playthrough: f64,
     /// Search settings (simulations and leaves per gather are taken from above).
     pub search: SearchConfig,
 }
@@ -90,6 +98,8 @@ impl Default for SelfPlayConfig {
             fast_simulations: 16,
             random_opening_share: 0.0,
             random_opening_moves: 0,
+            resign_below: 0.0,
+            resign_playthrough: 0.1,
             search: SearchConfig::selfplay(),
         }
     }
@@ -123,6 +133,13 @@ impl SelfPlayConfig {
                 "concurrency must be a number in (0, 64], not {}",
                 self.concurrency
             )));
+        }
+        if !((0.0..0.5).contains(&self.resign_below)
+            && (0.0..=1.0).contains(&self.resign_playthrough))
+        {
+            return Err(Error::Config(
+                "resign_below must be in [0, 0.5) and resign_playthrough in [0, 1]".into(),
+            ));
         }
         if !(0.0..=1.0).contains(&self.random_opening_share) {
             return Err(Error::Config(
@@ -175,6 +192,15 @@ impl SelfPlayConfig {
             game.apply(&mut state, a);
         }
         (state, positions)
+    }
+
+    /// Whether game `id` may resign (the others play through; seeded).
+    pub fn may_resign(&self, id: u64) -> bool {
+        if self.resign_below <= 0.0 {
+            return false;
+        }
+        let h = mix64(self.seed ^ mix64(id ^ 0x7265_7369_676e));
+        ((h >> 11) as f64 / (1u64 << 53) as f64) >= self.resign_playthrough
     }
 
     /// Simulations for move `ply` of game `id`, and whether the search is
@@ -262,6 +288,52 @@ pub struct SelfPlayReport {
     /// Positions sent to the evaluator == leaves requested by the searches
     /// (each leaf in exactly one batch).
     pub evaluated_exactly_once: bool,
+    /// Resignation (`resign_below` > 0): what it did and how often it
+    /// would have been wrong.
+    pub resign: ResignStats,
+}
+
+/// Counts of self-play resignation.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct ResignStats {
+    /// Games that ended by a resignation.
+    pub resigned: u64,
+    /// Games that played through (never allowed to resign) and in which a
+    /// side's winning probability fell below the threshold.
+    pub would_have_resigned: u64,
+    /// Of those, the games that side did not lose after all.
+    pub false_resignations: u64,
+    /// Moves those games played after the point of resignation.
+    pub moves_after_resign_point: u64,
+}
+
+impl ResignStats {
+    fn add(&mut self, o: &ResignStats) {
+        self.resigned += o.resigned;
+        self.would_have_resigned += o.would_have_resigned;
+        self.false_resignations += o.false_resignations;
+        self.moves_after_resign_point += o.moves_after_resign_point;
+    }
+
+    /// Share of would-be resignations that were wrong (0 when none).
+    pub fn false_rate(&self) -> f64 {
+        if self.would_have_resigned == 0 {
+            0.0
+        } else {
+            self.false_resignations as f64 / self.would_have_resigned as f64
+        }
+    }
+
+    /// Moves a resignation saves on average (from the games that played
+    /// through), times the games resigned.
+    pub fn moves_saved_estimate(&self) -> f64 {
+        if self.would_have_resigned == 0 {
+            0.0
+        } else {
+            self.resigned as f64 * self.moves_after_resign_point as f64
+                / self.would_have_resigned as f64
+        }
+    }
 }
 
 /// A running game in a slot.
@@ -273,6 +345,11 @@ struct Running<G: Game> {
     full: bool,
     /// Moves played.
     ply: usize,
+    /// Whether it may resign (else it plays through).
+    may_resign: bool,
+    /// Playing through: the first side whose search fell below the
+    /// resignation threshold, and the move number.
+    would_resign: Option<(u8, usize)>,
 }
 
 /// One concurrent game: its search, its share of the current batch, its record.
@@ -284,6 +361,7 @@ struct Slot<G: Game> {
     finished: Option<GameRecord>,
     /// Moves this slot has played.
     moves: u64,
+    resign: ResignStats,
     select_time: Duration,
     absorb_time: Duration,
 }
@@ -307,12 +385,35 @@ impl<G: Game> Slot<G> {
             });
             run.ply += 1;
             self.moves += 1;
+            let mover = game.to_move(&run.state);
+            let losing = cfg.resign_below > 0.0 && (r.value + 1.0) / 2.0 < cfg.resign_below;
+            if losing && run.may_resign {
+                // The side to move resigns: its searched position is kept.
+                let run = self.game.take().expect("checked");
+                self.resign.resigned += 1;
+                self.finished = Some(GameRecord {
+                    game_id: run.id as u128,
+                    model_id: model_id.to_string(),
+                    outcome: if mover == 0 { -1 } else { 1 },
+                    positions: run.positions,
+                });
+                continue;
+            }
+            if losing && run.would_resign.is_none() {
+                run.would_resign = Some((mover, run.ply));
+            }
             game.play(&mut run.state, r.action)?;
             self.search.advance(r.action)?;
             if let Some(v) = game.terminal_value(&run.state) {
                 // v is for the side to move now; convert to the first player's view.
                 let first = if game.to_move(&run.state) == 0 { v } else { -v };
                 let run = self.game.take().expect("checked");
+                if let Some((side, at)) = run.would_resign {
+                    let theirs = if side == 0 { first } else { -first };
+                    self.resign.would_have_resigned += 1;
+                    self.resign.false_resignations += (theirs >= 0.0) as u64;
+                    self.resign.moves_after_resign_point += (run.ply + 1 - at) as u64;
+                }
                 self.finished = Some(GameRecord {
                     game_id: run.id as u128,
                     model_id: model_id.to_string(),
@@ -418,6 +519,7 @@ impl<'a, G: Game> Driver<'a, G> {
                     game: None,
                     finished: None,
                     moves: 0,
+                    resign: ResignStats::default(),
                     select_time: Duration::ZERO,
                     absorb_time: Duration::ZERO,
                 });
@@ -465,6 +567,8 @@ impl<'a, G: Game> Driver<'a, G> {
                 positions,
                 full,
                 ply,
+                may_resign: self.cfg.may_resign(id),
+                would_resign: None,
             });
             self.started += 1;
         }
@@ -681,6 +785,10 @@ impl<'a, G: Game> Driver<'a, G> {
             cpu_select_seconds: self.slots().map(|s| s.select_time.as_secs_f64()).sum(),
             cpu_absorb_seconds: self.slots().map(|s| s.absorb_time.as_secs_f64()).sum(),
             evaluated_exactly_once: sizes.iter().sum::<usize>() as u64 == requests,
+            resign: self.slots().fold(ResignStats::default(), |mut t, s| {
+                t.add(&s.resign);
+                t
+            }),
         }
     }
 }
