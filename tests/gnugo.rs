@@ -386,9 +386,13 @@ fn sgf_games_load_in_gnu_go_and_back() {
     assert!(captures > 10, "{captures} captures");
     assert!(ours.send("loadsgf /no/such/file.sgf").unwrap().is_err());
     // A match written by `eval --sgf`: its first game in GNU Go.
+    // A match written by `eval --sgf` and self-play by `selfplay --sgf`:
+    // their first games in GNU Go.
     let collection = dir.join("match.sgf");
-    let out = Command::new(wgzero())
-        .args([
+    let selfplay = dir.join("selfplay.sgf");
+    let records = dir.join("records");
+    let runs: [Vec<&str>; 2] = [
+        vec![
             "eval",
             "--game",
             "go",
@@ -398,31 +402,51 @@ fn sgf_games_load_in_gnu_go_and_back() {
             "2",
             "--sims",
             "8",
-        ])
-        .args(["--backend", "cpu", "--sgf", collection.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(&collection).unwrap();
-    assert_eq!(text.matches("(;FF[4]").count(), 2, "{text}");
-    let first = read_sgf(&text).unwrap();
-    assert!(first.info.result.is_some() && first.info.black.is_some());
-    let s = wgzero::game::sgf::position_after(&first, first.moves.len());
-    gg.expect(&format!("loadsgf {}", collection.display()))
-        .unwrap();
-    for (color, c) in [("black", 0u8), ("white", 1u8)] {
-        let theirs = vertex_set(
-            &first.game,
-            &gg.expect(&format!("list_stones {color}")).unwrap(),
+        ],
+        vec![
+            "selfplay",
+            "--game",
+            "go",
+            "--games",
+            "2",
+            "--sims",
+            "8",
+            "--out",
+            records.to_str().unwrap(),
+        ],
+    ];
+    for (args, file) in runs.iter().zip([&collection, &selfplay]) {
+        let out = Command::new(wgzero())
+            .args(args)
+            .args(["--backend", "cpu", "--sgf", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        let mine: BTreeSet<usize> = (0..first.game.points())
-            .filter(|&p| s.stone(p) == Some(c))
-            .collect();
-        assert_eq!(theirs, mine, "{color} stones of the match's first game");
+        let text = std::fs::read_to_string(file).unwrap();
+        assert_eq!(text.matches("(;FF[4]").count(), 2, "{text}");
+        let first = read_sgf(&text).unwrap();
+        assert!(first.info.result.is_some() && first.info.black.is_some());
+        let s = wgzero::game::sgf::position_after(&first, first.moves.len());
+        gg.expect(&format!("loadsgf {}", file.display())).unwrap();
+        for (color, c) in [("black", 0u8), ("white", 1u8)] {
+            let theirs = vertex_set(
+                &first.game,
+                &gg.expect(&format!("list_stones {color}")).unwrap(),
+            );
+            let mine: BTreeSet<usize> = (0..first.game.points())
+                .filter(|&p| s.stone(p) == Some(c))
+                .collect();
+            assert_eq!(
+                theirs,
+                mine,
+                "{color} stones of {}'s first game",
+                file.display()
+            );
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -73,6 +73,10 @@ pub struct SelfplayArgs {
     /// [default: 0.1].
     #[arg(long)]
     resign_playthrough: Option<f64>,
+    /// Go: also write every game as one SGF collection to this file (the
+    /// result by area score, or `B+R` / `W+R` for a resignation).
+    #[arg(long)]
+    sgf: Option<PathBuf>,
     /// Also write the final report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -136,6 +140,17 @@ pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
         if opened.f16 { "f16" } else { "f32" }
     );
     eprintln!("device: {} ({})", device.chosen, device.reason);
+    let sgf_rules = match &args.sgf {
+        Some(_) if args.game.game != super::GameName::Go => {
+            anyhow::bail!("--sgf writes Go games: use it with --game go")
+        }
+        Some(_) => Some(wgzero::game::Go::new(
+            args.game.size.unwrap_or(9),
+            args.game.komi,
+        )?),
+        None => None,
+    };
+    let mut sgf_games: Vec<(u128, Vec<usize>, i8)> = Vec::new();
     let mut chunks = RecordChunks::new(&game, &args.out)?;
     let bar = match cfg.max_moves {
         Some(m) => counting_bar(m as usize, "moves"),
@@ -146,7 +161,13 @@ pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
         &mut opened.eval,
         &opened.model_id,
         &cfg,
-        &mut |record| chunks.push(record),
+        &mut |record| {
+            if sgf_rules.is_some() {
+                let moves = record.positions.iter().map(|p| p.action as usize).collect();
+                sgf_games.push((record.game_id, moves, record.outcome));
+            }
+            chunks.push(record)
+        },
         &mut |p| {
             bar.set_position(match cfg.max_moves {
                 Some(_) => p.moves,
@@ -168,6 +189,10 @@ pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
         chunks.files_written(),
         args.out.display()
     );
+    if let (Some(path), Some(go)) = (&args.sgf, sgf_rules) {
+        write_selfplay_sgf(path, &go, &mut sgf_games, &opened.model_id)?;
+        println!("  SGF: {} games in {}", sgf_games.len(), path.display());
+    }
     let efficiency = match args.efficiency {
         true => pipeline_efficiency(&game, &mut opened.eval, &report, cfg.seed)?,
         false => serde_json::Value::Null,
@@ -176,6 +201,51 @@ pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
         let json = serde_json::json!({ "report": report, "device": device, "config": cfg, "pipeline": efficiency });
         std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
     }
+    Ok(())
+}
+
+/// Self-play games as one SGF collection, by game id.
+fn write_selfplay_sgf(
+    path: &std::path::Path,
+    go: &wgzero::game::Go,
+    games: &mut [(u128, Vec<usize>, i8)],
+    model_id: &str,
+) -> Result<()> {
+    use wgzero::game::sgf::{write_collection, SgfInfo};
+    games.sort_by_key(|g| g.0);
+    let name = format!("wgzero {model_id}");
+    let trees: Vec<_> = games
+        .iter()
+        .map(|(id, moves, outcome)| {
+            let mut s = go.initial();
+            for &m in moves {
+                go.apply(&mut s, m);
+            }
+            let result = if go.terminal_value(&s).is_some() {
+                let b = go.area_score(&s);
+                if b > 0.0 {
+                    format!("B+{b}")
+                } else if b < 0.0 {
+                    format!("W+{}", -b)
+                } else {
+                    "0".into()
+                }
+            } else if *outcome > 0 {
+                "B+R".into()
+            } else {
+                "W+R".into()
+            };
+            let info = SgfInfo {
+                black: Some(name.clone()),
+                white: Some(name.clone()),
+                result: Some(result),
+                comment: Some(format!("wgzero self-play, game {id:x}")),
+            };
+            (*go, moves.clone(), info)
+        })
+        .collect();
+    std::fs::write(path, write_collection(&trees))
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
