@@ -474,3 +474,37 @@ fn resignation_both_ways() {
     assert!(sgf.contains("RE[B+R]") && sgf.contains("RE[W+R]"), "{sgf}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pondering_searches_the_opponents_turn_until_the_next_command() {
+    // The visits the next analysis starts from, after `genmove b` with
+    // and without pondering (20 steps of 16 simulations before the next
+    // command "arrives").
+    let visits_after = |ponder: bool| -> u32 {
+        let mut e = engine_with(
+            64,
+            EngineOptions {
+                simulations: 64,
+                ponder,
+                ..EngineOptions::default()
+            },
+        );
+        let mut out = Vec::new();
+        let mut polls = 0;
+        let mut waiting = || {
+            polls += 1;
+            polls > 20
+        };
+        e.handle_line_to("genmove b", &mut out, &mut waiting)
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("= ") && text.ends_with("\n\n"), "{text:?}");
+        let r = ask(&mut e, "kata-analyze w 0");
+        parse_info_line(r.lines().nth(1).unwrap())
+            .iter()
+            .map(|i| i.get("visits").parse::<u32>().unwrap())
+            .sum()
+    };
+    let (with, without) = (visits_after(true), visits_after(false));
+    assert!(with >= without + 300, "pondering {with}, not {without}");
+}

@@ -49,6 +49,10 @@ pub struct GtpArgs {
     /// (0: never).
     #[arg(long, default_value_t = 0.0)]
     resign_below: f32,
+    /// Keep searching after each of its moves, on the opponent's turn,
+    /// until the next command arrives (pondering).
+    #[arg(long)]
+    ponder: bool,
 }
 
 pub fn gtp(args: &GtpArgs) -> Result<()> {
@@ -87,6 +91,7 @@ pub fn gtp(args: &GtpArgs) -> Result<()> {
         simulations: args.sims,
         lag: args.lag,
         resign_below: args.resign_below,
+        ponder: args.ponder,
         ..EngineOptions::default()
     };
     let mut engine = Engine::with_options(game, factory, options).context("starting the engine")?;

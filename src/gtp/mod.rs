@@ -135,6 +135,9 @@ pub struct EngineOptions {
     /// (default 0: never), once the search has at least 100 visits and the
     /// game has at least `size` moves.
     pub resign_below: f32,
+    /// After its own move, search the opponent's position until the next
+    /// command arrives (the tree is kept for the reply): default false.
+    pub ponder: bool,
 }
 
 impl Default for EngineOptions {
@@ -145,6 +148,7 @@ impl Default for EngineOptions {
             step: 16,
             max_analysis_visits: 100_000,
             resign_below: 0.0,
+            ponder: false,
         }
     }
 }
@@ -373,7 +377,19 @@ impl Engine {
                 Ok(())
             }
         };
+        let moved = matches!(
+            cmd.name.as_str(),
+            "genmove"
+                | "kgs-genmove_cleanup"
+                | "lz-genmove_analyze"
+                | "kata-genmove_analyze"
+                | "genmove_analyze"
+        );
         match result {
+            Ok(()) if moved && self.options.ponder => {
+                out.flush()?;
+                self.ponder(input_waiting);
+            }
             Ok(()) => {}
             // Refused before anything was written.
             Err(Refused(why)) => out.write_all(format_response(cmd.id, &Err(why)).as_bytes())?,
@@ -471,6 +487,22 @@ impl Engine {
         let mv = self.finish_move(chosen);
         writeln!(out, "play {mv}\n")?;
         Ok(())
+    }
+
+    /// Searches the current position (the opponent's move) until input
+    /// arrives or the analysis cap is reached; quietly stops on any error.
+    fn ponder(&mut self, input_waiting: &mut dyn FnMut() -> bool) {
+        let state = self.state().clone();
+        if self.game.terminal_value(&state).is_some() {
+            return;
+        }
+        while !input_waiting() {
+            match self.player.analyze(&state, self.options.step) {
+                Ok(Some(a)) if a.root_visits < self.options.max_analysis_visits => {}
+                Ok(Some(_)) => std::thread::sleep(Duration::from_millis(10)),
+                _ => return,
+            }
+        }
     }
 
     /// One analysis step of `sims` simulations from `state`.
