@@ -514,9 +514,16 @@ fn steady_state_plays_the_moves_asked_with_full_batches() {
     let recorded: usize = games.iter().map(|g| g.positions.len()).sum();
     assert!(recorded as u64 <= report.moves);
     assert!(report.evaluated_exactly_once);
-    // Every group stays full, so the steady window covers nearly the whole run.
+    // Every group stays full, so the steady window covers most of the run:
+    // counted in moves, not seconds (a test binary runs its tests side by
+    // side, and the warm-up's share of the wall time varies with the load).
     assert_eq!(report.steady_batches, report.batches);
-    assert!(report.steady_seconds > 0.5 * report.wall_seconds);
+    let steady_moves = report.steady_moves_per_second * report.steady_seconds;
+    assert!(
+        steady_moves > 0.5 * report.moves as f64,
+        "{steady_moves:.0} of {} moves in the steady window",
+        report.moves
+    );
     assert!(report.steady_moves_per_second > 0.0);
     assert!(
         report.batch_mean_steady > 0.9 * 64.0,
