@@ -294,7 +294,8 @@ pub struct SelfPlayReport {
 }
 
 /// Counts of self-play resignation.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
+#[serde(default)]
 pub struct ResignStats {
     /// Games that ended by a resignation.
     pub resigned: u64,
@@ -308,7 +309,8 @@ pub struct ResignStats {
 }
 
 impl ResignStats {
-    fn add(&mut self, o: &ResignStats) {
+    /// Adds another run's counts.
+    pub fn add(&mut self, o: &ResignStats) {
         self.resigned += o.resigned;
         self.would_have_resigned += o.would_have_resigned;
         self.false_resignations += o.false_resignations;

@@ -32,6 +32,9 @@ pub struct SelfPlayMetrics {
     pub games_per_second: f64,
     pub positions: usize,
     pub seconds: f64,
+    /// Resignation (`[selfplay] resign_below`): games resigned, and the
+    /// played-through games' false resignations.
+    pub resign: crate::selfplay::ResignStats,
 }
 
 /// The training step of one iteration (losses averaged over its steps).

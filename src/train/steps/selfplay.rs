@@ -79,6 +79,13 @@ pub fn self_play_step<G: Game>(
         metrics.evaluations_per_second,
         metrics.seconds
     ));
+    let r = &metrics.resign;
+    if r.resigned + r.would_have_resigned > 0 {
+        log(&format!(
+            "iter {it} resignation: {} games resigned; {} of {} played-through games would have resigned wrongly",
+            r.resigned, r.false_resignations, r.would_have_resigned
+        ));
+    }
     Ok(SelfPlayOutcome { games, metrics })
 }
 
@@ -193,6 +200,10 @@ pub(super) fn summarise<G: Game>(
         games_per_second: games.len() as f64 / secs,
         positions: games.iter().map(|g| g.positions.len()).sum(),
         seconds: secs,
+        resign: reports.iter().fold(Default::default(), |mut t, r| {
+            t.add(&r.resign);
+            t
+        }),
     }
 }
 
