@@ -267,6 +267,41 @@ pub fn format_info(game: &Go, a: &Analysis, format: AnalysisFormat, max_moves: u
     parts.join(" ")
 }
 
+/// Writes an analysis' info lines: when forced, or once `interval` has
+/// passed since the last one (or since it was made).
+struct InfoLines {
+    game: Go,
+    format: AnalysisFormat,
+    max_moves: usize,
+    interval: Duration,
+    last: Instant,
+}
+
+impl InfoLines {
+    fn new(game: Go, format: AnalysisFormat, args: &AnalyzeArgs) -> Self {
+        InfoLines {
+            game,
+            format,
+            max_moves: args.max_moves,
+            interval: args.interval,
+            last: Instant::now(),
+        }
+    }
+
+    fn write(&mut self, out: &mut dyn Write, a: &Analysis, force: bool) -> std::io::Result<()> {
+        if force || self.last.elapsed() >= self.interval {
+            writeln!(
+                out,
+                "{}",
+                format_info(&self.game, a, self.format, self.max_moves)
+            )?;
+            out.flush()?;
+            self.last = Instant::now();
+        }
+        Ok(())
+    }
+}
+
 /// How long a move may search.
 #[derive(Clone, Copy, Debug)]
 enum Budget {
@@ -417,33 +452,37 @@ impl Engine {
         if self.game.terminal_value(&state).is_some() {
             return Err(Refused("the game is over".into()));
         }
-        let mut analysis = self.step(&state, self.options.step)?;
+        let analysis = self.step(&state, self.options.step)?;
         let id = cmd.id.map(|i| i.to_string()).unwrap_or_default();
         writeln!(out, "={id}")?;
-        let mut last = Instant::now();
-        writeln!(
-            out,
-            "{}",
-            format_info(&self.game, &analysis, format, args.max_moves)
-        )?;
-        out.flush()?;
+        let mut lines = InfoLines::new(self.game, format, &args);
+        lines.write(out, &analysis, true)?;
+        self.search_until_input(&state, analysis, input_waiting, &mut |a| {
+            lines.write(out, a, false)
+        })?;
+        writeln!(out)?;
+        Ok(())
+    }
+
+    /// Searches `state` in steps (from what `analysis` says of it) until
+    /// `input_waiting` says a command has come, calling `report` after
+    /// each step; at `max_analysis_visits` root visits it stops searching
+    /// and only waits.
+    fn search_until_input(
+        &mut self,
+        state: &GoState,
+        mut analysis: Analysis,
+        input_waiting: &mut dyn FnMut() -> bool,
+        report: &mut dyn FnMut(&Analysis) -> std::io::Result<()>,
+    ) -> std::result::Result<(), Stream> {
         while !input_waiting() {
             if analysis.root_visits < self.options.max_analysis_visits {
-                analysis = self.step(&state, self.options.step)?;
+                analysis = self.step(state, self.options.step)?;
             } else {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            if last.elapsed() >= args.interval {
-                writeln!(
-                    out,
-                    "{}",
-                    format_info(&self.game, &analysis, format, args.max_moves)
-                )?;
-                out.flush()?;
-                last = Instant::now();
-            }
+            report(&analysis)?;
         }
-        writeln!(out)?;
         Ok(())
     }
 
@@ -466,8 +505,7 @@ impl Engine {
             writeln!(out, "={id}\nplay pass\n")?;
             return Ok(());
         }
-        let mut last = Instant::now();
-        let game = self.game;
+        let mut lines = InfoLines::new(self.game, format, &args);
         let mut begun = false;
         // The response begins with the first step's report: a player that
         // cannot analyse is refused with a `?` response instead.
@@ -476,12 +514,7 @@ impl Engine {
                 writeln!(out, "={id}")?;
                 begun = true;
             }
-            if last_one || last.elapsed() >= args.interval {
-                writeln!(out, "{}", format_info(&game, a, format, args.max_moves))?;
-                out.flush()?;
-                last = Instant::now();
-            }
-            Ok(())
+            lines.write(out, a, last_one)
         };
         let chosen = self.search_move(&state, &mut report)?;
         let mv = self.finish_move(chosen);
@@ -496,13 +529,8 @@ impl Engine {
         if self.game.terminal_value(&state).is_some() {
             return;
         }
-        while !input_waiting() {
-            match self.player.analyze(&state, self.options.step) {
-                Ok(Some(a)) if a.root_visits < self.options.max_analysis_visits => {}
-                Ok(Some(_)) => std::thread::sleep(Duration::from_millis(10)),
-                _ => return,
-            }
-        }
+        let _ =
+            self.search_until_input(&state, Analysis::default(), input_waiting, &mut |_| Ok(()));
     }
 
     /// One analysis step of `sims` simulations from `state`.

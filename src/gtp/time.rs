@@ -171,16 +171,9 @@ impl Clock {
             TimeSystem::None => {}
             TimeSystem::Absolute { .. } => self.main_left = (self.main_left - used).max(0.0),
             TimeSystem::Canadian { period, stones, .. } => {
-                let mut used = used;
-                if !self.overtime {
-                    if used < self.main_left {
-                        self.main_left -= used;
-                        return;
-                    }
-                    used -= self.main_left;
-                    self.main_left = 0.0;
-                    self.overtime = true;
-                }
+                let Some(used) = self.spend_main(used) else {
+                    return;
+                };
                 self.period_left = (self.period_left - used).max(0.0);
                 self.stones_left = self.stones_left.saturating_sub(1);
                 if self.stones_left == 0 {
@@ -189,22 +182,32 @@ impl Clock {
                 }
             }
             TimeSystem::Byoyomi { period, .. } => {
-                let mut used = used;
-                if !self.overtime {
-                    if used < self.main_left {
-                        self.main_left -= used;
-                        return;
-                    }
-                    used -= self.main_left;
-                    self.main_left = 0.0;
-                    self.overtime = true;
-                }
+                let Some(used) = self.spend_main(used) else {
+                    return;
+                };
                 if used > period {
                     self.stones_left = self.stones_left.saturating_sub(1);
                 }
                 self.period_left = period;
             }
         }
+    }
+
+    /// Takes `used` from the main time; the part of it that ran into
+    /// overtime (entering overtime if the main time ran out), or `None`
+    /// when the main time covered it.
+    fn spend_main(&mut self, used: f64) -> Option<f64> {
+        if self.overtime {
+            return Some(used);
+        }
+        if used < self.main_left {
+            self.main_left -= used;
+            return None;
+        }
+        let over = used - self.main_left;
+        self.main_left = 0.0;
+        self.overtime = true;
+        Some(over)
     }
 
     /// Seconds to search the next move, `None` without a limit. `moves_left`
