@@ -78,6 +78,14 @@ fn parse_info_line(line: &str) -> Vec<Info> {
         .collect()
 }
 
+/// The visits of every candidate of an info line, summed.
+fn total_visits(line: &str) -> u32 {
+    parse_info_line(line)
+        .iter()
+        .map(|i| i.get("visits").parse::<u32>().unwrap())
+        .sum()
+}
+
 /// Checks one line of candidates against the position: legal moves and
 /// legal principal variations, `order` 0, 1, ... by falling visits, and
 /// the numbers in range for the format.
@@ -151,17 +159,11 @@ fn kata_analyze_lines_are_floats_and_bad_requests_are_refused() {
     let s = g.initial();
     let r = ask(&mut e, "kata-analyze b 10 ownership true");
     let line = r.lines().nth(1).unwrap();
-    let infos = check_candidates(&g, &s, line, true);
+    check_candidates(&g, &s, line, true);
     // The root's visits grow over the analysis' steps (the tree is kept).
-    let total: u32 = infos
-        .iter()
-        .map(|i| i.get("visits").parse::<u32>().unwrap())
-        .sum();
+    let total = total_visits(line);
     let r = ask(&mut e, "kata-analyze 10");
-    let again: u32 = parse_info_line(r.lines().nth(1).unwrap())
-        .iter()
-        .map(|i| i.get("visits").parse::<u32>().unwrap())
-        .sum();
+    let again = total_visits(r.lines().nth(1).unwrap());
     assert!(again > total, "{again} <= {total}");
     for bad in [
         "kata-analyze w 10",
@@ -200,13 +202,7 @@ fn an_analysis_streams_until_the_next_command() {
         .filter(|l| l.starts_with("info "))
         .collect();
     assert_eq!(info.len(), 6, "{text}");
-    let visits = |l: &str| -> u32 {
-        parse_info_line(l)
-            .iter()
-            .map(|i| i.get("visits").parse::<u32>().unwrap())
-            .sum()
-    };
-    assert!(visits(info[5]) > visits(info[0]));
+    assert!(total_visits(info[5]) > total_visits(info[0]));
     // The next command is answered normally.
     assert_eq!(ask(&mut e, "protocol_version"), "= 2\n\n");
 }
@@ -500,10 +496,7 @@ fn pondering_searches_the_opponents_turn_until_the_next_command() {
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("= ") && text.ends_with("\n\n"), "{text:?}");
         let r = ask(&mut e, "kata-analyze w 0");
-        parse_info_line(r.lines().nth(1).unwrap())
-            .iter()
-            .map(|i| i.get("visits").parse::<u32>().unwrap())
-            .sum()
+        total_visits(r.lines().nth(1).unwrap())
     };
     let (with, without) = (visits_after(true), visits_after(false));
     assert!(with >= without + 300, "pondering {with}, not {without}");

@@ -288,7 +288,7 @@ fn write_match_sgf(
     a_name: &str,
     b_name: &str,
 ) -> Result<()> {
-    use wgzero::game::sgf::{write_collection, SgfInfo};
+    use wgzero::game::sgf::{result_text, write_collection, SgfInfo};
     let mut records = records.to_vec();
     records.sort_by_key(|g| g.game);
     let games: Vec<_> = records
@@ -306,13 +306,12 @@ fn write_match_sgf(
             let info = SgfInfo {
                 black: Some(black.to_string()),
                 white: Some(white.to_string()),
-                result: Some(if g.resigned {
-                    // The winner (A won if its result is positive).
-                    let black_won = (g.result > 0.0) == g.a_first;
-                    if black_won { "B+R" } else { "W+R" }.to_string()
-                } else {
-                    sgf_result(go.area_score(&s))
-                }),
+                // By resignation: the winner (A won if its result is positive).
+                result: Some(result_text(
+                    go,
+                    &s,
+                    g.resigned.then(|| u8::from((g.result > 0.0) != g.a_first)),
+                )),
                 comment: Some(format!(
                     "wgzero eval, game {} ({} opening moves)",
                     g.game, g.opening_moves
@@ -324,17 +323,6 @@ fn write_match_sgf(
     wgzero::files::write_atomic(path, write_collection(&games).as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
-}
-
-/// An area score (Black's margin) as SGF's RE: `B+3.5`, `W+0.5`, `0`.
-fn sgf_result(black: f32) -> String {
-    if black > 0.0 {
-        format!("B+{black}")
-    } else if black < 0.0 {
-        format!("W+{}", -black)
-    } else {
-        "0".into()
-    }
 }
 
 fn print_match(a_name: &str, b_name: &str, r: &MatchResult, secs: f64) {

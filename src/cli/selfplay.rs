@@ -211,7 +211,7 @@ fn write_selfplay_sgf(
     games: &mut [(u128, Vec<usize>, i8)],
     model_id: &str,
 ) -> Result<()> {
-    use wgzero::game::sgf::{write_collection, SgfInfo};
+    use wgzero::game::sgf::{result_text, write_collection, SgfInfo};
     games.sort_by_key(|g| g.0);
     let name = format!("wgzero {model_id}");
     let trees: Vec<_> = games
@@ -221,20 +221,12 @@ fn write_selfplay_sgf(
             for &m in moves {
                 go.apply(&mut s, m);
             }
-            let result = if go.terminal_value(&s).is_some() {
-                let b = go.area_score(&s);
-                if b > 0.0 {
-                    format!("B+{b}")
-                } else if b < 0.0 {
-                    format!("W+{}", -b)
-                } else {
-                    "0".into()
-                }
-            } else if *outcome > 0 {
-                "B+R".into()
-            } else {
-                "W+R".into()
-            };
+            // A game that stops before its end was resigned.
+            let resigned_winner = go
+                .terminal_value(&s)
+                .is_none()
+                .then(|| u8::from(*outcome <= 0));
+            let result = result_text(go, &s, resigned_winner);
             let info = SgfInfo {
                 black: Some(name.clone()),
                 white: Some(name.clone()),

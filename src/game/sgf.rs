@@ -97,6 +97,17 @@ fn game_tree(game: &Go, moves: &[usize], info: &SgfInfo) -> SgfNode<Prop> {
     SgfNode::new(root, child.into_iter().collect(), true)
 }
 
+/// SGF's `RE` of a game ended in `s`: `B+R` / `W+R` when the side
+/// `resigned_winner` (0 Black, 1 White) won by resignation, else the area
+/// score as GTP writes it ([`super::go::score_text`]: `B+3.5`, `W+0.5`, `0`).
+pub fn result_text(game: &Go, s: &GoState, resigned_winner: Option<u8>) -> String {
+    match resigned_winner {
+        Some(0) => "B+R".into(),
+        Some(_) => "W+R".into(),
+        None => super::go::score_text(game.area_score(s)),
+    }
+}
+
 /// Reads the first game of an SGF text (its main line), checking every move.
 pub fn read_sgf(text: &str) -> Result<SgfGame> {
     let bad = |reason: String| Error::parse("an SGF file", &first_chars(text), reason);
