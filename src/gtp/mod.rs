@@ -825,14 +825,18 @@ impl Engine {
         Ok(())
     }
 
-    /// The game so far as SGF.
-    pub fn sgf(&self) -> String {
-        let moves: Vec<usize> = self
-            .states
+    /// The moves since `clear_board`.
+    fn moves(&self) -> Vec<usize> {
+        self.states
             .iter()
             .skip(1)
             .filter_map(|s| s.last_action())
-            .collect();
+            .collect()
+    }
+
+    /// The game so far as SGF.
+    pub fn sgf(&self) -> String {
+        let moves = self.moves();
         let info = crate::game::sgf::SgfInfo {
             comment: Some(format!(
                 "wgzero {} ({})",
@@ -891,12 +895,7 @@ impl Engine {
     /// replayed under them when the size is unchanged.
     fn set_rules(&mut self, game: Go) -> Result<()> {
         let player = (self.factory)(game)?;
-        let moves: Vec<usize> = self
-            .states
-            .iter()
-            .skip(1)
-            .filter_map(|s| s.last_action())
-            .collect();
+        let moves = self.moves();
         self.player = player;
         let same_size = game.size() == self.game.size();
         self.game = game;
