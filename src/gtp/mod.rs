@@ -674,23 +674,17 @@ impl Engine {
                 }
                 let state = self.state().clone();
                 let timed = matches!(self.budget(&state), Budget::Seconds(_));
-                if !timed && self.options.resign_below <= 0.0 {
-                    let a = self.player.choose(&state).map_err(|e| e.to_string())?;
-                    self.play(a);
-                    return Ok(self.game.format_move(a));
-                }
-                match self.search_move(&state, &mut |_, _| Ok(())) {
-                    Ok(chosen) => Ok(self.finish_move(chosen)),
-                    Err(Refused(why)) if timed || self.options.resign_below > 0.0 => {
-                        // A player without analysis: its own fixed search.
-                        let _ = why;
-                        let a = self.player.choose(&state).map_err(|e| e.to_string())?;
-                        self.play(a);
-                        Ok(self.game.format_move(a))
+                if timed || self.options.resign_below > 0.0 {
+                    match self.search_move(&state, &mut |_, _| Ok(())) {
+                        Ok(chosen) => return Ok(self.finish_move(chosen)),
+                        Err(Io(e)) => return Err(e.to_string()),
+                        // A player without analysis: its own fixed search, below.
+                        Err(Refused(_)) => {}
                     }
-                    Err(Refused(why)) => Err(why),
-                    Err(Io(e)) => Err(e.to_string()),
                 }
+                let a = self.player.choose(&state).map_err(|e| e.to_string())?;
+                self.play(a);
+                Ok(self.game.format_move(a))
             }
             "undo" => {
                 if self.states.len() < 2 {
