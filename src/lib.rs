@@ -26,6 +26,8 @@
 //!   publishing, network switching;
 //! - [`train`]: the replay buffer and the closed training loop (`wgzero train`);
 //! - [`bench`]: the portable benchmark (`wgzero bench`);
+//! - [`serve`]: the browser page over HTTP (`wgzero serve`; the page and
+//!   its WebAssembly module are the `web/` crate);
 //! - [`curve`]: the learning-curve benchmark (`wgzero curve`): move errors on
 //!   a validation file against the compute a run spent;
 //! - [`positions`]: Connect Four test positions judged by the solver;
@@ -41,32 +43,53 @@
 //! the binary's `cli`; `net` sits beside
 //! `eval` (it implements the evaluator and the training step).
 //!
+//! A browser build (`web/`, wasm32) compiles the games, the searches and
+//! the network's inference ([`net::browser`]); the modules that train, talk
+//! to processes or the broker, or need threads exist only natively.
+//!
 //! Game rules, search and players know nothing of the network's backend: they
 //! only see [`eval::Evaluator`].
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod arena;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod cards;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod config;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod curve;
 pub mod error;
 pub mod eval;
 pub mod files;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod fuzz;
 pub mod game;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod gtp;
 pub mod mcts;
 pub mod minimax;
 pub mod models;
 pub mod net;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod pbrain;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod players;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod positions;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod process;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod selfplay;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod serve;
 pub mod solver;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod transport;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod worker;
 
 pub use error::{Error, Result};

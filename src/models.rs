@@ -8,6 +8,9 @@ pub fn shipped(game: &str) -> Option<(&'static str, &'static [u8])> {
             include_str!("../models/connect4/config.json"),
             include_bytes!("../models/connect4/model.bpk"),
         )),
+        // The browser build (wasm32) plays Connect Four and Go only: the
+        // other networks stay out of its download.
+        #[cfg(not(target_arch = "wasm32"))]
         "gomoku15" => Some((
             include_str!("../models/gomoku15/config.json"),
             include_bytes!("../models/gomoku15/model.bpk"),
@@ -16,6 +19,7 @@ pub fn shipped(game: &str) -> Option<(&'static str, &'static [u8])> {
             include_str!("../models/go9/config.json"),
             include_bytes!("../models/go9/model.bpk"),
         )),
+        #[cfg(not(target_arch = "wasm32"))]
         "ohhell" => Some((
             include_str!("../models/ohhell/config.json"),
             include_bytes!("../models/ohhell/model.bpk"),

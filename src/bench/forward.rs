@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::ForwardPoint;
 use crate::error::Result;
+pub use crate::eval::random_batch;
 use crate::eval::{Batch, Evaluator};
 use crate::game::Game;
 use crate::net::{ModelSource, NetEvaluator, Precision, Selected};
@@ -162,27 +163,4 @@ pub fn batch_rate<E: Evaluator>(eval: &mut E, mut batch: Batch, seconds: f64) ->
     done.check_results()?;
     batches += 1;
     Ok((batches * n as u64) as f64 / start.elapsed().as_secs_f64())
-}
-
-/// A batch of `n` random non-terminal positions of `game` (up to 19 random
-/// moves from the start), seeded: benchmark input.
-pub fn random_batch<G: Game>(game: &G, n: usize, seed: u64) -> Batch {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut batch = Batch::new(game, n);
-    let mut actions = Vec::new();
-    while batch.len() < n {
-        let mut s = game.initial();
-        for _ in 0..rng.random_range(0..game.num_actions().min(20)) {
-            game.legal_actions(&s, &mut actions);
-            if actions.is_empty() {
-                break;
-            }
-            game.apply(&mut s, actions[rng.random_range(0..actions.len())]);
-        }
-        if game.terminal_value(&s).is_none() {
-            batch.push(game, &s);
-        }
-    }
-    batch
 }

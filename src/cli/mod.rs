@@ -16,6 +16,7 @@ mod pbrain;
 mod perft;
 mod play;
 mod selfplay;
+mod serve;
 mod solve;
 mod train;
 
@@ -56,6 +57,9 @@ pub enum Command {
     /// Self-play with the network: many games at once, leaves batched across
     /// games, two batches in flight; writes game records to --out.
     Selfplay(selfplay::SelfplayArgs),
+    /// Serve the browser page (play and benchmark on WebGPU) on
+    /// http://127.0.0.1:8080; build it first with `bash web/build.sh`.
+    Serve(serve::ServeArgs),
     /// Show every GPU adapter wgpu sees, the device wgzero would use and why.
     Info(info::InfoArgs),
     /// Write a randomly initialised model folder (config.json + model.bpk).
@@ -152,6 +156,7 @@ impl Command {
             Command::Solve(a) => solve::solve(&a),
             Command::Selfplay(a) => with_game!(a.game, selfplay::selfplay(&a)),
             Command::Info(a) => info::info(&a),
+            Command::Serve(a) => serve::serve(&a),
             Command::NewModel(a) => with_game!(a.game, new_model::new_model(&a)),
             Command::Bench(a) => with_game!(a.game, bench::bench(&a)),
             Command::Perft(a) => with_game!(a.game, perft::perft(&a)),

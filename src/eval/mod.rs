@@ -277,3 +277,27 @@ pub(crate) fn uniform_policy(mask: &[u8], out: &mut [f32]) {
         *p = if m != 0 { 1.0 / n } else { 0.0 };
     }
 }
+
+/// A batch of `n` random non-terminal positions of `game` (up to 19 random
+/// moves from the start), seeded: benchmark and parity-test input (the
+/// native benchmark and the browser's use the same positions).
+pub fn random_batch<G: Game>(game: &G, n: usize, seed: u64) -> Batch {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut batch = Batch::new(game, n);
+    let mut actions = Vec::new();
+    while batch.len() < n {
+        let mut s = game.initial();
+        for _ in 0..rng.random_range(0..game.num_actions().min(20)) {
+            game.legal_actions(&s, &mut actions);
+            if actions.is_empty() {
+                break;
+            }
+            game.apply(&mut s, actions[rng.random_range(0..actions.len())]);
+        }
+        if game.terminal_value(&s).is_none() {
+            batch.push(game, &s);
+        }
+    }
+    batch
+}

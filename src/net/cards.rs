@@ -448,7 +448,7 @@ impl<G: ImperfectGame> BatchModel for CardNetwork<G> {
             return Ok(());
         }
         let (logits, values) = self.forward(&batch.states)?;
-        super::evaluator::write_outputs(batch, &logits, &values)
+        super::network::write_outputs(batch, &logits, &values)
     }
 }
 

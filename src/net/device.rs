@@ -1,9 +1,13 @@
 //! Picking where the network runs: a GPU through wgpu, or burn's CPU backend.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::Mutex;
 
+#[cfg(not(target_arch = "wasm32"))]
 use burn::tensor::wgpu::{wgpu, WgpuBackend};
-use burn::tensor::{DType, Device, DeviceKind};
+use burn::tensor::Device;
+#[cfg(not(target_arch = "wasm32"))]
+use burn::tensor::{DType, DeviceKind};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -31,8 +35,10 @@ pub struct AdapterReport {
     pub driver_info: String,
     pub f16: bool,
     #[serde(skip)]
+    #[cfg(not(target_arch = "wasm32"))]
     kind: wgpu::DeviceType,
     #[serde(skip)]
+    #[cfg(not(target_arch = "wasm32"))]
     backend: wgpu::Backend,
 }
 
@@ -63,6 +69,7 @@ pub struct Selected {
     pub report: DeviceReport,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn vendor_name(id: u32) -> String {
     match id {
         0x10de => "NVIDIA".into(),
@@ -87,6 +94,7 @@ fn vendor_name(id: u32) -> String {
 /// started a (software) Vulkan device: the drivers loaded, about 75 MB more
 /// resident memory (measured on a Connect Four run), driver warnings on stderr. Call it first thing in `main`, before
 /// any thread exists: it sets an environment variable.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn pin_default_device() {
     if std::env::var_os("BURN_DEVICE").is_none() {
         std::env::set_var("BURN_DEVICE", "flex");
@@ -100,6 +108,7 @@ pub fn pin_default_device() {
 /// nothing, so a private folder of its own (`$TMPDIR/wgzero-runtime-UID`,
 /// mode 0700) serves. Linux and the BSDs only; call it first thing in
 /// `main`, before any thread exists: it sets an environment variable.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn quiet_mesa_runtime_dir() {
     #[cfg(all(unix, not(target_vendor = "apple")))]
     {
@@ -125,6 +134,7 @@ pub fn quiet_mesa_runtime_dir() {
 }
 
 /// Every adapter wgpu can see (Vulkan, Metal, DX12; GL when none of those has one).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn list_adapters() -> Vec<AdapterReport> {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -154,6 +164,7 @@ pub fn list_adapters() -> Vec<AdapterReport> {
         .collect()
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn rank(a: &AdapterReport) -> (u8, u8) {
     let kind = match a.kind {
         wgpu::DeviceType::DiscreteGpu => 0,
@@ -169,6 +180,7 @@ fn rank(a: &AdapterReport) -> (u8, u8) {
     (kind, api)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn api_of(b: wgpu::Backend) -> WgpuBackend {
     match b {
         wgpu::Backend::Vulkan => WgpuBackend::Vulkan,
@@ -181,6 +193,7 @@ fn api_of(b: wgpu::Backend) -> WgpuBackend {
 
 /// Opens the adapter `chosen` (from `adapters`) as a burn device. A wgpu
 /// runtime can be initialised once per process, so opened devices are kept.
+#[cfg(not(target_arch = "wasm32"))]
 fn open_wgpu(adapters: &[AdapterReport], chosen: usize) -> Result<Device> {
     static OPENED: Mutex<Vec<(String, Device)>> = Mutex::new(Vec::new());
     let key = format!(
@@ -196,6 +209,7 @@ fn open_wgpu(adapters: &[AdapterReport], chosen: usize) -> Result<Device> {
     Ok(device)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn open_new(adapters: &[AdapterReport], chosen: usize) -> Result<Device> {
     let a = &adapters[chosen];
     // burn counts adapters of each type from zero, per graphics API.
@@ -217,6 +231,7 @@ fn open_new(adapters: &[AdapterReport], chosen: usize) -> Result<Device> {
         .map_err(|e| Error::Device(format!("cannot open {} ({:?}): {e}", a.name, a.backend)))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn flex(adapters: Vec<AdapterReport>, reason: String) -> Selected {
     Selected {
         device: Device::flex(),
@@ -261,6 +276,7 @@ impl std::str::FromStr for AdapterChoice {
 
 /// The index of the adapter `want` names among `adapters`, or an error
 /// that lists them.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn find_adapter(adapters: &[AdapterReport], want: &AdapterChoice) -> Result<usize> {
     let listing = || {
         if adapters.is_empty() {
@@ -303,6 +319,7 @@ pub fn find_adapter(adapters: &[AdapterReport], want: &AdapterChoice) -> Result<
 
 /// Chooses and opens the device for `choice` ([`select_on`] with no
 /// adapter named).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn select(choice: BackendChoice) -> Result<Selected> {
     select_on(choice, None)
 }
@@ -316,6 +333,7 @@ pub fn select(choice: BackendChoice) -> Result<Selected> {
 /// backend: a CPU adapter (software Vulkan) runs the network far slower
 /// than the CPU backend. `gpu` takes the best adapter of any kind, CPU
 /// adapters included.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn select_on(choice: BackendChoice, adapter: Option<&AdapterChoice>) -> Result<Selected> {
     if choice == BackendChoice::Cpu {
         if adapter.is_some() {
@@ -367,6 +385,7 @@ pub fn select_on(choice: BackendChoice, adapter: Option<&AdapterChoice>) -> Resu
     open_selected(adapters, chosen, reason)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn describe_choice(c: &AdapterChoice) -> String {
     match c {
         AdapterChoice::Index(i) => i.to_string(),
@@ -375,6 +394,7 @@ fn describe_choice(c: &AdapterChoice) -> String {
 }
 
 /// Opens adapter `chosen` of `adapters` as the selected device.
+#[cfg(not(target_arch = "wasm32"))]
 fn open_selected(adapters: Vec<AdapterReport>, chosen: usize, reason: String) -> Result<Selected> {
     let device = open_wgpu(&adapters, chosen)?;
     let a = &adapters[chosen];

@@ -52,12 +52,14 @@ wgsl_kernel!(
     "encode_go.wgsl"
 );
 
+#[cfg(not(target_arch = "wasm32"))]
 wgsl_kernel!(
     /// Oh Hell's information-state kernel.
     OhHellWgsl,
     "encode_ohhell.wgsl"
 );
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Features `[n, F]` of a card game's packed information states (`[n, W]`,
 /// the only data uploaded), computed on a wgpu `device` by the game's WGSL
 /// kernel ([`ImperfectGame::info_kernel`]).

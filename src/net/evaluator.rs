@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::network::{masked_softmax, Network};
+use super::network::{write_outputs, Network};
 use crate::error::{Error, Result};
 use crate::eval::{Batch, EvalStats, Evaluator};
 use crate::game::Game;
@@ -114,21 +114,6 @@ fn evaluate<G: Game>(net: &Network<G>, batch: &mut Batch) -> Result<()> {
     }
     let (logits, values) = net.forward(&batch.states)?;
     write_outputs(batch, &logits, &values)
-}
-
-/// Writes a network's outputs into `batch` (results prepared): the softmax
-/// of `logits` over each position's legal actions, and `values` as they are.
-pub(crate) fn write_outputs(batch: &mut Batch, logits: &[f32], values: &[f32]) -> Result<()> {
-    let a = batch.actions();
-    for i in 0..batch.len() {
-        let (legal, policy) = (
-            &batch.legal[i * a..(i + 1) * a],
-            &mut batch.policy[i * a..(i + 1) * a],
-        );
-        masked_softmax(&logits[i * a..(i + 1) * a], legal, policy);
-    }
-    batch.value.copy_from_slice(values);
-    batch.check_results()
 }
 
 impl Evaluator for NetEvaluator {

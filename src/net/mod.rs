@@ -8,22 +8,34 @@
 //! - [`encode`]: WGSL input encoding on the GPU (`shaders/`), CPU encoding otherwise;
 //! - [`device`]: choosing a GPU through wgpu or burn's CPU backend (`flex`);
 //! - [`evaluator`]: the [`crate::eval::Evaluator`] that runs the network on a worker thread;
+//! - [`browser`] (wasm32 only): the device set-up and forward pass of a
+//!   browser, both asynchronous;
 //! - [`trainer`]: the optimisation step (burn autodiff, AdamW).
 
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod cards;
 pub mod config;
 pub mod cpu;
 pub mod device;
 pub mod encode;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod evaluator;
 pub mod kernels;
 pub mod model;
 pub mod network;
 pub mod source;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod trainer;
 
 pub use config::NetConfig;
-pub use device::{select, select_on, AdapterChoice, BackendChoice, DeviceReport, Selected};
+#[cfg(not(target_arch = "wasm32"))]
+pub use device::{select, select_on};
+pub use device::{AdapterChoice, BackendChoice, DeviceReport, Selected};
+#[cfg(not(target_arch = "wasm32"))]
 pub use evaluator::NetEvaluator;
 pub use network::{Network, Precision};
-pub use source::{ModelBytes, ModelSource, Opened};
+#[cfg(not(target_arch = "wasm32"))]
+pub use source::Opened;
+pub use source::{ModelBytes, ModelSource};

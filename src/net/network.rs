@@ -17,6 +17,7 @@ use super::encode;
 use super::kernels::Simd;
 use super::model::PolicyValueNet;
 use crate::error::{Error, Result};
+use crate::eval::Batch;
 use crate::files::write_atomic;
 use crate::game::Game;
 
@@ -456,4 +457,19 @@ pub fn masked_softmax(logits: &[f32], mask: &[u8], out: &mut [f32]) {
     if total > 0.0 && total.is_finite() {
         out.iter_mut().for_each(|o| *o /= total);
     }
+}
+
+/// Writes a network's outputs into `batch` (results prepared): the softmax
+/// of `logits` over each position's legal actions, and `values` as they are.
+pub(crate) fn write_outputs(batch: &mut Batch, logits: &[f32], values: &[f32]) -> Result<()> {
+    let a = batch.actions();
+    for i in 0..batch.len() {
+        let (legal, policy) = (
+            &batch.legal[i * a..(i + 1) * a],
+            &mut batch.policy[i * a..(i + 1) * a],
+        );
+        masked_softmax(&logits[i * a..(i + 1) * a], legal, policy);
+    }
+    batch.value.copy_from_slice(values);
+    batch.check_results()
 }

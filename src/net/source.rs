@@ -5,10 +5,14 @@
 use std::path::PathBuf;
 
 use super::config::NetConfig;
+#[cfg(not(target_arch = "wasm32"))]
 use super::cpu::{ConvAlgo, CpuPrecision};
 use super::device::Selected;
+#[cfg(not(target_arch = "wasm32"))]
 use super::evaluator::NetEvaluator;
-use super::network::{model_id, Network, Precision, CONFIG_FILE, WEIGHTS_FILE};
+#[cfg(not(target_arch = "wasm32"))]
+use super::network::Precision;
+use super::network::{model_id, Network, CONFIG_FILE, WEIGHTS_FILE};
 use crate::error::{Error, Result};
 use crate::files::{read_model_bytes, read_model_text};
 use crate::game::Game;
@@ -46,6 +50,7 @@ impl ModelBytes {
 }
 
 /// A network running on its worker thread, and what it is.
+#[cfg(not(target_arch = "wasm32"))]
 pub struct Opened {
     pub eval: NetEvaluator,
     /// The id of its weights (`random-SEED` for random weights).
@@ -136,6 +141,7 @@ impl ModelSource {
         self.resolve(&game)?.build(game, selected)
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// The network on a worker thread of its own, inferring in `precision`.
     /// The files are read here, so their errors come back at once.
     pub fn evaluator<G: Game>(
@@ -148,6 +154,7 @@ impl ModelSource {
         self.evaluator_with(game, selected, precision, cpu)
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// [`ModelSource::evaluator`] with the CPU path's 3x3 convolutions
     /// computed by `cpu.0` with products in `cpu.1` (the benchmark measures
     /// each path).
