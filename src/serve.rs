@@ -168,4 +168,24 @@ mod tests {
         assert_eq!(r.status_code().0, 405);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn a_folder_without_the_page_or_its_module_is_refused() {
+        let dir = std::env::temp_dir().join(format!("wgzero-serve-bind-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = ServeConfig {
+            dir: dir.clone(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let err = bind(&cfg).err().expect("no index.html").to_string();
+        assert!(err.contains("no index.html"), "{err}");
+        std::fs::write(dir.join("index.html"), "<p>hi</p>").unwrap();
+        let err = bind(&cfg).err().expect("no module").to_string();
+        assert!(err.contains("bash web/build.sh"), "{err}");
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        std::fs::write(dir.join(MODULE), [0u8, 97, 115, 109]).unwrap();
+        let server = bind(&cfg).expect("binds");
+        assert_ne!(server.addr().unwrap().port(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -43,6 +43,15 @@ fn find_program(var: &str, names: &[&str]) -> Option<PathBuf> {
     })
 }
 
+/// Where screenshots and figures go (created).
+fn artifacts() -> PathBuf {
+    let dir = std::env::var_os("WGZERO_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/browser-screenshots"));
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
 /// Kills a child process when dropped.
 struct Killed(Child);
 
@@ -89,6 +98,12 @@ impl Browser {
     /// Chromium on the page, or `None` (after saying why) when a part is
     /// missing and CI does not require it.
     fn open(query: &str) -> Option<Browser> {
+        Self::open_with(query, true)
+    }
+
+    /// [`Browser::open`], with WebGPU on offer or not (`webgpu` false:
+    /// Chromium's WebGPU switched off, as in a browser without it).
+    fn open_with(query: &str, webgpu: bool) -> Option<Browser> {
         let missing = |what: String| {
             assert!(!required(), "WGZERO_REQUIRE_BROWSER=1 but {what}");
             eprintln!("skipping the browser test: {what}");
@@ -142,10 +157,14 @@ impl Browser {
         }
         let profile =
             std::env::temp_dir().join(format!("wgzero-chromium-{}-{}", std::process::id(), port));
-        let args = [
+        let mut args = vec![
             "--headless".to_string(),
             "--no-sandbox".into(),
-            "--enable-unsafe-webgpu".into(),
+            if webgpu {
+                "--enable-unsafe-webgpu".into()
+            } else {
+                "--disable-features=WebGPU,WebGPUService".into()
+            },
             "--disable-background-networking".into(),
             "--disable-component-update".into(),
             "--disable-sync".into(),
@@ -153,6 +172,9 @@ impl Browser {
             "--window-size=1280,1000".into(),
             format!("--user-data-dir={}", profile.display()),
         ];
+        if !webgpu {
+            args.push("--disable-gpu".into());
+        }
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": chromium, "args": args },
@@ -266,11 +288,7 @@ impl Browser {
         let png = base64::engine::general_purpose::STANDARD
             .decode(out["value"].as_str().expect("base64"))
             .expect("valid base64");
-        let dir = std::env::var_os("WGZERO_SCREENSHOTS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo().join("target/browser-screenshots"));
-        std::fs::create_dir_all(&dir).expect("screenshot folder");
-        let path = dir.join(format!("{name}.png"));
+        let path = artifacts().join(format!("{name}.png"));
         std::fs::write(&path, png).expect("screenshot written");
         path
     }
@@ -333,12 +351,12 @@ fn webgpu_opens_and_the_encoding_kernels_equal_the_cpu_reference() {
         .call("open", json!({ "game": "connect4", "backend": "webgpu" }))
         .expect("WebGPU opens");
     assert_eq!(opened["device"]["backend"], "webgpu", "{opened}");
-    for game in ["connect4", "go9"] {
+    for game in ["connect4", "go9", "gomoku15", "tictactoe"] {
         for seed in [1, 2] {
             let check = b
                 .call(
-                    "check_encoding",
-                    json!({ "game": game, "backend": "webgpu", "n": 200, "seed": seed }),
+                    "check_kernel",
+                    json!({ "game": game, "n": 200, "seed": seed }),
                 )
                 .unwrap_or_else(|e| panic!("{game}: {e}"));
             assert_eq!(check["positions"], 200);
@@ -346,6 +364,44 @@ fn webgpu_opens_and_the_encoding_kernels_equal_the_cpu_reference() {
             assert_eq!(check["mismatches"], 0, "{game}: {check}");
         }
     }
+    let err = b
+        .call(
+            "check_kernel",
+            json!({ "game": "chess", "n": 4, "seed": 1 }),
+        )
+        .expect_err("no chess kernel");
+    assert!(err.contains("no kernel check"), "{err}");
+}
+
+#[test]
+fn without_webgpu_the_page_runs_on_the_cpu_and_says_why() {
+    let Some(b) = Browser::open_with("?game=connect4&backend=auto", false) else {
+        return;
+    };
+    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
+    assert_eq!(
+        b.wait("document.getElementById('device').dataset.backend", 10),
+        "cpu"
+    );
+    let message = b.text("message");
+    assert!(message.starts_with("Running on the CPU: "), "{message}");
+    eprintln!("without WebGPU the page says: {message}");
+    // The engine plays on the CPU.
+    b.click(".cell[data-row='5'][data-col='3']");
+    b.wait(
+        "window.wgzero.page.thought && document.body.dataset.state === 'ready'",
+        300,
+    );
+    // Asking for WebGPU by name gives the reason, not a blank page.
+    b.command(
+        "url",
+        &json!({ "url": format!("{}?game=go9&backend=webgpu", b.page) }),
+    );
+    assert_eq!(b.ready(), "error");
+    let message = b.text("message");
+    assert!(message.contains("CPU (wasm)"), "{message}");
+    assert!(b.text("device").contains("could not start"));
+    b.screenshot("no-webgpu-asked-for-webgpu");
 }
 
 #[test]
@@ -524,4 +580,31 @@ fn the_page_runs_its_benchmark() {
     assert_eq!(out["device"]["backend"], "cpu");
     assert!(b.text("bench-table").contains("evaluations/s"));
     b.screenshot("connect4-cpu-benchmark");
+}
+
+/// The browser's benchmark figures on both devices, for the docs:
+/// `cargo test --release --test browser -- --ignored --nocapture
+/// browser_benchmark_figures` (with `wgzero bench --quick` beside it for
+/// the native figures of the same machine). Writes
+/// `bench-<game>-<device>.json` beside the screenshots.
+#[test]
+#[ignore = "a measurement, not a check: run it on its own"]
+fn browser_benchmark_figures() {
+    let Some(b) = Browser::open("?game=connect4&backend=cpu") else {
+        return;
+    };
+    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
+    for game in ["connect4", "go9"] {
+        for backend in ["webgpu", "cpu"] {
+            let out = b
+                .call(
+                    "bench",
+                    json!({ "game": game, "backend": backend, "seconds": 0.6 }),
+                )
+                .unwrap_or_else(|e| panic!("{game} on {backend}: {e}"));
+            let path = artifacts().join(format!("bench-{game}-{backend}.json"));
+            std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap()).unwrap();
+            println!("{game} on {backend}: {out}");
+        }
+    }
 }

@@ -31,6 +31,8 @@ pub async fn open_webgpu() -> Result<Selected> {
         .adapter
         .features()
         .contains(wgpu::Features::SHADER_F16);
+    // Browsers often keep the adapter's name to themselves (fingerprinting);
+    // the page then shows what `GPUAdapter.info` says.
     let name = if info.name.is_empty() {
         "WebGPU adapter (the browser gives no name)".to_string()
     } else {
@@ -43,10 +45,7 @@ pub async fn open_webgpu() -> Result<Selected> {
         report: DeviceReport {
             adapters: Vec::new(),
             chosen: format!("webgpu: {name}"),
-            reason: format!(
-                "WebGPU adapter ({}, vendor 0x{:04x}, driver {})",
-                name, info.vendor, info.driver
-            ),
+            reason: "the browser's WebGPU adapter".into(),
             f16,
             cpu_backend: CpuPath::Gemm.describe(),
         },
@@ -71,11 +70,18 @@ pub fn open_cpu(reason: &str) -> Selected {
 }
 
 /// The input planes of `states` (`[n, W]` packed words) as the game's WGSL
-/// kernel computes them on a WebGPU `device`, read back: the browser side
-/// of the kernels' parity test (the CPU reference is
+/// kernel computes them on the WebGPU device `selected`, read back: the
+/// browser side of the kernels' parity test (the CPU reference is
 /// [`super::encode::cpu_planes`]).
-pub async fn encode_on_gpu<G: Game>(game: &G, states: &[u32], device: &Device) -> Result<Vec<f32>> {
-    let planes = encode::encode_wgpu(game, states, device)?;
+pub async fn encode_on_gpu<G: Game>(
+    game: &G,
+    states: &[u32],
+    selected: &Selected,
+) -> Result<Vec<f32>> {
+    if !selected.is_wgpu {
+        return Err(Error::Device("the WGSL kernels run on WebGPU only".into()));
+    }
+    let planes = encode::encode_wgpu(game, states, &selected.device)?;
     let data = planes
         .into_data_async()
         .await

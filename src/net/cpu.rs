@@ -783,7 +783,21 @@ fn gemm_level() -> &'static str {
     {
         "gemm crate, neon"
     }
-    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+    #[cfg(target_arch = "wasm32")]
+    {
+        // gemm's wasm SIMD128 kernels (burn-flex's `simd` feature turns
+        // them on; every current browser runs SIMD128).
+        if gemm::get_wasm_simd128() {
+            return "gemm crate, wasm simd128";
+        }
+        "gemm crate, scalar"
+    }
+    #[cfg(not(any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "wasm32"
+    )))]
     {
         "gemm crate, scalar"
     }

@@ -7,15 +7,16 @@ use wgzero::eval::{random_batch, Batch};
 use wgzero::game::Game;
 use wgzero::net::browser::encode_on_gpu;
 use wgzero::net::encode::cpu_planes;
-use wgzero::net::Network;
+use wgzero::net::{Network, Selected};
 use wgzero::Result;
 
-/// The game's WGSL kernel on `n` random positions (seeded) against the CPU
-/// reference encoding, value by value, bit for bit.
-pub async fn encoding<G: Game>(net: &Network<G>, n: usize, seed: u64) -> Result<Value> {
-    let states = random_batch(net.game(), n, seed).states;
-    let gpu = encode_on_gpu(net.game(), &states, net.device()).await?;
-    let cpu = cpu_planes(net.game(), &states);
+/// `game`'s WGSL kernel on the WebGPU device `selected` on `n` random
+/// positions (seeded) against the CPU reference encoding, value by value,
+/// bit for bit.
+pub async fn kernel<G: Game>(game: &G, selected: &Selected, n: usize, seed: u64) -> Result<Value> {
+    let states = random_batch(game, n, seed).states;
+    let gpu = encode_on_gpu(game, &states, selected).await?;
+    let cpu = cpu_planes(game, &states);
     let mismatches = gpu
         .iter()
         .zip(&cpu)
@@ -23,7 +24,7 @@ pub async fn encoding<G: Game>(net: &Network<G>, n: usize, seed: u64) -> Result<
         .count()
         + gpu.len().abs_diff(cpu.len());
     Ok(json!({
-        "game": net.game().name(),
+        "game": game.name(),
         "positions": n,
         "values": cpu.len(),
         "mismatches": mismatches,

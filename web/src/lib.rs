@@ -19,7 +19,7 @@ use std::rc::Rc;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use wgzero::game::{Connect4, Go};
+use wgzero::game::{Connect4, Go, Gomoku, TicTacToe};
 use wgzero::mcts::SearchConfig;
 use wgzero::net::browser::{open_cpu, open_webgpu};
 use wgzero::net::{Network, Selected};
@@ -143,6 +143,23 @@ pub async fn open(game: String, backend: String) -> Result<Engine, JsValue> {
     })
 }
 
+/// A WGSL encoding kernel on WebGPU against the CPU reference: `game`
+/// (`connect4`, `go9`, `gomoku15` or `tictactoe`: every board kernel) on
+/// `n` random positions from `seed` (JSON with the mismatches).
+#[wasm_bindgen]
+pub async fn check_kernel(game: String, n: usize, seed: u32) -> Result<String, JsValue> {
+    let selected = webgpu().await?;
+    let seed = u64::from(seed);
+    let out = match game.as_str() {
+        "connect4" => checks::kernel(&Connect4, &selected, n, seed).await,
+        "go9" => checks::kernel(&Go::default(), &selected, n, seed).await,
+        "gomoku15" => checks::kernel(&Gomoku::default(), &selected, n, seed).await,
+        "tictactoe" => checks::kernel(&TicTacToe, &selected, n, seed).await,
+        other => return Err(js_error(format!("no kernel check for {other:?}"))),
+    };
+    Ok(out.map_err(js_error)?.to_string())
+}
+
 thread_local! {
     /// The WebGPU device, opened once: burn's runtime cannot be set up twice.
     static WEBGPU: RefCell<Option<Selected>> = const { RefCell::new(None) };
@@ -252,16 +269,6 @@ impl Engine {
         self.run(move |inner| async move {
             let mut taken = Taken::from(&inner)?;
             with_session!(taken.session(), s => bench::selfplay(s.network(), &plan, seconds).await)
-                .map_err(js_error)
-        })
-    }
-
-    /// The WGSL encoding kernel against the CPU reference on `n` random
-    /// positions (JSON; WebGPU only).
-    pub fn check_encoding(&self, n: usize, seed: u32) -> js_sys::Promise {
-        self.run(move |inner| async move {
-            let mut taken = Taken::from(&inner)?;
-            with_session!(taken.session(), s => checks::encoding(s.network(), n, u64::from(seed)).await)
                 .map_err(js_error)
         })
     }

@@ -1,7 +1,7 @@
 // The engine's Web Worker: wgzero (wasm) runs here so that the page never
 // blocks. Requests arrive as {id, cmd, args} and are answered, one at a
 // time and in order, as {id, ok, result} or {id, ok: false, error}.
-import init, { open } from "./pkg/wgzero_web.js";
+import init, { check_kernel, open } from "./pkg/wgzero_web.js";
 
 const ready = init();
 const engines = new Map(); // "game/backend" -> Engine
@@ -18,6 +18,13 @@ function deviceOf(engine) {
   return device;
 }
 
+// The browser's words for its WebGPU adapter (GPUAdapter.info), for the
+// device line where wgpu has no name for it.
+function describe(adapter) {
+  const info = adapter.info || {};
+  return [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || null;
+}
+
 // Why WebGPU cannot be used here, or null if it can.
 async function webgpuProblem() {
   if (!self.navigator || !self.navigator.gpu) {
@@ -30,8 +37,7 @@ async function webgpuProblem() {
     return `requesting a WebGPU adapter failed: ${e}`;
   }
   if (!adapter) return "WebGPU offers no adapter";
-  const info = adapter.info || {};
-  adapterName = [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || null;
+  adapterName = describe(adapter);
   if (!adapter.features.has("timestamp-query")) {
     return "the WebGPU adapter lacks timestamp-query, which wgzero's GPU runtime needs";
   }
@@ -50,8 +56,7 @@ async function engineFor(game, backend) {
       backendChosen = problem ? { backend: "cpu", note: problem } : { backend: "webgpu", note: null };
       if (!problem) {
         try {
-          const probe = await engineFor(game, "webgpu");
-          const check = JSON.parse(await probe.check_encoding(16, 7));
+          const check = JSON.parse(await check_kernel("connect4", 16, 7));
           if (check.mismatches !== 0) {
             backendChosen = {
               backend: "cpu",
@@ -67,6 +72,10 @@ async function engineFor(game, backend) {
     return engine;
   }
   const key = `${game}/${backend}`;
+  if (backend === "webgpu" && adapterName === null && self.navigator.gpu) {
+    const adapter = await self.navigator.gpu.requestAdapter().catch(() => null);
+    if (adapter) adapterName = describe(adapter);
+  }
   if (!engines.has(key)) engines.set(key, await open(game, backend));
   return engines.get(key);
 }
@@ -118,8 +127,9 @@ const handlers = {
     const selfplay = JSON.parse(await engine.bench_selfplay(games || 32, simulations || 16, seconds * 4));
     return { game, device: deviceOf(engine), forward, selfplay };
   },
-  async check_encoding({ game, backend, n, seed }) {
-    return JSON.parse(await (await engineFor(game, backend)).check_encoding(n, seed));
+  async check_kernel({ game, n, seed }) {
+    await ready;
+    return JSON.parse(await check_kernel(game, n, seed));
   },
   async outputs({ game, backend, lines }) {
     return JSON.parse(await (await engineFor(game, backend)).outputs(lines));
