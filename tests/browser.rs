@@ -577,6 +577,7 @@ fn the_page_runs_its_benchmark() {
         .iter()
         .all(|p| p["evals_per_s"].as_f64().unwrap() > 0.0));
     assert!(out["selfplay"]["moves_per_s"].as_f64().unwrap() > 0.0);
+    assert!(out["selfplay"]["wasm_memory_mib"].as_f64().unwrap() > 1.0);
     assert_eq!(out["device"]["backend"], "cpu");
     assert!(b.text("bench-table").contains("evaluations/s"));
     b.screenshot("connect4-cpu-benchmark");

@@ -10,7 +10,7 @@ use wgzero::net::browser::evaluate_batch;
 use wgzero::net::{NetConfig, Network};
 use wgzero::Result;
 
-use crate::now_ms;
+use crate::{memory_mib, now_ms};
 
 /// Batch sizes of the forward sweep (the native quick suite's).
 pub const BATCH_SIZES: [usize; 5] = [1, 16, 64, 128, 256];
@@ -57,6 +57,7 @@ pub async fn forward<G: Game>(like: &Network<G>, seconds: f64) -> Result<Value> 
         "network": format!("{} blocks x {} channels, random (seed {SEED})",
             net.config().blocks, net.config().channels),
         "points": points,
+        "wasm_memory_mib": memory_mib(),
     }))
 }
 
@@ -171,6 +172,7 @@ pub async fn selfplay<G: Game>(
         "moves_per_s": moves as f64 / secs,
         "evals_per_s": evals as f64 / secs,
         "mean_batch": if batches > 0 { evals as f64 / batches as f64 } else { 0.0 },
+        "wasm_memory_mib": memory_mib(),
     }))
 }
 

@@ -35,6 +35,17 @@ extern "C" {
     fn performance_now() -> f64;
 }
 
+/// The module's linear memory in MiB: wasm memory only grows, so this is
+/// the peak (the browser's counterpart of a process's peak RSS).
+pub(crate) fn memory_mib() -> f64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0.0, |b| f64::from(b.byte_length()) / (1024.0 * 1024.0))
+}
+
 /// Milliseconds on the page's (or worker's) monotonic clock.
 pub(crate) fn now_ms() -> f64 {
     performance_now()

@@ -69,7 +69,9 @@ function render() {
       if (owner >= 0) {
         const stone = document.createElement("div");
         stone.className = `stone p${owner}`;
-        const lastCell = view.game === "go9" && view.last === action;
+        // The last stone: Go's point, or the top stone of Connect Four's column.
+        const lastCell = view.last === action &&
+          (view.game === "go9" || r === 0 || view.cells[(r - 1) * view.cols + c] < 0);
         if (lastCell) stone.classList.add("last");
         cell.append(stone);
       } else if (policy && top > 0 && (view.game === "go9" || r === 0) && policy[action] > 0.005) {
@@ -206,6 +208,7 @@ async function runBench() {
     const s = result.selfplay;
     rows.push([`self-play, ${s.games_in_flight} games, ${s.simulations} simulations a move`, `${s.moves_per_s.toFixed(1)} moves/s, ${s.evals_per_s.toFixed(0)} evaluations/s, mean batch ${s.mean_batch.toFixed(1)}`]);
     rows.unshift(["device", result.device.chosen], ["network", result.forward.network]);
+    rows.push(["module memory (peak)", `${s.wasm_memory_mib.toFixed(0)} MiB`]);
     const body = $("bench-table").querySelector("tbody");
     body.replaceChildren(...rows.map(([k, v]) => {
       const tr = document.createElement("tr");
