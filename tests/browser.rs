@@ -95,13 +95,21 @@ fn get(url: &str) -> Option<Value> {
 }
 
 impl Browser {
-    /// Chromium on the page, or `None` (after saying why) when a part is
-    /// missing and CI does not require it.
-    fn open(query: &str) -> Option<Browser> {
-        Self::open_with(query, true)
+    /// Chromium on the page with its engine started, or `None` (after
+    /// saying why) when a part is missing and CI does not require it.
+    fn started(query: &str) -> Option<Browser> {
+        Self::started_with(query, true)
     }
 
-    /// [`Browser::open`], with WebGPU on offer or not (`webgpu` false:
+    /// [`Browser::open_with`], then waits until the page's engine has
+    /// started and checks that it did.
+    fn started_with(query: &str, webgpu: bool) -> Option<Browser> {
+        let b = Self::open_with(query, webgpu)?;
+        assert_eq!(b.ready(), "ready", "{}", b.text("message"));
+        Some(b)
+    }
+
+    /// Chromium on the page, with WebGPU on offer or not (`webgpu` false:
     /// Chromium's WebGPU switched off, as in a browser without it).
     fn open_with(query: &str, webgpu: bool) -> Option<Browser> {
         let missing = |what: String| {
@@ -343,10 +351,9 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn webgpu_opens_and_the_encoding_kernels_equal_the_cpu_reference() {
-    let Some(b) = Browser::open("?game=connect4&backend=webgpu") else {
+    let Some(b) = Browser::started("?game=connect4&backend=webgpu") else {
         return;
     };
-    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
     let opened = b
         .call("open", json!({ "game": "connect4", "backend": "webgpu" }))
         .expect("WebGPU opens");
@@ -375,10 +382,9 @@ fn webgpu_opens_and_the_encoding_kernels_equal_the_cpu_reference() {
 
 #[test]
 fn without_webgpu_the_page_runs_on_the_cpu_and_says_why() {
-    let Some(b) = Browser::open_with("?game=connect4&backend=auto", false) else {
+    let Some(b) = Browser::started_with("?game=connect4&backend=auto", false) else {
         return;
     };
-    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
     assert_eq!(
         b.wait("document.getElementById('device').dataset.backend", 10),
         "cpu"
@@ -406,10 +412,9 @@ fn without_webgpu_the_page_runs_on_the_cpu_and_says_why() {
 
 #[test]
 fn shipped_networks_in_the_browser_match_the_native_cpu_path() {
-    let Some(b) = Browser::open("?game=connect4&backend=cpu") else {
+    let Some(b) = Browser::started("?game=connect4&backend=cpu") else {
         return;
     };
-    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
     let c4 = native_outputs(Connect4, CONNECT4_POSITIONS);
     let go = native_outputs(Go::default(), GO9_POSITIONS);
     for backend in ["webgpu", "cpu"] {
@@ -435,10 +440,9 @@ fn shipped_networks_in_the_browser_match_the_native_cpu_path() {
 
 #[test]
 fn a_search_in_the_browser_returns_a_legal_move_and_bad_requests_are_refused() {
-    let Some(b) = Browser::open("?game=go9&backend=cpu") else {
+    let Some(b) = Browser::started("?game=go9&backend=cpu") else {
         return;
     };
-    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
     for backend in ["webgpu", "cpu"] {
         for game in ["connect4", "go9"] {
             let args = json!({ "game": game, "backend": backend });
@@ -476,10 +480,9 @@ fn a_search_in_the_browser_returns_a_legal_move_and_bad_requests_are_refused() {
 /// cell (Connect Four) or the engine plays both sides with the "Engine
 /// move" button (Go), until the page shows a result.
 fn whole_game(game: &str, backend: &str) {
-    let Some(b) = Browser::open(&format!("?game={game}&backend={backend}")) else {
+    let Some(b) = Browser::started(&format!("?game={game}&backend={backend}")) else {
         return;
     };
-    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
     assert_eq!(
         b.wait("document.getElementById('device').dataset.backend", 10),
         backend
@@ -556,10 +559,9 @@ fn the_page_plays_a_whole_go_game_on_the_cpu_fallback() {
 
 #[test]
 fn the_page_runs_its_benchmark() {
-    let Some(b) = Browser::open("?game=connect4&backend=cpu") else {
+    let Some(b) = Browser::started("?game=connect4&backend=cpu") else {
         return;
     };
-    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
     b.click("#run-bench");
     b.wait(
         "window.wgzero.bench && document.body.dataset.state === 'ready'",
@@ -591,10 +593,9 @@ fn the_page_runs_its_benchmark() {
 #[test]
 #[ignore = "a measurement, not a check: run it on its own"]
 fn browser_benchmark_figures() {
-    let Some(b) = Browser::open("?game=connect4&backend=cpu") else {
+    let Some(b) = Browser::started("?game=connect4&backend=cpu") else {
         return;
     };
-    assert_eq!(b.ready(), "ready", "{}", b.text("message"));
     for game in ["connect4", "go9"] {
         for backend in ["webgpu", "cpu"] {
             let out = b

@@ -656,20 +656,30 @@ impl<G: Game> Search<G> {
         self.begin(simulations)?;
         let mut batch = Batch::new(&self.game, self.cfg.leaves_per_gather);
         while !self.is_done() {
-            batch.clear();
-            batch.id = batch.id.wrapping_add(1);
-            self.gather(&mut batch, self.cfg.leaves_per_gather);
-            if batch.is_empty() {
-                if self.pending() == 0 {
-                    continue; // everything was resolved without the evaluator
-                }
+            if self.gather_next(&mut batch, self.cfg.leaves_per_gather)? {
+                batch = eval.evaluate(batch)?;
                 self.absorb(&batch)?;
-                continue;
             }
-            batch = eval.evaluate(batch)?;
-            self.absorb(&batch)?;
         }
         self.result()
+    }
+
+    /// One step of a search driven from outside: refills `batch` (cleared,
+    /// a new id) with up to `max_leaves` leaves and returns true if it has
+    /// any, to be evaluated and handed to [`Search::absorb`]. With none (all
+    /// collisions or terminal positions), those are resolved here and it
+    /// returns false.
+    pub fn gather_next(&mut self, batch: &mut Batch, max_leaves: usize) -> Result<bool> {
+        batch.clear();
+        batch.id = batch.id.wrapping_add(1);
+        self.gather(batch, max_leaves);
+        if !batch.is_empty() {
+            return Ok(true);
+        }
+        if self.pending() > 0 {
+            self.absorb(batch)?;
+        } // else everything was resolved without the evaluator
+        Ok(false)
     }
 
     /// What the search thinks of the root's moves so far (`None` for the

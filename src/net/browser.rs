@@ -8,11 +8,11 @@
 //! (games, search, encoding kernels, model files) is the native code.
 
 use burn::tensor::wgpu::{wgpu, WgpuBackend};
-use burn::tensor::{Device, FloatDType, Transaction};
+use burn::tensor::{Device, Transaction};
 
 use super::device::{DeviceReport, Selected};
 use super::encode;
-use super::network::{write_outputs, CpuPath, Network};
+use super::network::{read_outputs, write_outputs, CpuPath, Network};
 use crate::error::{Error, Result};
 use crate::eval::Batch;
 use crate::game::Game;
@@ -98,41 +98,15 @@ impl<G: Game> Network<G> {
             // The CPU path computes on the calling thread: nothing to await.
             return self.forward(states);
         }
-        let words = self.game().packed_words();
-        if states.is_empty() || !states.len().is_multiple_of(words) {
-            return Err(Error::Evaluator(format!(
-                "{} words is not a whole number of {words}-word states",
-                states.len()
-            )));
-        }
-        let planes = encode::encode_wgpu(self.game(), states, self.device())?;
-        let planes = if self.is_f16() {
-            planes.cast(FloatDType::F16)
-        } else {
-            planes
-        };
-        let (logits, value) = self.model().forward(planes);
-        let (logits, value) = if self.is_f16() {
-            (logits.cast(FloatDType::F32), value.cast(FloatDType::F32))
-        } else {
-            (logits, value)
-        };
+        self.count_states(states)?;
+        let (logits, value) = self.forward_on_device(states)?;
         let data = Transaction::default()
             .register(logits)
             .register(value)
             .execute_async()
             .await
             .map_err(|e| Error::Device(format!("reading results: {e:?}")))?;
-        let mut it = data.into_iter();
-        let logits: Vec<f32> = it
-            .next()
-            .and_then(|d| d.try_into_vec::<f32>().ok())
-            .ok_or_else(|| Error::Device("policy readback failed".into()))?;
-        let values: Vec<f32> = it
-            .next()
-            .and_then(|d| d.try_into_vec::<f32>().ok())
-            .ok_or_else(|| Error::Device("value readback failed".into()))?;
-        Ok((logits, values))
+        read_outputs(data)
     }
 }
 

@@ -384,6 +384,25 @@ impl<G: Game> Network<G> {
     /// Forward pass on `states` (`[n, W]` packed words): policy logits
     /// `[n, A]` and values `[n]`, read back to the host (waits for the device).
     pub fn forward(&self, states: &[u32]) -> Result<(Vec<f32>, Vec<f32>)> {
+        let n = self.count_states(states)?;
+        if !self.gpu_encode && !self.f16 && self.cpu_path == CpuPath::Gemm {
+            return Ok(self.forward_gemm(states));
+        }
+        let (logits, value) = self.forward_on_device(states)?;
+        let data = Transaction::default()
+            .register(logits)
+            .register(value)
+            .try_execute()
+            .map_err(|e| Error::Device(format!("reading results: {e:?}")))?;
+        let (logits, values) = read_outputs(data)?;
+        debug_assert_eq!(logits.len(), n * self.config.actions);
+        debug_assert_eq!(values.len(), n);
+        Ok((logits, values))
+    }
+
+    /// The number of states in `states` (`[n, W]` packed words), or why it
+    /// is not a whole, non-zero number of them.
+    pub(crate) fn count_states(&self, states: &[u32]) -> Result<usize> {
         let words = self.game.packed_words();
         if states.is_empty() || !states.len().is_multiple_of(words) {
             return Err(Error::Evaluator(format!(
@@ -391,10 +410,13 @@ impl<G: Game> Network<G> {
                 states.len()
             )));
         }
-        let n = states.len() / words;
-        if !self.gpu_encode && !self.f16 && self.cpu_path == CpuPath::Gemm {
-            return Ok(self.forward_gemm(states));
-        }
+        Ok(states.len() / words)
+    }
+
+    /// The burn network's outputs for `states` on the device, not yet read
+    /// back: the input encoding (WGSL kernel on wgpu, CPU reference
+    /// otherwise), the network in f32 or f16, the outputs in f32.
+    pub(crate) fn forward_on_device(&self, states: &[u32]) -> Result<(Tensor<2>, Tensor<2>)> {
         let planes = if self.gpu_encode {
             encode::encode_wgpu(&self.game, states, &self.device)?
         } else {
@@ -406,28 +428,11 @@ impl<G: Game> Network<G> {
             planes
         };
         let (logits, value) = self.model.forward(planes);
-        let (logits, value) = if self.f16 {
+        Ok(if self.f16 {
             (logits.cast(FloatDType::F32), value.cast(FloatDType::F32))
         } else {
             (logits, value)
-        };
-        let data = Transaction::default()
-            .register(logits)
-            .register(value)
-            .try_execute()
-            .map_err(|e| Error::Device(format!("reading results: {e:?}")))?;
-        let mut it = data.into_iter();
-        let logits: Vec<f32> = it
-            .next()
-            .and_then(|d| d.try_into_vec::<f32>().ok())
-            .ok_or_else(|| Error::Device("policy readback failed".into()))?;
-        let values: Vec<f32> = it
-            .next()
-            .and_then(|d| d.try_into_vec::<f32>().ok())
-            .ok_or_else(|| Error::Device("value readback failed".into()))?;
-        debug_assert_eq!(logits.len(), n * self.config.actions);
-        debug_assert_eq!(values.len(), n);
-        Ok((logits, values))
+        })
     }
 
     /// [`Network::forward`] on the CPU path: the game's CPU encoding, then
@@ -439,6 +444,21 @@ impl<G: Game> Network<G> {
         });
         net.forward(&encode::cpu_planes(&self.game, states))
     }
+}
+
+/// The policy logits and values of a transaction that read
+/// [`Network::forward_on_device`]'s two outputs, in that order.
+pub(crate) fn read_outputs(data: Vec<burn::tensor::TensorData>) -> Result<(Vec<f32>, Vec<f32>)> {
+    let mut it = data.into_iter();
+    let logits: Vec<f32> = it
+        .next()
+        .and_then(|d| d.try_into_vec::<f32>().ok())
+        .ok_or_else(|| Error::Device("policy readback failed".into()))?;
+    let values: Vec<f32> = it
+        .next()
+        .and_then(|d| d.try_into_vec::<f32>().ok())
+        .ok_or_else(|| Error::Device("value readback failed".into()))?;
+    Ok((logits, values))
 }
 
 /// Softmax of `logits` over the actions whose `mask` is non-zero; 0 elsewhere.

@@ -182,13 +182,7 @@ impl<E: Evaluator> Brain for SearchBrain<E> {
                 stopped = true;
                 break;
             }
-            batch.clear();
-            batch.id = batch.id.wrapping_add(1);
-            self.search.gather(&mut batch, leaves);
-            if batch.is_empty() {
-                if self.search.pending() > 0 {
-                    self.search.absorb(&batch)?;
-                }
+            if !self.search.gather_next(&mut batch, leaves)? {
                 continue;
             }
             let b = Instant::now();

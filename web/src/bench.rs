@@ -138,16 +138,9 @@ pub async fn selfplay<G: Game>(
                 continue;
             }
             moves += finish_moves(&game, slot, plan.simulations)?;
-            slot.local.clear();
-            slot.local.id = slot.local.id.wrapping_add(1);
-            slot.search.gather(&mut slot.local, plan.leaves);
-            if slot.local.is_empty() {
-                if slot.search.pending() > 0 {
-                    slot.search.absorb(&slot.local)?;
-                }
-                continue;
+            if slot.search.gather_next(&mut slot.local, plan.leaves)? {
+                slot.offset = Some(big.append(&slot.local));
             }
-            slot.offset = Some(big.append(&slot.local));
         }
         round += 1;
         if big.is_empty() {

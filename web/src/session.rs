@@ -158,16 +158,11 @@ pub async fn run_search<G: Game>(
     let mut batch = Batch::new(search.game(), leaves);
     let mut calls = 0;
     while !search.is_done() {
-        batch.clear();
-        batch.id = batch.id.wrapping_add(1);
-        search.gather(&mut batch, leaves);
-        if !batch.is_empty() {
+        if search.gather_next(&mut batch, leaves)? {
             evaluate_batch(net, &mut batch).await?;
             calls += 1;
-        } else if search.pending() == 0 {
-            continue;
+            search.absorb(&batch)?;
         }
-        search.absorb(&batch)?;
     }
     Ok((search.result()?, calls))
 }
