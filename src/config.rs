@@ -137,6 +137,11 @@ pub struct RunConfig {
     /// Value-head channels of a new network ([`crate::net::NetConfig::value_channels`]);
     /// `None`: 1. `wgzero grow --value-channels` widens an existing run's.
     pub net_value_channels: Option<usize>,
+    /// Auxiliary heads for a new network ([`crate::net::NetConfig::aux_heads`]:
+    /// final ownership, score and the opponent's reply, weighted by
+    /// `[train] ownership_weight`, `score_weight`, `reply_weight`); only for
+    /// games with those targets (Go). `None`: false.
+    pub net_aux_heads: Option<bool>,
     /// Seed of the initial weights and of the games. Default: 0.
     pub seed: u64,
     /// Checkpoints kept besides the best and the latest: the most recent
@@ -180,6 +185,7 @@ impl Default for RunConfig {
             net_blocks: None,
             net_channels: None,
             net_value_channels: None,
+            net_aux_heads: None,
             seed: 0,
             keep_checkpoints: 20,
             keep_checkpoints_every: 25,

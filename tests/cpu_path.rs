@@ -25,6 +25,7 @@ fn trained<G: Game>(net: Network<G>, game: &G) -> Network<G> {
         packed: states,
         policy: vec![1.0 / a as f32; n * a],
         value: (0..n).map(|i| (i % 3) as f32 - 1.0).collect(),
+        ..TrainBatch::default()
     };
     let mut trainer = Trainer::new(&net, TrainConfig::default());
     for _ in 0..3 {

@@ -260,3 +260,156 @@ fn value_targets_mix_in_the_search_value_when_asked() {
     assert_eq!(target(1.0, &mut rng), 0.5, "the search's value alone");
     assert!((target(0.5, &mut rng) - -0.25).abs() < 1e-6);
 }
+
+/// A 5x5 Go game as a record, every position a full search: Black walls
+/// column B, White column D, both pass (no captures: every stone is its
+/// colour's at the end).
+fn walls_record() -> (wgzero::game::Go, GameRecord) {
+    use wgzero::selfplay::records::PositionRecord;
+    let g = wgzero::game::Go::new(5, 0.5).unwrap();
+    let (moves, _) = g
+        .parse_moves("B1 D1 B2 D2 B3 D3 B4 D4 B5 D5 pass pass")
+        .unwrap();
+    let mut s = g.initial();
+    let mut positions = Vec::new();
+    for (i, &a) in moves.iter().enumerate() {
+        let mut packed = vec![0; g.packed_words()];
+        g.pack(&s, &mut packed);
+        positions.push(PositionRecord {
+            packed,
+            to_move: (i % 2) as u8,
+            action: a as u16,
+            value: 0.0,
+            policy: vec![1.0 / g.num_actions() as f32; g.num_actions()],
+            full_search: true,
+        });
+        g.apply(&mut s, a);
+    }
+    let record = GameRecord {
+        game_id: 1,
+        model_id: "test".into(),
+        outcome: 1,
+        positions,
+    };
+    (g, record)
+}
+
+#[test]
+fn go_positions_carry_final_ownership_score_and_reply_targets() {
+    let (g, record) = walls_record();
+    let mut buf = ReplayBuffer::new(g.clone(), 100);
+    buf.push_game(&record).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let plain = buf.sample(1, false, &mut rng).unwrap();
+    assert_eq!((plain.ownership.len(), plain.reply.len()), (25, 26));
+    let (cells, a, w) = (25, g.num_actions(), g.packed_words());
+    let batch = buf.sample(400, true, &mut rng).unwrap();
+    let mut seen_sides = [false; 2];
+    for i in 0..400 {
+        let s = g.unpack(&batch.packed[i * w..(i + 1) * w]).unwrap();
+        let own = &batch.ownership[i * cells..(i + 1) * cells];
+        assert_eq!(batch.ownership_mask[i], 1.0);
+        let mover = g.to_move(&s);
+        seen_sides[mover as usize] = true;
+        // Every stone on the board ends as its colour's: +1 for the side
+        // to move's, -1 for the other's, under whatever symmetry.
+        let black_sign = if mover == 0 { 1.0 } else { -1.0 };
+        // 10 points each, komi 0.5: Black loses by 0.5 of 25 cells.
+        let want = -0.5 / 25.0 * black_sign;
+        assert!(
+            (batch.score[i] - want).abs() < 1e-6,
+            "score {}",
+            batch.score[i]
+        );
+        for p in 0..cells {
+            match s.stone(p) {
+                Some(0) => assert_eq!(own[p], black_sign, "sample {i} point {p}"),
+                Some(_) => assert_eq!(own[p], -black_sign, "sample {i} point {p}"),
+                None => {}
+            }
+        }
+        // The centre column is shared, the outer ones owned.
+        assert_eq!(own.iter().filter(|&&o| o == 0.0).count(), 5);
+        let reply = &batch.reply[i * a..(i + 1) * a];
+        if batch.reply_mask[i] == 1.0 {
+            let r = reply.iter().position(|&x| x == 1.0).unwrap();
+            assert_eq!(reply.iter().sum::<f32>(), 1.0);
+            assert!(g.is_legal(&s, r), "the reply {r} is legal in its position");
+        } else {
+            assert!(reply.iter().all(|&x| x == 0.0));
+        }
+    }
+    assert_eq!(seen_sides, [true, true]);
+    assert!(
+        batch.reply_mask.contains(&0.0),
+        "the last position has no reply"
+    );
+}
+
+#[test]
+fn auxiliary_heads_train_and_round_trip() {
+    let (g, record) = walls_record();
+    let mut buf = ReplayBuffer::new(g.clone(), 100);
+    buf.push_game(&record).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let batch = buf.sample(32, true, &mut rng).unwrap();
+    let mut cfg = NetConfig::for_game(&g).with_size(1, 8);
+    cfg.aux_heads = true;
+    let mut net = Network::random(g.clone(), cfg.clone(), Device::flex(), false, 3).unwrap();
+    let mut trainer = Trainer::new(
+        &net,
+        TrainConfig {
+            batch_size: 32,
+            learning_rate: 3e-3,
+            ..TrainConfig::default()
+        },
+    );
+    assert!(trainer.has_aux());
+    let before = trainer.evaluate(&batch).unwrap();
+    for _ in 0..40 {
+        trainer.step(&batch).unwrap();
+    }
+    let after = trainer.evaluate(&batch).unwrap();
+    assert!(before.ownership_loss > 0.0 && before.reply_loss > 0.0);
+    assert!(
+        after.ownership_loss < 0.8 * before.ownership_loss,
+        "ownership {} -> {}",
+        before.ownership_loss,
+        after.ownership_loss
+    );
+    assert!(after.reply_loss < before.reply_loss);
+    // Saved and loaded with its heads; inference reads policy and value.
+    net.set_model(trainer.model(), "trained".into());
+    let dir = std::env::temp_dir().join(format!("wgzero-aux-{}", std::process::id()));
+    net.save(&dir).unwrap();
+    let back = Network::load(g.clone(), &dir, Device::flex(), false).unwrap();
+    assert!(back.config().aux_heads);
+    let w = g.packed_words();
+    let (l1, v1) = net.forward(&batch.packed[..4 * w]).unwrap();
+    let (l2, v2) = back.forward(&batch.packed[..4 * w]).unwrap();
+    assert_eq!((l1, v1), (l2, v2));
+    std::fs::remove_dir_all(&dir).unwrap();
+    // Without heads the auxiliary losses are 0 and the targets unused.
+    let plain = Network::random(
+        g.clone(),
+        NetConfig::for_game(&g).with_size(1, 8),
+        Device::flex(),
+        false,
+        3,
+    )
+    .unwrap();
+    let s = Trainer::new(&plain, TrainConfig::default())
+        .evaluate(&batch)
+        .unwrap();
+    assert_eq!(
+        (s.ownership_loss, s.score_loss, s.reply_loss),
+        (0.0, 0.0, 0.0)
+    );
+    // A game without the targets refuses a network with the heads.
+    let mut c4 = NetConfig::for_game(&Connect4);
+    c4.aux_heads = true;
+    let err = Network::random(Connect4, c4, Device::flex(), false, 1)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("auxiliary"), "{err}");
+}

@@ -445,18 +445,31 @@ impl Go {
     /// Tromp-Taylor area score of the board: Black's points minus White's,
     /// komi included.
     pub fn area_score(&self, s: &GoState) -> f32 {
+        let score: i32 = self
+            .area_owners(s)
+            .iter()
+            .map(|&o| match o {
+                1 => 1,
+                2 => -1,
+                _ => 0,
+            })
+            .sum();
+        score as f32 - self.komi
+    }
+
+    /// Each point's owner under Tromp-Taylor area counting: 1 Black, 2
+    /// White (a stone, or an empty region that reaches only that colour), 0
+    /// neither (an empty region reaching both colours or none).
+    pub fn area_owners(&self, s: &GoState) -> Vec<u8> {
         let cells = self.points();
-        let mut owner = vec![0u8; cells]; // bit 0: reaches Black, bit 1: White
+        let mut owner = vec![0u8; cells];
         let mut seen = vec![false; cells];
         let mut stack = Vec::new();
         let mut region = Vec::new();
-        let mut score = 0i32;
         for start in 0..cells {
             match s.points[start].color {
-                1 => score += 1,
-                2 => score -= 1,
-                _ if !seen[start] => {
-                    let mut reach = 0u8;
+                0 if !seen[start] => {
+                    let mut reach = 0u8; // bit 0: reaches Black, bit 1: White
                     region.clear();
                     stack.push(start);
                     seen[start] = true;
@@ -473,19 +486,16 @@ impl Go {
                             }
                         }
                     }
+                    let o = if reach == 3 { 0 } else { reach };
                     for &p in &region {
-                        owner[p] = reach;
-                    }
-                    match reach {
-                        1 => score += region.len() as i32,
-                        2 => score -= region.len() as i32,
-                        _ => {}
+                        owner[p] = o;
                     }
                 }
-                _ => {}
+                0 => {}
+                c => owner[start] = c,
             }
         }
-        score as f32 - self.komi
+        owner
     }
 
     /// Recomputes every group and its liberties from the stones alone (for
@@ -873,6 +883,22 @@ impl Game for Go {
     fn pass_action(&self) -> Option<usize> {
         Some(self.pass())
     }
+    fn ownership_cells(&self) -> usize {
+        self.points()
+    }
+    fn final_ownership(&self, s: &GoState) -> Option<(Vec<f32>, f32)> {
+        let score = s.result?;
+        let owners = self
+            .area_owners(s)
+            .into_iter()
+            .map(|o| match o {
+                1 => 1.0,
+                2 => -1.0,
+                _ => 0.0,
+            })
+            .collect();
+        Some((owners, score / self.points() as f32))
+    }
     fn score_now(&self, s: &GoState) -> Option<f32> {
         Some(self.area_score(s))
     }
@@ -1005,6 +1031,28 @@ mod tests {
         assert_eq!(s.final_score(), Some(24.5));
         // White passed last? The side to move is White (3 actions): it lost.
         assert_eq!(g.terminal_value(&s), Some(-1.0));
+    }
+
+    /// Final ownership: stones, one-colour regions and shared regions, and
+    /// the margin agrees with the area score.
+    #[test]
+    fn final_ownership_counts_like_the_area_score() {
+        let g = Go::new(5, 0.5).unwrap();
+        // Black wall on column B, White wall on column D: A is Black's, E
+        // White's, C reaches both.
+        let s = play(&g, "B1 D1 B2 D2 B3 D3 B4 D4 B5 D5");
+        assert_eq!(g.final_ownership(&s), None, "not final yet");
+        let mut s = s;
+        for _ in 0..2 {
+            g.apply(&mut s, g.pass());
+        }
+        let (own, margin) = g.final_ownership(&s).unwrap();
+        for row in 0..5 {
+            let o = |c: usize| own[row * 5 + c];
+            assert_eq!([o(0), o(1), o(2), o(3), o(4)], [1.0, 1.0, 0.0, -1.0, -1.0]);
+        }
+        assert_eq!(margin * 25.0, g.area_score(&s));
+        assert_eq!(own.iter().sum::<f32>() - 0.5, g.area_score(&s));
     }
 
     #[test]

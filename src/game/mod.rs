@@ -136,6 +136,21 @@ pub trait Game: Clone + Send + Sync + 'static {
         None
     }
 
+    /// Cells of the auxiliary ownership target (Go: the board's points, cell
+    /// `i` being point action `i`, so [`Game::symmetry_action`] maps cells
+    /// too); 0 for games without auxiliary targets (the default).
+    fn ownership_cells(&self) -> usize {
+        0
+    }
+
+    /// For a game's final position: every cell's final owner from the first
+    /// player's view (`+1` theirs, `-1` the second player's, `0` neither)
+    /// and the first player's final margin over the number of cells; `None`
+    /// when `s` is not final or the game has no auxiliary targets.
+    fn final_ownership(&self, _s: &Self::State) -> Option<(Vec<f32>, f32)> {
+        None
+    }
+
     /// Human-readable board.
     fn render(&self, s: &Self::State) -> String;
 

@@ -31,6 +31,16 @@ pub struct NetConfig {
     /// JSON when 1, so files written before this field existed load as is).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub value_channels: usize,
+    /// KataGo's auxiliary heads, trained on the final ownership of every
+    /// cell, the final score and the opponent's reply (games with
+    /// [`Game::ownership_cells`]: Go). Inference does not read them.
+    /// Default false (omitted from the JSON when false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub aux_heads: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn one() -> usize {
@@ -63,6 +73,7 @@ impl NetConfig {
             channels,
             value_hidden: 64,
             value_channels: 1,
+            aux_heads: false,
         }
     }
 
@@ -79,6 +90,12 @@ impl NetConfig {
             return Err(Error::Model(format!(
                 "the model plays {}, not {}",
                 self.game,
+                game.name()
+            )));
+        }
+        if self.aux_heads && game.ownership_cells() == 0 {
+            return Err(Error::Model(format!(
+                "the model has auxiliary heads, which {} has no targets for",
                 game.name()
             )));
         }
@@ -131,7 +148,12 @@ impl NetConfig {
         let vc = self.value_channels;
         let hidden = self.value_hidden;
         let value = ch * vc + bn(vc) + vc * cells * hidden + hidden + hidden + 1;
-        stem + blocks + policy + value
+        let aux = if self.aux_heads {
+            (ch + 1) + (hidden + 1) + (2 * cells * self.actions + self.actions)
+        } else {
+            0
+        };
+        stem + blocks + policy + value + aux
     }
 
     /// Multiply-adds of one position's forward pass, the convolutions counted

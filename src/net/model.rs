@@ -52,8 +52,33 @@ impl ResBlock {
     }
 }
 
+/// KataGo's auxiliary heads (training targets that teach the trunk more
+/// than one result per game): the final owner of every cell (a 1x1
+/// convolution of the trunk, one logit per cell), the final score margin
+/// (from the value head's hidden layer) and the opponent's reply (a second
+/// linear layer on the policy head's features).
+#[derive(Module, Debug)]
+pub struct AuxHeads {
+    ownership_conv: Conv2d,
+    score_fc: Linear,
+    reply_fc: Linear,
+}
+
+/// What the auxiliary heads say about a batch.
+pub struct AuxOutputs {
+    /// `[N, H*W]` ownership logits: the owner is the side to move with
+    /// probability `sigmoid(logit)` (the expected owner `tanh(logit / 2)`).
+    pub ownership: Tensor<2>,
+    /// `[N, 1]` final score margin for the side to move over the cells.
+    pub score: Tensor<2>,
+    /// `[N, A]` logits of the opponent's reply.
+    pub reply: Tensor<2>,
+}
+
 /// Conv stem, residual tower, policy head (logits over all actions) and value
-/// head (tanh). Illegal actions are masked by the caller.
+/// head (tanh), and with `aux_heads` the [`AuxHeads`] (used in training;
+/// inference reads the policy and value only). Illegal actions are masked
+/// by the caller.
 #[derive(Module, Debug)]
 pub struct PolicyValueNet {
     stem: Conv2d,
@@ -66,6 +91,7 @@ pub struct PolicyValueNet {
     value_bn: BatchNorm,
     value_fc1: Linear,
     value_fc2: Linear,
+    aux: Option<AuxHeads>,
 }
 
 impl PolicyValueNet {
@@ -84,7 +110,17 @@ impl PolicyValueNet {
             value_bn: bn(cfg.value_channels, device),
             value_fc1: LinearConfig::new(cfg.value_channels * h * w, cfg.value_hidden).init(device),
             value_fc2: LinearConfig::new(cfg.value_hidden, 1).init(device),
+            aux: cfg.aux_heads.then(|| AuxHeads {
+                ownership_conv: Conv2dConfig::new([ch, 1], [1, 1]).init(device),
+                score_fc: LinearConfig::new(cfg.value_hidden, 1).init(device),
+                reply_fc: LinearConfig::new(2 * h * w, cfg.actions).init(device),
+            }),
         }
+    }
+
+    /// Whether the network has the auxiliary heads.
+    pub fn has_aux(&self) -> bool {
+        self.aux.is_some()
     }
 
     /// The same function with `extra` residual blocks appended: each new
@@ -162,16 +198,36 @@ impl PolicyValueNet {
 
     /// `[N, C, H, W]` planes -> (policy logits `[N, A]`, value `[N, 1]` in `[-1, 1]`).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let (logits, value, _) = self.forward_heads(x, false);
+        (logits, value)
+    }
+
+    /// [`PolicyValueNet::forward`] and, when the network has them, the
+    /// auxiliary heads' outputs (training).
+    pub fn forward_aux(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>, Option<AuxOutputs>) {
+        self.forward_heads(x, true)
+    }
+
+    fn forward_heads(
+        &self,
+        x: Tensor<4>,
+        with_aux: bool,
+    ) -> (Tensor<2>, Tensor<2>, Option<AuxOutputs>) {
         let mut x = relu(self.stem_bn.forward(self.stem.forward(x)));
         for block in &self.blocks {
             x = block.forward(x);
         }
-        let p = relu(self.policy_bn.forward(self.policy_conv.forward(x.clone())));
-        let logits = self.policy_fc.forward(p.flatten(1, 3));
-        let v = relu(self.value_bn.forward(self.value_conv.forward(x)));
+        let p = relu(self.policy_bn.forward(self.policy_conv.forward(x.clone()))).flatten(1, 3);
+        let logits = self.policy_fc.forward(p.clone());
+        let v = relu(self.value_bn.forward(self.value_conv.forward(x.clone())));
         let v = relu(self.value_fc1.forward(v.flatten(1, 3)));
-        let value = tanh(self.value_fc2.forward(v));
-        (logits, value)
+        let value = tanh(self.value_fc2.forward(v.clone()));
+        let aux = self.aux.as_ref().filter(|_| with_aux).map(|a| AuxOutputs {
+            ownership: a.ownership_conv.forward(x).flatten(1, 3),
+            score: a.score_fc.forward(v),
+            reply: a.reply_fc.forward(p),
+        });
+        (logits, value, aux)
     }
 }
 

@@ -4,22 +4,31 @@
 
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_sigmoid, log_softmax};
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::encode;
-use super::model::PolicyValueNet;
+use super::model::{AuxOutputs, PolicyValueNet};
 use super::network::Network;
 use crate::error::{Error, Result};
 use crate::game::Game;
 
-/// A batch of training positions, shapes `[n, W]`, `[n, A]`, `[n]`.
+/// A batch of training positions, shapes `[n, W]`, `[n, A]`, `[n]`, and for
+/// games with auxiliary targets ([`Game::ownership_cells`] `C > 0`) the
+/// final ownership `[n, C]` and score `[n]` (where `ownership_mask` `[n]`
+/// is 1) and the opponent's reply one-hot `[n, A]` (where `reply_mask` is
+/// 1); those are empty for other games.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrainBatch {
     pub packed: Vec<u32>,
     pub policy: Vec<f32>,
     pub value: Vec<f32>,
+    pub ownership: Vec<f32>,
+    pub score: Vec<f32>,
+    pub ownership_mask: Vec<f32>,
+    pub reply: Vec<f32>,
+    pub reply_mask: Vec<f32>,
 }
 
 impl TrainBatch {
@@ -54,6 +63,17 @@ pub struct TrainConfig {
     pub l2: f32,
     /// Weight of the value loss against the policy loss. Default: 1.0.
     pub value_weight: f32,
+    /// Networks with auxiliary heads ([`crate::net::NetConfig::aux_heads`]):
+    /// weight of the ownership loss, the cross-entropy of each cell's final
+    /// owner averaged over the cells (KataGo: 1.5 / cells x the sum over
+    /// them). Default: 1.5.
+    pub ownership_weight: f32,
+    /// Weight of the final-score loss: squared error of the margin over the
+    /// cells (a 9x9 margin of 9 points is 0.11). Default: 1.0.
+    pub score_weight: f32,
+    /// Weight of the opponent's-reply policy loss (cross-entropy against
+    /// the game's next move; KataGo's 0.15). Default: 0.15.
+    pub reply_weight: f32,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +84,9 @@ impl Default for TrainConfig {
             weight_decay: 0.05,
             l2: 0.0,
             value_weight: 1.0,
+            ownership_weight: 1.5,
+            score_weight: 1.0,
+            reply_weight: 0.15,
         }
     }
 }
@@ -80,6 +103,12 @@ pub struct StepStats {
     /// Standard deviation of the predicted values over the batch: near 0,
     /// the value head says the same for every position (a dead head).
     pub value_std: f32,
+    /// With auxiliary heads (else 0): the ownership cross-entropy per cell,
+    /// the score's squared error and the reply's cross-entropy, over the
+    /// positions that have those targets.
+    pub ownership_loss: f32,
+    pub score_loss: f32,
+    pub reply_loss: f32,
 }
 
 /// Trains a copy of a network's weights.
@@ -106,6 +135,11 @@ impl<G: Game> Trainer<G> {
             cfg,
             steps: 0,
         }
+    }
+
+    /// Whether the network trains auxiliary heads.
+    pub fn has_aux(&self) -> bool {
+        self.model.has_aux()
     }
 
     /// Steps taken.
@@ -143,18 +177,67 @@ impl<G: Game> Trainer<G> {
     /// Outputs and losses of `model` on the batch.
     fn losses(&self, model: &PolicyValueNet, batch: &TrainBatch) -> Result<Outputs> {
         let (planes, policy_t, value_t) = self.tensors(batch)?;
-        let (logits, value) = model.forward(planes);
+        let (logits, value, aux) = model.forward_aux(planes);
         let policy_loss = (policy_t.clone() * log_softmax(logits.clone(), 1))
             .sum_dim(1)
             .mean()
             .neg();
         let value_loss = (value.clone() - value_t).powi_scalar(2).mean();
+        let aux = match aux {
+            Some(a) => Some(self.aux_losses(a, batch)?),
+            None => None,
+        };
         Ok(Outputs {
             policy_loss,
             value_loss,
+            aux,
             logits,
             policy_t,
             value,
+        })
+    }
+
+    /// The auxiliary losses (each a masked mean over the positions that
+    /// have the target; 0 where none has it).
+    fn aux_losses(&self, out: AuxOutputs, batch: &TrainBatch) -> Result<AuxLosses> {
+        let n = batch.len();
+        let (cells, a) = (self.game.ownership_cells(), self.game.num_actions());
+        if batch.ownership.len() != n * cells
+            || batch.score.len() != n
+            || batch.ownership_mask.len() != n
+            || batch.reply.len() != n * a
+            || batch.reply_mask.len() != n
+        {
+            return Err(Error::Config(format!(
+                "a training batch of {n} positions lacks the auxiliary targets of its network"
+            )));
+        }
+        let d = &self.device;
+        let column = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [n, 1]), d);
+        let masked_mean = |per: Tensor<2>, mask: &[f32]| {
+            let count: f32 = mask.iter().sum();
+            (per * column(mask)).sum().div_scalar(count.max(1.0))
+        };
+        let owner = Tensor::<2>::from_data(TensorData::new(batch.ownership.clone(), [n, cells]), d);
+        let q = owner.add_scalar(1.0).div_scalar(2.0);
+        let u = out.ownership;
+        let per_cell = (q.clone() * log_sigmoid(u.clone())
+            + q.neg().add_scalar(1.0) * log_sigmoid(u.neg()))
+        .neg();
+        let ownership = masked_mean(per_cell.mean_dim(1), &batch.ownership_mask);
+        let score = masked_mean(
+            (out.score - column(&batch.score)).powi_scalar(2),
+            &batch.ownership_mask,
+        );
+        let reply_t = Tensor::<2>::from_data(TensorData::new(batch.reply.clone(), [n, a]), d);
+        let reply = masked_mean(
+            (reply_t * log_softmax(out.reply, 1)).sum_dim(1).neg(),
+            &batch.reply_mask,
+        );
+        Ok(AuxLosses {
+            ownership,
+            score,
+            reply,
         })
     }
 
@@ -163,6 +246,12 @@ impl<G: Game> Trainer<G> {
         let out = self.losses(&self.model, batch)?;
         let mut loss =
             out.policy_loss.clone() + out.value_loss.clone().mul_scalar(self.cfg.value_weight);
+        if let Some(aux) = &out.aux {
+            loss = loss
+                + aux.ownership.clone().mul_scalar(self.cfg.ownership_weight)
+                + aux.score.clone().mul_scalar(self.cfg.score_weight)
+                + aux.reply.clone().mul_scalar(self.cfg.reply_weight);
+        }
         if self.cfg.l2 > 0.0 {
             loss = loss + self.model.l2_penalty().mul_scalar(self.cfg.l2);
         }
@@ -221,6 +310,8 @@ struct Outputs {
     policy_loss: Tensor<1>,
     /// Value MSE, `[1]`.
     value_loss: Tensor<1>,
+    /// With auxiliary heads.
+    aux: Option<AuxLosses>,
     /// `[n, A]`
     logits: Tensor<2>,
     /// `[n, A]` policy targets.
@@ -229,10 +320,18 @@ struct Outputs {
     value: Tensor<2>,
 }
 
+/// The auxiliary heads' losses, `[1]` each.
+struct AuxLosses {
+    ownership: Tensor<1>,
+    score: Tensor<1>,
+    reply: Tensor<1>,
+}
+
 fn read_stats(out: Outputs) -> Result<StepStats> {
     let Outputs {
         policy_loss,
         value_loss,
+        aux,
         logits,
         policy_t,
         value,
@@ -248,10 +347,21 @@ fn read_stats(out: Outputs) -> Result<StepStats> {
             .and_then(|v| v.first().copied())
             .ok_or_else(|| Error::Device("reading a loss failed".into()))
     };
+    let (ownership_loss, score_loss, reply_loss) = match aux {
+        Some(a) => (
+            read(a.ownership.detach())?,
+            read(a.score.detach())?,
+            read(a.reply.detach())?,
+        ),
+        None => (0.0, 0.0, 0.0),
+    };
     Ok(StepStats {
         policy_loss: read(policy_loss)?,
         value_loss: read(value_loss)?,
         policy_accuracy: read(hits)?,
         value_std: read(value_var)?.max(0.0).sqrt(),
+        ownership_loss,
+        score_loss,
+        reply_loss,
     })
 }

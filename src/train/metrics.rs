@@ -50,6 +50,18 @@ pub struct TrainMetrics {
     pub steps: usize,
     pub total_steps: u64,
     pub value_loss: f64,
+    /// With auxiliary heads: the mean ownership, score and reply losses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aux: Option<AuxMetrics>,
+}
+
+/// The auxiliary heads' training losses (see [`crate::net::trainer::StepStats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuxMetrics {
+    pub ownership_loss: f64,
+    pub score_loss: f64,
+    pub reply_loss: f64,
 }
 
 /// The trained network on held-out positions.

@@ -39,6 +39,78 @@ pub struct Sample {
     pub policy: Vec<f32>,
     /// Game result for the side to move.
     pub value: f32,
+    /// Auxiliary targets ([`Game::ownership_cells`] games whose record ends
+    /// in a final position): every cell's final owner for the side to move,
+    /// and its final margin over the cells. `None` otherwise.
+    pub ownership: Option<(Vec<f32>, f32)>,
+    /// The opponent's reply: the game's next move, if there was one.
+    pub reply: Option<u16>,
+}
+
+/// The final ownership and margin ([`Game::final_ownership`]) of the
+/// position a record ends in, from the first player's view; `None` when the
+/// game has no such targets or the record stops before the end (a
+/// resignation).
+pub fn final_targets<G: Game>(game: &G, record: &GameRecord) -> Option<(Vec<f32>, f32)> {
+    if game.ownership_cells() == 0 {
+        return None;
+    }
+    let last = record.positions.last()?;
+    let mut s = game.unpack(&last.packed).ok()?;
+    let a = last.action as usize;
+    if a >= game.num_actions() || !game.is_legal(&s, a) {
+        return None;
+    }
+    game.apply(&mut s, a);
+    game.terminal_value(&s)?;
+    game.final_ownership(&s)
+}
+
+/// `targets` from the side to move's view (`to_move` 1 negates them).
+fn targets_for(targets: &Option<(Vec<f32>, f32)>, to_move: u8) -> Option<(Vec<f32>, f32)> {
+    targets.as_ref().map(|(own, score)| {
+        if to_move == 0 {
+            (own.clone(), *score)
+        } else {
+            (own.iter().map(|o| -o).collect(), -score)
+        }
+    })
+}
+
+/// Appends a sample's auxiliary targets to a batch, cells and the reply
+/// mapped by `map` (the batch's board symmetry); zeros with a zero mask
+/// where the sample has none.
+fn push_aux(
+    out: &mut TrainBatch,
+    s: &Sample,
+    cells: usize,
+    actions: usize,
+    map: impl Fn(usize) -> usize,
+) {
+    let at = out.ownership.len();
+    out.ownership.resize(at + cells, 0.0);
+    match &s.ownership {
+        Some((own, score)) => {
+            for (cell, &o) in own.iter().enumerate() {
+                out.ownership[at + map(cell)] = o;
+            }
+            out.score.push(*score);
+            out.ownership_mask.push(1.0);
+        }
+        None => {
+            out.score.push(0.0);
+            out.ownership_mask.push(0.0);
+        }
+    }
+    let at = out.reply.len();
+    out.reply.resize(at + actions, 0.0);
+    match s.reply {
+        Some(r) if (r as usize) < actions => {
+            out.reply[at + map(r as usize)] = 1.0;
+            out.reply_mask.push(1.0);
+        }
+        _ => out.reply_mask.push(0.0),
+    }
 }
 
 /// The most recent `capacity` positions of self-play.
@@ -124,6 +196,7 @@ impl<G: Game> ReplayBuffer<G> {
     /// when [`ReplayBuffer::with_value_search_weight`] is set), dropping the oldest beyond
     /// capacity. Fast-search positions (playout-cap randomisation) are skipped.
     pub fn push_game(&mut self, record: &GameRecord) -> Result<()> {
+        let finals = final_targets(&self.game, record);
         for (i, p) in record.positions.iter().enumerate() {
             if !p.full_search {
                 continue;
@@ -139,38 +212,50 @@ impl<G: Game> ReplayBuffer<G> {
             }
             let value = (1.0 - self.search_weight) * record.value_target(i)
                 + self.search_weight * p.value.clamp(-1.0, 1.0);
-            self.add(&p.packed, &p.policy, value);
+            let sample = Sample {
+                packed: p.packed.clone(),
+                policy: p.policy.clone(),
+                value,
+                ownership: targets_for(&finals, p.to_move),
+                reply: record.positions.get(i + 1).map(|next| next.action),
+            };
+            self.add(sample);
         }
         self.evict();
         Ok(())
     }
 
-    /// Stores a position's targets, or merges them into its earlier entry.
-    fn add(&mut self, packed: &[u32], policy: &[f32], value: f32) {
+    /// Stores a position's targets, or merges them into its earlier entry
+    /// (policy, value and ownership averaged; the first sighting's reply
+    /// kept).
+    fn add(&mut self, sample: Sample) {
         let seq = self.first_seq + self.samples.len() as u64;
         if let Some(index) = &mut self.index {
-            if let Some(&at) = index.get(packed) {
+            if let Some(&at) = index.get(&sample.packed) {
                 let e = &mut self.samples[(at - self.first_seq) as usize];
                 let n = e.count as f32;
-                for (t, &p) in e.sample.policy.iter_mut().zip(policy) {
+                for (t, &p) in e.sample.policy.iter_mut().zip(&sample.policy) {
                     *t = (*t * n + p) / (n + 1.0);
                 }
-                e.sample.value = (e.sample.value * n + value) / (n + 1.0);
+                e.sample.value = (e.sample.value * n + sample.value) / (n + 1.0);
+                match (&mut e.sample.ownership, sample.ownership) {
+                    (Some((own, score)), Some((new_own, new_score))) => {
+                        for (t, p) in own.iter_mut().zip(new_own) {
+                            *t = (*t * n + p) / (n + 1.0);
+                        }
+                        *score = (*score * n + new_score) / (n + 1.0);
+                    }
+                    (slot @ None, new) => *slot = new,
+                    (Some(_), None) => {}
+                }
                 e.count += 1;
                 self.max_count = self.max_count.max(e.count);
                 self.merged += 1;
                 return;
             }
-            index.insert(packed.to_vec(), seq);
+            index.insert(sample.packed.clone(), seq);
         }
-        self.samples.push_back(Entry {
-            sample: Sample {
-                packed: packed.to_vec(),
-                policy: policy.to_vec(),
-                value,
-            },
-            count: 1,
-        });
+        self.samples.push_back(Entry { sample, count: 1 });
     }
 
     /// Drops the oldest entries beyond capacity.
@@ -208,10 +293,12 @@ impl<G: Game> ReplayBuffer<G> {
             return Err(Error::Config("the replay buffer is empty".into()));
         }
         let (w, a) = (self.game.packed_words(), self.game.num_actions());
+        let cells = self.game.ownership_cells();
         let mut out = TrainBatch {
             packed: Vec::with_capacity(n * w),
             policy: Vec::with_capacity(n * a),
             value: Vec::with_capacity(n),
+            ..TrainBatch::default()
         };
         let mut words = vec![0u32; w];
         for _ in 0..n {
@@ -236,6 +323,9 @@ impl<G: Game> ReplayBuffer<G> {
                 }
             }
             out.value.push(s.value);
+            if cells > 0 {
+                push_aux(&mut out, s, cells, a, |x| self.game.symmetry_action(sym, x));
+            }
         }
         Ok(out)
     }

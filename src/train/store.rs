@@ -372,6 +372,7 @@ fn configured_shape<G: Game>(game: &G, cfg: &RunConfig) -> NetConfig {
         cfg.net_channels.unwrap_or(net_cfg.channels),
     );
     net_cfg.value_channels = cfg.net_value_channels.unwrap_or(1);
+    net_cfg.aux_heads = cfg.net_aux_heads.unwrap_or(false);
     net_cfg
 }
 
@@ -387,6 +388,13 @@ fn check_init_shape(net: &NetConfig, cfg: &RunConfig) -> Result<()> {
             net.value_channels,
         ),
     ];
+    if let Some(want) = cfg.net_aux_heads.filter(|&w| w != net.aux_heads) {
+        return Err(Error::Config(format!(
+            "run.net_aux_heads = {want}, but the --init-model network {} them; leave \
+             run.net_aux_heads out (the model gives the shape)",
+            if net.aux_heads { "has" } else { "lacks" }
+        )));
+    }
     for (name, want, has) in given {
         if let Some(want) = want {
             if want != has {

@@ -12,7 +12,7 @@ use crate::game::Game;
 use crate::net::network::model_id;
 use crate::net::trainer::{StepStats, Trainer};
 use crate::train::buffers::Buffers;
-use crate::train::metrics::{HeldOutMetrics, TrainMetrics};
+use crate::train::metrics::{AuxMetrics, HeldOutMetrics, TrainMetrics};
 use crate::train::store::{
     checkpoint_name, read_checkpoint, save_checkpoint, save_state, CheckpointMeta, RunState, Step,
 };
@@ -66,6 +66,11 @@ pub fn train_step<G: Game>(
         steps,
         total_steps: trainer.steps(),
         value_loss: mean.value_loss as f64,
+        aux: trainer.has_aux().then_some(AuxMetrics {
+            ownership_loss: mean.ownership_loss as f64,
+            score_loss: mean.score_loss as f64,
+            reply_loss: mean.reply_loss as f64,
+        }),
     };
     state.latest = checkpoint.clone();
     state.train_steps = trainer.steps();
@@ -84,10 +89,14 @@ pub fn train_step<G: Game>(
         ));
     }
     log(&format!(
-        "iter {it} training: {steps} steps, policy loss {:.3}, value loss {:.3}, accuracy {:.2}{}, {:.0} s",
+        "iter {it} training: {steps} steps, policy loss {:.3}, value loss {:.3}, accuracy {:.2}{}{}, {:.0} s",
         mean.policy_loss,
         mean.value_loss,
         mean.policy_accuracy,
+        metrics.aux.map_or(String::new(), |a| format!(
+            ", ownership {:.3}, score {:.4}, reply {:.3}",
+            a.ownership_loss, a.score_loss, a.reply_loss
+        )),
         held_out.map_or(String::new(), |h| format!(
             " (held out: accuracy {:.2}, value MSE {:.3})",
             h.policy_accuracy, h.value_mse
@@ -144,6 +153,9 @@ fn train_steps<G: Game>(
         sum.policy_loss += s.policy_loss / steps as f32;
         sum.value_loss += s.value_loss / steps as f32;
         sum.policy_accuracy += s.policy_accuracy / steps as f32;
+        sum.ownership_loss += s.ownership_loss / steps as f32;
+        sum.score_loss += s.score_loss / steps as f32;
+        sum.reply_loss += s.reply_loss / steps as f32;
         pb.inc(1);
         pb.set_message(format!(
             "policy {:.3} value {:.3}",
