@@ -308,8 +308,14 @@ fn an_engine_resigns_a_lost_game_when_asked_to() {
 
 /// Runs the real binary with `input`, all at once.
 fn gtp_session(input: &str) -> String {
+    gtp_session_with(&[], input)
+}
+
+/// [`gtp_session`] with more arguments.
+fn gtp_session_with(extra: &[&str], input: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wgzero"))
         .args(["gtp", "--size", "9", "--sims", "16", "--backend", "cpu"])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -500,4 +506,71 @@ fn pondering_searches_the_opponents_turn_until_the_next_command() {
     };
     let (with, without) = (visits_after(true), visits_after(false));
     assert!(with >= without + 300, "pondering {with}, not {without}");
+}
+
+/// A random 9x9 model (1 block x 8 channels) in `dir`, with or without the
+/// auxiliary heads.
+fn new_model(dir: &std::path::Path, aux: bool) {
+    let mut args = vec!["new-model", "--game", "go", "--size", "9", "--blocks", "1"];
+    args.extend(["--channels", "8", "--out", dir.to_str().unwrap()]);
+    if aux {
+        args.push("--aux-heads");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_wgzero"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// With a network that has auxiliary heads, `kata-analyze` gives every
+/// candidate a `scoreLead` (and `scoreMean`) and, asked, ends the line with
+/// the root's `ownership`: 81 floats in [-1, 1], split off at
+/// " ownership " the way KaTrain reads it; `lz-analyze` lines stay Leela
+/// Zero's, and a network without the heads writes neither.
+#[test]
+fn kata_analyze_reports_score_leads_and_ownership_from_auxiliary_heads() {
+    let base = std::env::temp_dir().join(format!("wgzero-gtp-aux-{}", std::process::id()));
+    let (aux, plain) = (base.join("aux"), base.join("plain"));
+    new_model(&aux, true);
+    new_model(&plain, false);
+    let g = Go::default();
+    let s = g.parse_position("E5").unwrap();
+    let input = "play b E5\nkata-analyze w 10 ownership true\nlz-analyze w 10\nkata-analyze w 10 maxmoves 3\nquit\n";
+    let text = gtp_session_with(&["--model", aux.to_str().unwrap()], input);
+    let r = responses(&text);
+    let line = r[1].lines().nth(1).expect("an info line");
+    let (infos, own) = line.split_once(" ownership ").expect("an ownership part");
+    let own: Vec<f64> = own.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    assert_eq!(own.len(), 81);
+    assert!(own.iter().all(|o| (-1.0..=1.0).contains(o)), "{own:?}");
+    for info in check_candidates(&g, &s, infos, true) {
+        let lead: f64 = info.get("scoreLead").parse().unwrap();
+        assert!(lead.is_finite() && lead.abs() <= 81.0 + 7.5, "{lead}");
+        assert_eq!(info.get("scoreMean"), info.get("scoreLead"));
+    }
+    let lz = r[2].lines().nth(1).unwrap();
+    assert!(
+        !lz.contains("scoreLead") && !lz.contains("ownership"),
+        "{lz}"
+    );
+    check_candidates(&g, &s, lz, false);
+    // Without `ownership true`: score leads only, at most 3 candidates.
+    let three = r[3].lines().nth(1).unwrap();
+    assert!(!three.contains("ownership"), "{three}");
+    assert_eq!(
+        check_candidates(&g, &s, three, true).len(),
+        3.min(parse_info_line(three).len())
+    );
+    assert!(three.contains("scoreLead"));
+    // A network without the heads.
+    let text = gtp_session_with(&["--model", plain.to_str().unwrap()], input);
+    let r = responses(&text);
+    let line = r[1].lines().nth(1).unwrap();
+    assert!(
+        !line.contains("ownership") && !line.contains("scoreLead"),
+        "{line}"
+    );
+    check_candidates(&g, &s, line, true);
+    std::fs::remove_dir_all(&base).unwrap();
 }

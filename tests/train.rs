@@ -389,6 +389,24 @@ fn auxiliary_heads_train_and_round_trip() {
     let (l2, v2) = back.forward(&batch.packed[..4 * w]).unwrap();
     assert_eq!((l1, v1), (l2, v2));
     std::fs::remove_dir_all(&dir).unwrap();
+    // The heads read back as the targets were written: the side to move's
+    // expected owner of each point (the trained sign agrees with the
+    // target's on the points that end owned) and its margin in points.
+    let views = back.final_views(&batch.packed[..8 * w]).unwrap().unwrap();
+    let (mut agree, mut owned) = (0, 0);
+    for (i, v) in views.iter().enumerate() {
+        assert_eq!(v.ownership.len(), 25);
+        assert!(v.ownership.iter().all(|o| (-1.0..=1.0).contains(o)));
+        assert!(v.score.is_finite());
+        for (p, &o) in v.ownership.iter().enumerate() {
+            let t = batch.ownership[i * 25 + p];
+            if t != 0.0 {
+                owned += 1;
+                agree += (o.signum() == t) as usize;
+            }
+        }
+    }
+    assert!(agree * 10 >= owned * 9, "{agree} of {owned} signs agree");
     // Without heads the auxiliary losses are 0 and the targets unused.
     let plain = Network::random(
         g.clone(),

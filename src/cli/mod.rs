@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use wgzero::eval::SymmetryAverage;
+use wgzero::eval::{FinalView, SymmetryAverage};
 use wgzero::game::Game;
 use wgzero::mcts::{Algorithm, SearchConfig};
 use wgzero::net::{BackendChoice, ModelSource, NetEvaluator, Precision, Selected};
@@ -339,13 +339,21 @@ pub fn network_player<G: Game>(
         ..SearchConfig::default()
     };
     let name = format!("{} ({sims} simulations)", source.label());
-    Ok(Box::new(SearchPlayer::new(
-        game.clone(),
-        cfg,
-        eval,
-        name,
-        seed,
-    )?))
+    let player = SearchPlayer::new(game.clone(), cfg, eval, name, seed)?;
+    let net = source.open(game.clone(), selected)?;
+    if !net.config().aux_heads {
+        return Ok(Box::new(player));
+    }
+    let words = game.packed_words();
+    let game = game.clone();
+    let probe = move |states: &[G::State]| -> wgzero::Result<Vec<FinalView>> {
+        let mut packed = vec![0u32; states.len() * words];
+        for (s, out) in states.iter().zip(packed.chunks_mut(words)) {
+            game.pack(s, out);
+        }
+        Ok(net.final_views(&packed)?.unwrap_or_default())
+    };
+    Ok(Box::new(player.with_final_views(Box::new(probe))))
 }
 
 /// A search algorithm (`--algorithm`).

@@ -22,6 +22,11 @@ pub struct NewModelArgs {
     /// Channels (default: the game's default network).
     #[arg(long)]
     channels: Option<usize>,
+    /// With KataGo's auxiliary heads (ownership, score, the opponent's
+    /// reply: Go only); `kata-analyze` then reports score leads and
+    /// ownership.
+    #[arg(long)]
+    aux_heads: bool,
     /// Seed of the weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -29,10 +34,11 @@ pub struct NewModelArgs {
 
 pub fn new_model<G: Game>(game: G, args: &NewModelArgs) -> Result<()> {
     let default = NetConfig::for_game(&game);
-    let cfg = default.clone().with_size(
+    let mut cfg = default.clone().with_size(
         args.blocks.unwrap_or(default.blocks),
         args.channels.unwrap_or(default.channels),
     );
+    cfg.aux_heads = args.aux_heads;
     let params = cfg.num_params();
     let source = ModelSource::Random {
         config: Some(cfg),

@@ -15,6 +15,16 @@ pub use rollout::Rollout;
 pub use symmetry::SymmetryAverage;
 pub use uniform::Uniform;
 
+/// What a network with auxiliary heads expects of a position's end (Go):
+/// every cell's final owner for the side to move, in [-1, 1] (+1 theirs),
+/// row by row from the top left, and the side to move's final margin in
+/// points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinalView {
+    pub ownership: Vec<f32>,
+    pub score: f32,
+}
+
 use crate::error::{Error, Result};
 use crate::game::Game;
 

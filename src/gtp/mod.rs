@@ -169,19 +169,23 @@ pub struct AnalyzeArgs {
     pub interval: Duration,
     /// At most this many moves a line (0: all visited).
     pub max_moves: usize,
+    /// `kata-analyze ... ownership true`: each line ends with the
+    /// network's ownership of every point (networks with auxiliary heads).
+    pub ownership: bool,
 }
 
 impl AnalyzeArgs {
     /// Reads the arguments of `lz-analyze`, `kata-analyze` and the
     /// `genmove_analyze` commands. Keys: `interval`, `maxmoves`,
-    /// `minmoves`, and `ownership`, `ownershipStdev`, `pvVisits`,
-    /// `rootInfo`, `movesOwnership` (accepted; wgzero's networks have no
-    /// ownership head, so no ownership is written).
+    /// `minmoves`, `ownership` (written by networks with auxiliary heads),
+    /// and `ownershipStdev`, `pvVisits`, `rootInfo`, `movesOwnership`
+    /// (accepted, not written).
     pub fn parse(args: &[String]) -> std::result::Result<AnalyzeArgs, String> {
         let mut out = AnalyzeArgs {
             color: None,
             interval: Duration::from_secs(1),
             max_moves: 0,
+            ownership: false,
         };
         let mut i = 0;
         if let Some(c) = args.first().and_then(|a| parse_color(a)) {
@@ -222,6 +226,9 @@ impl AnalyzeArgs {
                     if value != "true" && value != "false" {
                         return Err(format!("syntax error ({key} {value:?})"));
                     }
+                    if key == "ownership" {
+                        out.ownership = value == "true";
+                    }
                 }
                 "avoid" | "allow" => return Err(format!("{key} is not supported")),
                 _ => return Err(format!("syntax error (unknown key {key:?})")),
@@ -232,15 +239,44 @@ impl AnalyzeArgs {
     }
 }
 
-/// One info line: every candidate as `info move ... pv ...`, on one line.
-pub fn format_info(game: &Go, a: &Analysis, format: AnalysisFormat, max_moves: usize) -> String {
-    let take = if max_moves == 0 {
+/// What a network with auxiliary heads adds to `kata-analyze` lines.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnalysisViews {
+    /// Each written candidate's `scoreLead`, in order: the points the side
+    /// to move leads by after the move, by the network's score head on the
+    /// position after it (not searched).
+    pub leads: Vec<f32>,
+    /// The root's ownership from the side to move's view, row by row from
+    /// the top left (`ownership true`).
+    pub ownership: Option<Vec<f32>>,
+}
+
+/// The candidates an info line shows (`max_moves`, 0: all).
+fn shown(a: &Analysis, max_moves: usize) -> usize {
+    if max_moves == 0 {
         a.candidates.len()
     } else {
-        max_moves
-    };
+        max_moves.min(a.candidates.len())
+    }
+}
+
+/// One info line: every candidate as `info move ... pv ...`, on one line;
+/// in KataGo's form with `scoreLead` / `scoreMean` and a closing
+/// `ownership ...` where `views` has them.
+pub fn format_info(
+    game: &Go,
+    a: &Analysis,
+    format: AnalysisFormat,
+    max_moves: usize,
+    views: Option<&AnalysisViews>,
+) -> String {
+    let take = shown(a, max_moves);
     let mut parts = Vec::new();
     for (order, c) in a.candidates.iter().take(take).enumerate() {
+        let score = match views.and_then(|v| v.leads.get(order)) {
+            Some(lead) => format!(" scoreMean {lead:.3} scoreLead {lead:.3}"),
+            None => String::new(),
+        };
         let pv: Vec<String> = c.pv.iter().map(|&m| game.format_move(m)).collect();
         let mv = game.format_move(c.action);
         parts.push(match format {
@@ -253,7 +289,7 @@ pub fn format_info(game: &Go, a: &Analysis, format: AnalysisFormat, max_moves: u
                 pv.join(" ")
             ),
             AnalysisFormat::Kata => format!(
-                "info move {mv} visits {} edgeVisits {} utility {:.6} winrate {:.6} prior {:.6} lcb {:.6} order {order} pv {}",
+                "info move {mv} visits {} edgeVisits {} utility {:.6} winrate {:.6}{score} prior {:.6} lcb {:.6} order {order} pv {}",
                 c.visits,
                 c.visits,
                 c.value,
@@ -264,6 +300,10 @@ pub fn format_info(game: &Go, a: &Analysis, format: AnalysisFormat, max_moves: u
             ),
         });
     }
+    if let Some(own) = views.and_then(|v| v.ownership.as_ref()) {
+        let values: Vec<String> = own.iter().map(|o| format!("{o:.6}")).collect();
+        parts.push(format!("ownership {}", values.join(" ")));
+    }
     parts.join(" ")
 }
 
@@ -273,6 +313,7 @@ struct InfoLines {
     game: Go,
     format: AnalysisFormat,
     max_moves: usize,
+    ownership: bool,
     interval: Duration,
     last: Instant,
 }
@@ -283,22 +324,63 @@ impl InfoLines {
             game,
             format,
             max_moves: args.max_moves,
+            ownership: args.ownership,
             interval: args.interval,
             last: Instant::now(),
         }
     }
 
-    fn write(&mut self, out: &mut dyn Write, a: &Analysis, force: bool) -> std::io::Result<()> {
+    fn write(
+        &mut self,
+        out: &mut dyn Write,
+        a: &Analysis,
+        force: bool,
+        player: &mut dyn Player<Go>,
+        state: &GoState,
+    ) -> std::io::Result<()> {
         if force || self.last.elapsed() >= self.interval {
+            let views = self.views(a, player, state);
             writeln!(
                 out,
                 "{}",
-                format_info(&self.game, a, self.format, self.max_moves)
+                format_info(&self.game, a, self.format, self.max_moves, views.as_ref())
             )?;
             out.flush()?;
             self.last = Instant::now();
         }
         Ok(())
+    }
+}
+
+impl InfoLines {
+    /// KataGo's form with a network that has auxiliary heads: the
+    /// network's view of the root (its ownership) and of the position after
+    /// each shown candidate (its score lead); `None` otherwise or when the
+    /// network fails (the line is written without them).
+    fn views(
+        &self,
+        a: &Analysis,
+        player: &mut dyn Player<Go>,
+        state: &GoState,
+    ) -> Option<AnalysisViews> {
+        if self.format != AnalysisFormat::Kata {
+            return None;
+        }
+        let mut states = vec![state.clone()];
+        for c in a.candidates.iter().take(shown(a, self.max_moves)) {
+            let mut s = state.clone();
+            self.game.apply(&mut s, c.action);
+            states.push(s);
+        }
+        let views = player.final_views(&states).ok().flatten()?;
+        if views.len() != states.len() {
+            return None;
+        }
+        Some(AnalysisViews {
+            // The position after the move has the opponent to move.
+            leads: views[1..].iter().map(|v| -v.score).collect(),
+            ownership: self.ownership.then(|| views[0].ownership.clone()),
+        })
     }
 }
 
@@ -456,9 +538,9 @@ impl Engine {
         let id = cmd.id.map(|i| i.to_string()).unwrap_or_default();
         writeln!(out, "={id}")?;
         let mut lines = InfoLines::new(self.game, format, &args);
-        lines.write(out, &analysis, true)?;
-        self.search_until_input(&state, analysis, input_waiting, &mut |a| {
-            lines.write(out, a, false)
+        lines.write(out, &analysis, true, self.player.as_mut(), &state)?;
+        self.search_until_input(&state, analysis, input_waiting, &mut |a, player| {
+            lines.write(out, a, false, player, &state)
         })?;
         writeln!(out)?;
         Ok(())
@@ -473,7 +555,7 @@ impl Engine {
         state: &GoState,
         mut analysis: Analysis,
         input_waiting: &mut dyn FnMut() -> bool,
-        report: &mut dyn FnMut(&Analysis) -> std::io::Result<()>,
+        report: &mut dyn FnMut(&Analysis, &mut dyn Player<Go>) -> std::io::Result<()>,
     ) -> std::result::Result<(), Stream> {
         while !input_waiting() {
             if analysis.root_visits < self.options.max_analysis_visits {
@@ -481,7 +563,7 @@ impl Engine {
             } else {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            report(&analysis)?;
+            report(&analysis, self.player.as_mut())?;
         }
         Ok(())
     }
@@ -509,13 +591,14 @@ impl Engine {
         let mut begun = false;
         // The response begins with the first step's report: a player that
         // cannot analyse is refused with a `?` response instead.
-        let mut report = |a: &Analysis, last_one: bool| -> std::io::Result<()> {
-            if !begun {
-                writeln!(out, "={id}")?;
-                begun = true;
-            }
-            lines.write(out, a, last_one)
-        };
+        let mut report =
+            |a: &Analysis, last_one: bool, player: &mut dyn Player<Go>| -> std::io::Result<()> {
+                if !begun {
+                    writeln!(out, "={id}")?;
+                    begun = true;
+                }
+                lines.write(out, a, last_one, player, &state)
+            };
         let chosen = self.search_move(&state, &mut report)?;
         let mv = self.finish_move(chosen);
         writeln!(out, "play {mv}\n")?;
@@ -529,8 +612,9 @@ impl Engine {
         if self.game.terminal_value(&state).is_some() {
             return;
         }
-        let _ =
-            self.search_until_input(&state, Analysis::default(), input_waiting, &mut |_| Ok(()));
+        let _ = self.search_until_input(&state, Analysis::default(), input_waiting, &mut |_, _| {
+            Ok(())
+        });
     }
 
     /// One analysis step of `sims` simulations from `state`.
@@ -558,7 +642,7 @@ impl Engine {
     fn search_move(
         &mut self,
         state: &GoState,
-        report: &mut dyn FnMut(&Analysis, bool) -> std::io::Result<()>,
+        report: &mut dyn FnMut(&Analysis, bool, &mut dyn Player<Go>) -> std::io::Result<()>,
     ) -> std::result::Result<Option<usize>, Stream> {
         let start = Instant::now();
         let budget = self.budget(state);
@@ -583,9 +667,9 @@ impl Engine {
             if enough {
                 break;
             }
-            report(&analysis, false)?;
+            report(&analysis, false, self.player.as_mut())?;
         }
-        report(&analysis, true)?;
+        report(&analysis, true, self.player.as_mut())?;
         self.clocks[self.game.to_move(state) as usize].spend(start.elapsed().as_secs_f64());
         let Some(best) = analysis.best() else {
             return Err(Refused("the search visited no move".into()));
@@ -675,7 +759,7 @@ impl Engine {
                 let state = self.state().clone();
                 let timed = matches!(self.budget(&state), Budget::Seconds(_));
                 if timed || self.options.resign_below > 0.0 {
-                    match self.search_move(&state, &mut |_, _| Ok(())) {
+                    match self.search_move(&state, &mut |_, _, _| Ok(())) {
                         Ok(chosen) => return Ok(self.finish_move(chosen)),
                         Err(Io(e)) => return Err(e.to_string()),
                         // A player without analysis: its own fixed search, below.

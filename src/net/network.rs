@@ -17,7 +17,7 @@ use super::encode;
 use super::kernels::Simd;
 use super::model::PolicyValueNet;
 use crate::error::{Error, Result};
-use crate::eval::Batch;
+use crate::eval::{Batch, FinalView};
 use crate::files::write_atomic;
 use crate::game::Game;
 
@@ -398,6 +398,45 @@ impl<G: Game> Network<G> {
         debug_assert_eq!(logits.len(), n * self.config.actions);
         debug_assert_eq!(values.len(), n);
         Ok((logits, values))
+    }
+
+    /// What the auxiliary heads expect of each of `states`' end (`None` for
+    /// a network without them): the burn network in f32, the CPU
+    /// reference encoding (analysis output, a few positions at a time).
+    pub fn final_views(&self, states: &[u32]) -> Result<Option<Vec<FinalView>>> {
+        let n = self.count_states(states)?;
+        let cells = self.game.ownership_cells();
+        if !self.model.has_aux() || cells == 0 {
+            return Ok(None);
+        }
+        let model = if self.f16 {
+            self.model.clone().map(&mut CastTo(FloatDType::F32))
+        } else {
+            self.model.clone()
+        };
+        let planes = encode::encode_cpu(&self.game, states, &self.device);
+        let (_, _, aux) = model.forward_aux(planes);
+        let aux = aux.ok_or_else(|| Error::Model("the auxiliary heads gave nothing".into()))?;
+        let read = |t: Tensor<2>| -> Result<Vec<f32>> {
+            t.into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .map_err(|e| Error::Device(format!("reading the auxiliary heads: {e:?}")))
+        };
+        let ownership = read(aux.ownership)?;
+        let score = read(aux.score)?;
+        Ok(Some(
+            (0..n)
+                .map(|i| FinalView {
+                    // The expected owner: 2 sigmoid(u) - 1 = tanh(u / 2).
+                    ownership: ownership[i * cells..(i + 1) * cells]
+                        .iter()
+                        .map(|u| (u / 2.0).tanh())
+                        .collect(),
+                    score: score[i] * cells as f32,
+                })
+                .collect(),
+        ))
     }
 
     /// The number of states in `states` (`[n, W]` packed words), or why it

@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
-use crate::eval::{Evaluator, Rollout};
+use crate::eval::{Evaluator, FinalView, Rollout};
 use crate::game::Game;
 use crate::mcts::{Analysis, Search, SearchConfig};
 pub use gtp::{GtpClient, GtpPlayer, ScoreChecks};
@@ -34,6 +34,12 @@ pub trait Player<G: Game>: Send {
     /// `None` for a player without such a search. Analysis output and
     /// time-limited play call this repeatedly, then play the best move.
     fn analyze(&mut self, _state: &G::State, _simulations: u32) -> Result<Option<Analysis>> {
+        Ok(None)
+    }
+    /// What the player's network expects of each of `states`' end
+    /// (networks with auxiliary heads: Go's ownership and score); `None`
+    /// for a player without such a network.
+    fn final_views(&mut self, _states: &[G::State]) -> Result<Option<Vec<FinalView>>> {
         Ok(None)
     }
     /// For a player that referees final scores (an outside GTP engine): its
@@ -129,11 +135,15 @@ impl<G: Game> Player<G> for MctsPlayer<G> {
     }
 }
 
+/// Reads [`FinalView`]s of positions (a network's auxiliary heads).
+pub type FinalViewProbe<G> = Box<dyn FnMut(&[<G as Game>::State]) -> Result<Vec<FinalView>> + Send>;
+
 /// Tree search guided by an evaluator (a network), tree kept between moves.
 pub struct SearchPlayer<G: Game, E: Evaluator> {
     search: Search<G>,
     eval: E,
     name: String,
+    probe: Option<FinalViewProbe<G>>,
 }
 
 impl<G: Game, E: Evaluator> SearchPlayer<G, E> {
@@ -143,7 +153,15 @@ impl<G: Game, E: Evaluator> SearchPlayer<G, E> {
             search: Search::new(game, cfg, seed)?,
             eval,
             name,
+            probe: None,
         })
+    }
+
+    /// The player with the auxiliary heads of its network
+    /// ([`Player::final_views`]).
+    pub fn with_final_views(mut self, probe: FinalViewProbe<G>) -> Self {
+        self.probe = Some(probe);
+        self
     }
 }
 
@@ -174,6 +192,13 @@ impl<G: Game, E: Evaluator> Player<G> for SearchPlayer<G, E> {
     fn observe(&mut self, before: &G::State, action: usize) {
         if self.search.root_state() == before && self.search.advance(action).is_err() {
             self.search.reset(self.search.game().initial());
+        }
+    }
+    fn final_views(&mut self, states: &[G::State]) -> Result<Option<Vec<FinalView>>> {
+        match &mut self.probe {
+            Some(probe) if !states.is_empty() => probe(states).map(Some),
+            Some(_) => Ok(Some(Vec::new())),
+            None => Ok(None),
         }
     }
 }
