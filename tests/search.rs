@@ -468,3 +468,96 @@ fn gumbel_samples_early_moves_from_its_improved_policy() {
         );
     }
 }
+
+/// Priors 0.9 on the centre column (0.1 spread over the others) and a value
+/// that says whether the first player holds the centre's bottom cell:
+/// +0.5 for them if so, -0.5 if not.
+struct CentreMatters {
+    done: std::collections::VecDeque<Batch>,
+}
+
+impl Evaluator for CentreMatters {
+    fn submit(&mut self, mut batch: Batch) -> wgzero::Result<()> {
+        batch.prepare_results();
+        let a = batch.actions();
+        for i in 0..batch.len() {
+            let w = batch.state(i).to_vec();
+            let (own, opp) = (
+                w[0] as u64 | (w[1] as u64) << 32,
+                w[2] as u64 | (w[3] as u64) << 32,
+            );
+            let first_moves = w[4] % 2 == 0;
+            let first = if first_moves { own } else { opp };
+            let v = if first >> 21 & 1 == 1 { 0.5 } else { -0.5 };
+            batch.value[i] = if first_moves { v } else { -v };
+            let legal = batch.legal[i * a..(i + 1) * a].to_vec();
+            let others = legal
+                .iter()
+                .enumerate()
+                .filter(|&(c, &l)| c != 3 && l == 1)
+                .count();
+            for (c, p) in batch.policy[i * a..(i + 1) * a].iter_mut().enumerate() {
+                *p = match (legal[c], c == 3) {
+                    (0, _) => 0.0,
+                    (_, true) => 0.9,
+                    _ => 0.1 / others as f32,
+                };
+            }
+        }
+        self.done.push_back(batch);
+        Ok(())
+    }
+    fn collect(&mut self) -> wgzero::Result<Batch> {
+        Ok(self.done.pop_front().expect("a batch in flight"))
+    }
+    fn in_flight(&self) -> usize {
+        self.done.len()
+    }
+}
+
+/// KataGo's forced playouts give every root move at least about
+/// `sqrt(k P N)` visits, and policy target pruning takes those visits back
+/// from the target of moves that only got them by being forced; without
+/// them the target is the raw visits.
+#[test]
+fn forced_playouts_explore_and_pruning_removes_them_from_the_target() {
+    let run = |k: f32| {
+        let cfg = SearchConfig {
+            forced_playouts: k,
+            ..config(Algorithm::Puct, 1)
+        };
+        let mut s = Search::new(Connect4, cfg, 1).unwrap();
+        let mut eval = CentreMatters {
+            done: Default::default(),
+        };
+        s.run(&mut eval, 400).unwrap();
+        s.result().unwrap()
+    };
+    let plain = run(0.0);
+    let forced = run(2.0);
+    assert_eq!((plain.action, forced.action), (3, 3));
+    let total: u32 = forced.visits.iter().sum();
+    let prior = 0.1 / 6.0;
+    let want = (2.0 * prior * total as f32).sqrt();
+    for c in [0, 1, 2, 4, 5, 6] {
+        assert!(
+            forced.visits[c] as f32 >= want.floor() && forced.visits[c] > plain.visits[c],
+            "column {c}: {} forced visits (want {want}), {} without",
+            forced.visits[c],
+            plain.visits[c]
+        );
+        assert_eq!(
+            forced.policy[c], 0.0,
+            "column {c}'s forced visits are pruned"
+        );
+        let raw = plain.visits[c] as f32 / plain.visits.iter().sum::<u32>() as f32;
+        assert!((plain.policy[c] - raw).abs() < 1e-6);
+    }
+    assert!((forced.policy.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    assert_eq!(forced.policy[3], 1.0);
+    let bad = SearchConfig {
+        forced_playouts: -1.0,
+        ..SearchConfig::default()
+    };
+    assert!(Search::new(Connect4, bad, 1).is_err());
+}

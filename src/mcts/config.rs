@@ -95,6 +95,14 @@ pub struct SearchConfig {
     pub eval_cache: bool,
     /// Most cached positions; the cache is emptied when full. Default: 100,000.
     pub eval_cache_capacity: usize,
+    /// PUCT only, for self-play: KataGo's forced playouts and policy target
+    /// pruning with this `k` (KataGo: 2; 0: off). Each root child `c` gets
+    /// at least `sqrt(k P(c) N)` visits (`N` the root's), so moves that the
+    /// noise makes likely are tried; the policy target then takes back the
+    /// visits a child got only by being forced (as many as keep its PUCT
+    /// score below the most visited child's) and drops children left with
+    /// one visit. The move played is still the most visited. Default: 0.
+    pub forced_playouts: f32,
 }
 
 impl Default for SearchConfig {
@@ -120,6 +128,7 @@ impl Default for SearchConfig {
             node_budget: 1_000_000,
             eval_cache: false,
             eval_cache_capacity: 100_000,
+            forced_playouts: 0.0,
         }
     }
 }
@@ -184,6 +193,12 @@ impl SearchConfig {
         }
         if self.gumbel_m == 0 {
             return fail("gumbel_m must be at least 1".into());
+        }
+        if !(self.forced_playouts.is_finite() && self.forced_playouts >= 0.0) {
+            return fail(format!(
+                "forced_playouts is {} (must be >= 0)",
+                self.forced_playouts
+            ));
         }
         if !(self.gumbel_c_visit >= 0.0 && self.gumbel_c_scale > 0.0) {
             return fail("gumbel_c_visit must be >= 0 and gumbel_c_scale > 0".into());

@@ -419,6 +419,15 @@ impl<G: Game> Search<G> {
     fn select_child(&mut self, node: NodeId) -> NodeId {
         let c = &self.cfg;
         match c.algorithm {
+            Algorithm::Puct if node == ROOT && c.forced_playouts > 0.0 => {
+                puct::select_child_forced(
+                    &self.tree,
+                    node,
+                    c.c_puct,
+                    c.fpu_reduction,
+                    c.forced_playouts,
+                )
+            }
             Algorithm::Puct | Algorithm::Minimax | Algorithm::Descent => {
                 puct::select_child(&self.tree, node, c.c_puct, c.fpu_reduction)
             }
@@ -599,6 +608,12 @@ impl<G: Game> Search<G> {
             // No simulation ran: fall back on the priors.
             for c in t.children(ROOT) {
                 policy[t.action(c)] = t.prior(c);
+            }
+        } else if self.cfg.forced_playouts > 0.0 && self.cfg.algorithm == Algorithm::Puct {
+            let pruned = puct::pruned_visits(t, ROOT, self.cfg.c_puct, self.cfg.forced_playouts);
+            let kept: f32 = pruned.iter().sum();
+            for (c, n) in t.children(ROOT).zip(pruned) {
+                policy[t.action(c)] = n / kept.max(1.0);
             }
         } else {
             for (p, &v) in policy.iter_mut().zip(visits) {
