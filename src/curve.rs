@@ -20,13 +20,14 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::arena::search_many;
+use crate::arena::{play_match, search_many, Contestant, MatchConfig};
 use crate::error::{Error, Result};
 use crate::eval::SymmetryAverage;
 use crate::files::write_atomic;
-use crate::game::Connect4;
+use crate::game::{Connect4, Game};
 use crate::mcts::SearchConfig;
 use crate::net::{ModelSource, Precision, Selected};
+use crate::players::{Heuristic, PlayerSpec};
 use crate::positions::{parse_judged_positions, read_judged_positions, ErrorRate, JudgedPosition};
 
 /// The Connect Four validation file, built into the binary.
@@ -437,6 +438,269 @@ pub fn write_report(dir: &Path, report: &CurveReport) -> Result<()> {
             "wrong moves (%)",
             series,
             None,
+        )?;
+    }
+    Ok(())
+}
+
+/// How a checkpoint is measured by games (Go, any board game): a match
+/// against a fixed opponent at the play budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatchBudget {
+    /// The opponent, as `wgzero eval --against` reads it (e.g.
+    /// `gtp:gnugo --mode gtp --level 1 --chinese-rules --capture-all-dead`).
+    pub against: String,
+    /// Games per checkpoint, half with each colour.
+    pub games: usize,
+    /// PUCT simulations per move.
+    pub simulations: u32,
+    /// Board symmetries the network's outputs are averaged over.
+    pub symmetries: usize,
+    /// Random moves opening each pair of games.
+    pub opening_moves: usize,
+    /// Seed of the openings: the same games are asked of every checkpoint.
+    pub seed: u64,
+}
+
+/// A checkpoint's match against the curve's opponent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatchMeasurement {
+    pub budget: MatchBudget,
+    pub wins: usize,
+    pub draws: usize,
+    pub losses: usize,
+    /// (wins + draws / 2) / games.
+    pub score: f64,
+    /// The score's 95% Wilson interval.
+    pub score_low: f64,
+    pub score_high: f64,
+    /// Elo over the opponent and its 95% interval.
+    pub elo: f64,
+    pub elo_low: f64,
+    pub elo_high: f64,
+    /// Seconds of playing.
+    pub seconds: f64,
+}
+
+/// Plays `budget.games` games between the network of `source` and the
+/// opponent; `progress` hears the games finished.
+pub fn play_checkpoint<G: Game + Heuristic>(
+    game: &G,
+    source: &ModelSource,
+    budget: &MatchBudget,
+    selected: &Selected,
+    progress: &mut dyn FnMut(usize),
+) -> Result<MatchMeasurement> {
+    let t = Instant::now();
+    let spec: PlayerSpec = budget.against.parse()?;
+    let opened = source.evaluator(game, selected, Precision::F32)?;
+    let mut eval = SymmetryAverage::new(game.clone(), opened.eval, budget.symmetries)?;
+    let a = Contestant::Search {
+        name: source.label(),
+        search: SearchConfig {
+            simulations: budget.simulations,
+            ..SearchConfig::default()
+        },
+        eval: &mut eval,
+    };
+    let outside = matches!(spec, PlayerSpec::Gtp(_) | PlayerSpec::Pbrain(..));
+    let cfg = MatchConfig {
+        games: budget.games,
+        opening_moves: budget.opening_moves,
+        openings: Vec::new(),
+        concurrency: if outside { 8 } else { 256 }.min(budget.games.max(1)),
+        seed: budget.seed,
+    };
+    let r = play_match(
+        game,
+        a,
+        Contestant::Baseline(spec),
+        &cfg,
+        &mut |done, _| progress(done),
+        &|| false,
+    )?;
+    let score = r.score();
+    let (score_low, score_high) = crate::arena::wilson_interval(score, r.games);
+    let elo = r.elo();
+    Ok(MatchMeasurement {
+        budget: budget.clone(),
+        wins: r.wins,
+        draws: r.draws,
+        losses: r.losses,
+        score,
+        score_low,
+        score_high,
+        elo: elo.elo,
+        elo_low: elo.low,
+        elo_high: elo.high,
+        seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
+/// One point of a strength curve.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MatchPoint {
+    pub iteration: u64,
+    pub checkpoint: String,
+    pub evaluations: u64,
+    pub wall_seconds: f64,
+    #[serde(rename = "match")]
+    pub result: MatchMeasurement,
+}
+
+/// A run's strength curve.
+#[derive(Clone, Debug, Serialize)]
+pub struct MatchCurve {
+    pub label: String,
+    pub run: PathBuf,
+    pub points: Vec<MatchPoint>,
+}
+
+/// The saved matches of a checkpoint (`strength/iter-N.json`), and the one
+/// at this budget.
+fn saved_match(
+    run: &Path,
+    checkpoint: &str,
+    budget: &MatchBudget,
+) -> (Vec<MatchMeasurement>, Option<MatchMeasurement>) {
+    let saved: Vec<MatchMeasurement> = std::fs::read_to_string(match_file(run, checkpoint))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let found = saved.iter().find(|m| &m.budget == budget).cloned();
+    (saved, found)
+}
+
+fn match_file(run: &Path, checkpoint: &str) -> PathBuf {
+    let name = checkpoint.trim_start_matches("checkpoints/");
+    run.join("strength").join(format!("{name}.json"))
+}
+
+/// Measures (or reads the saved match of) up to `points` checkpoints of
+/// the run in `run`, spread over its evaluations as [`measure_run`] does;
+/// each match is saved in the run folder (`strength/iter-N.json`), so a
+/// point outlives its checkpoint and is not played twice.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_run_by_games<G: Game + Heuristic>(
+    game: &G,
+    run: &Path,
+    label: &str,
+    budget: &MatchBudget,
+    points: usize,
+    selected: &Selected,
+    progress: &mut dyn FnMut(usize),
+    log: &mut dyn FnMut(&str),
+) -> Result<MatchCurve> {
+    if !store::is_run(run) {
+        return Err(Error::Config(format!("{} holds no run", run.display())));
+    }
+    let compute = run_compute(&store::read_metrics(run));
+    let mut measurable = iterations_in(&run.join("checkpoints"));
+    measurable.extend(
+        iterations_in(&run.join("strength"))
+            .into_iter()
+            .filter(|&it| saved_match(run, &checkpoint_path(it), budget).1.is_some()),
+    );
+    measurable.sort_unstable();
+    measurable.dedup();
+    let mut out = Vec::new();
+    for i in pick_checkpoints(&compute, &measurable, points) {
+        let (iteration, evaluations, wall_seconds) = compute[i];
+        let checkpoint = checkpoint_path(iteration);
+        let (saved, found) = saved_match(run, &checkpoint, budget);
+        let result = match found {
+            Some(m) => m,
+            None => {
+                let source = ModelSource::Folder(run.join(&checkpoint));
+                let m = play_checkpoint(game, &source, budget, selected, progress)?;
+                let mut all = saved;
+                all.push(m.clone());
+                std::fs::create_dir_all(run.join("strength"))?;
+                let text =
+                    serde_json::to_string_pretty(&all).map_err(|e| Error::Config(e.to_string()))?;
+                write_atomic(&match_file(run, &checkpoint), text.as_bytes())?;
+                m
+            }
+        };
+        log(&format!(
+            "{label}: iteration {iteration}, {:.2} M evaluations, {:.1} min: {}-{}-{} against {} (score {:.3}, Elo {:+.0}, {:+.0} to {:+.0})",
+            evaluations as f64 / 1e6,
+            wall_seconds / 60.0,
+            result.wins,
+            result.draws,
+            result.losses,
+            budget.against,
+            result.score,
+            result.elo,
+            result.elo_low,
+            result.elo_high
+        ));
+        out.push(MatchPoint {
+            iteration,
+            checkpoint,
+            evaluations,
+            wall_seconds,
+            result,
+        });
+    }
+    Ok(MatchCurve {
+        label: label.to_string(),
+        run: run.to_path_buf(),
+        points: out,
+    })
+}
+
+/// The strength report: every run's curve against one opponent.
+#[derive(Clone, Debug, Serialize)]
+pub struct MatchCurveReport {
+    pub schema: u32,
+    pub game: String,
+    pub budget: MatchBudget,
+    pub curves: Vec<MatchCurve>,
+}
+
+/// Writes `curve.json`, `curve-evaluations.svg` (score against the
+/// opponent, in %, against millions of self-play evaluations) and
+/// `curve-time.svg` (against hours of the loop's wall time) into `dir`.
+pub fn write_match_report(dir: &Path, report: &MatchCurveReport) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| Error::Config(e.to_string()))?;
+    write_atomic(&dir.join("curve.json"), json.as_bytes())?;
+    type Axis = fn(u64, f64) -> f64;
+    let axes: [(&str, &str, Axis); 2] = [
+        (
+            "curve-evaluations.svg",
+            "self-play evaluations (millions)",
+            |e, _| e as f64 / 1e6,
+        ),
+        ("curve-time.svg", "wall time of the loop (hours)", |_, s| {
+            s / 3600.0
+        }),
+    ];
+    for (file, x_label, x) in axes {
+        let series = report
+            .curves
+            .iter()
+            .map(|c| {
+                let pts = c
+                    .points
+                    .iter()
+                    .map(|p| (x(p.evaluations, p.wall_seconds), 100.0 * p.result.score))
+                    .collect();
+                (c.label.clone(), pts)
+            })
+            .collect();
+        let title = format!(
+            "{}: score against {} ({} games a point, {} simulations)",
+            report.game, report.budget.against, report.budget.games, report.budget.simulations
+        );
+        crate::train::plot::chart(
+            &dir.join(file),
+            &title,
+            x_label,
+            "score (%)",
+            series,
+            Some((0.0, 100.0)),
         )?;
     }
     Ok(())

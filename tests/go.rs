@@ -565,3 +565,122 @@ fn a_hung_or_dead_gtp_engine_is_a_clear_error() {
     );
     assert!(m.contains("no such model"), "{m}");
 }
+
+/// A Go run gets the auxiliary heads by default (their losses are logged
+/// and in metrics.jsonl), and `wgzero curve --game go` plays its
+/// checkpoints against a fixed opponent, writes the report and charts, and
+/// reuses the saved matches on a second call.
+#[test]
+fn go_runs_train_auxiliary_heads_and_curve_plays_their_checkpoints() {
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_train.toml");
+    let dir = common::tempdir("go-curve");
+    let run = dir.join("run");
+    let (ok, out, err) = common::wgzero(&[
+        "train",
+        "--game",
+        "go",
+        "--size",
+        "5",
+        "--iterations",
+        "2",
+        "--backend",
+        "cpu",
+        "--config",
+        tiny,
+        "--run",
+        run.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(err.contains("ownership"), "{err}");
+    let config = std::fs::read_to_string(run.join("checkpoints/iter-000002/config.json")).unwrap();
+    assert!(config.contains("\"aux_heads\": true"), "{config}");
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    let own = last["train"]["aux"]["ownership_loss"].as_f64().unwrap();
+    assert!(own.is_finite() && own > 0.0, "{last}");
+    let report = dir.join("curve");
+    let args = [
+        "curve",
+        "--game",
+        "go",
+        "--size",
+        "5",
+        "--run",
+        run.to_str().unwrap(),
+        "--against",
+        "random",
+        "--games",
+        "4",
+        "--sims",
+        "8",
+        "--symmetries",
+        "1",
+        "--points",
+        "2",
+        "--backend",
+        "cpu",
+        "--out",
+        report.to_str().unwrap(),
+    ];
+    let (text, _) = common::wgzero_ok(&args);
+    assert!(text.contains("iteration    2"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("curve.json")).unwrap()).unwrap();
+    assert_eq!(json["game"], "go5");
+    assert_eq!(json["budget"]["against"], "random");
+    let points = json["curves"][0]["points"].as_array().unwrap();
+    assert!(!points.is_empty() && points.len() <= 2, "{points:?}");
+    for p in points {
+        let m = &p["match"];
+        let games = m["wins"].as_u64().unwrap()
+            + m["draws"].as_u64().unwrap()
+            + m["losses"].as_u64().unwrap();
+        assert_eq!(games, 4);
+        let score = m["score"].as_f64().unwrap();
+        assert!(
+            m["score_low"].as_f64().unwrap() <= score && score <= m["score_high"].as_f64().unwrap()
+        );
+    }
+    for svg in ["curve-evaluations.svg", "curve-time.svg"] {
+        let t = std::fs::read_to_string(report.join(svg)).unwrap();
+        assert!(t.contains("run"), "{svg} names the curve");
+    }
+    let saved = run.join("strength/iter-000002.json");
+    let before = std::fs::read_to_string(&saved).unwrap();
+    let (again, _) = common::wgzero_ok(&args);
+    assert_eq!(
+        std::fs::read_to_string(&saved).unwrap(),
+        before,
+        "the match is not replayed"
+    );
+    assert_eq!(again, text);
+    // Bad input: no opponent, an unknown one, an opponent for Connect Four.
+    for (bad, want) in [
+        (
+            vec!["curve", "--game", "go", "--run", "x", "--out", "y"],
+            "--against",
+        ),
+        (
+            vec![
+                "curve",
+                "--game",
+                "go",
+                "--run",
+                "x",
+                "--out",
+                "y",
+                "--against",
+                "nobody",
+            ],
+            "--against",
+        ),
+        (
+            vec!["curve", "--run", "x", "--out", "y", "--against", "random"],
+            "--game go",
+        ),
+    ] {
+        let (ok, _, err) = common::wgzero(&bad);
+        assert!(!ok && err.contains(want), "{bad:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

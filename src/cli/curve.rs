@@ -1,7 +1,8 @@
-//! `wgzero curve`: the learning-curve benchmark (Connect Four). Trains runs
-//! from scratch for a fixed budget (one per settings file) and/or takes
-//! existing runs, measures move errors on a validation file at checkpoints
-//! spread over each run's compute, and writes JSON and SVG charts.
+//! `wgzero curve`: the learning-curve benchmark. Trains runs from scratch
+//! for a fixed budget (one per settings file) and/or takes existing runs,
+//! measures checkpoints spread over each run's compute (Connect Four: move
+//! errors on a validation file; Go: the score of a match against a fixed
+//! opponent such as GNU Go), and writes JSON and SVG charts.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -11,23 +12,57 @@ use clap::Args;
 
 use super::train::parse_count;
 use super::{interrupt_flag, AveragingArgs, DeviceArgs};
-use wgzero::config::{training_defaults, ConfigFile};
+use wgzero::config::{training_defaults_for, ConfigFile};
 use wgzero::curve::{
-    measure_run, validate, write_report, Budget, Curve, CurveReport, Reference, ValidationSet,
+    measure_run, measure_run_by_games, validate, write_match_report, write_report, Budget, Curve,
+    CurveReport, MatchBudget, MatchCurveReport, Reference, ValidationSet,
 };
-use wgzero::game::Connect4;
+use wgzero::game::{Connect4, Game, Go};
 use wgzero::net::{ModelSource, Precision, Selected};
 use wgzero::positions::ErrorRate;
 use wgzero::train::run::{self as train_run, RunOptions};
 
+/// The game a curve is measured on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CurveGame {
+    /// Move errors on solver-judged positions.
+    Connect4,
+    /// The score of a match against `--against` (e.g. GNU Go).
+    Go,
+}
+
 #[derive(Args)]
 pub struct CurveArgs {
+    /// connect4 (move errors on the validation file) or go (the score of a
+    /// match against --against at every point).
+    #[arg(long, value_enum, default_value = "connect4")]
+    game: CurveGame,
+    /// Go: board size.
+    #[arg(long, default_value_t = 9)]
+    size: usize,
+    /// Go: komi.
+    #[arg(long, default_value_t = 7.5, allow_negative_numbers = true)]
+    komi: f32,
+    /// Go: the fixed opponent of every point, as `eval --against` reads it,
+    /// e.g. "gtp:gnugo --mode gtp --level 1 --chinese-rules --capture-all-dead".
+    #[arg(long)]
+    against: Option<String>,
+    /// Go: games a point, half with each colour.
+    #[arg(long, default_value_t = 40)]
+    games: usize,
+    /// Go: random moves opening each pair of games.
+    #[arg(long, default_value_t = 2)]
+    opening_moves: usize,
+    /// Go: seed of the openings (the same games at every point).
+    #[arg(long, default_value_t = 7)]
+    openings_seed: u64,
     /// Folder for the report (curve.json, curve-evaluations.svg,
     /// curve-time.svg) and the runs trained here (OUT/runs/NAME).
     #[arg(long)]
     out: PathBuf,
-    /// Train a Connect Four run from scratch with this settings file (over
-    /// `wgzero train`'s defaults); repeat to compare settings side by side.
+    /// Train a run from scratch with this settings file (over `wgzero
+    /// train`'s defaults for the game); repeat to compare settings side by
+    /// side.
     /// Each run is named after its file and resumes when the command is run
     /// again.
     #[arg(long)]
@@ -85,6 +120,20 @@ impl CurveArgs {
         if self.sims == 0 || self.points == 0 {
             bail!("--sims and --points must be at least 1");
         }
+        match (self.game, &self.against) {
+            (CurveGame::Go, None) => bail!(
+                "--game go measures matches: give --against OPPONENT, e.g. \
+                 \"gtp:gnugo --mode gtp --level 1 --chinese-rules --capture-all-dead\""
+            ),
+            (CurveGame::Go, Some(_)) if !self.reference.is_empty() => {
+                bail!("--reference is for Connect Four curves; measure Go runs with --run")
+            }
+            (CurveGame::Go, Some(_)) if self.games == 0 => bail!("--games must be at least 1"),
+            (CurveGame::Connect4, Some(_)) => {
+                bail!("--against is for --game go (Connect Four curves count move errors)")
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -99,6 +148,9 @@ impl CurveArgs {
 
 pub fn curve(args: &CurveArgs) -> Result<()> {
     args.check()?;
+    if args.game == CurveGame::Go {
+        return curve_go(args);
+    }
     let set = ValidationSet::load(args.validation.as_deref(), Some(args.positions))
         .context("reading the validation positions")?;
     let references = args
@@ -118,7 +170,7 @@ pub fn curve(args: &CurveArgs) -> Result<()> {
     let budget = args.budget();
     let mut curves = Vec::new();
     for config in &args.config {
-        let (name, run) = train_config(args, config, &selected)?;
+        let (name, run) = train_config(&Connect4, args, config, &selected)?;
         curves.push(measure(args, &run, &name, &set, &budget, &selected)?);
     }
     for run in &args.run {
@@ -167,13 +219,105 @@ pub fn curve(args: &CurveArgs) -> Result<()> {
     Ok(())
 }
 
+/// The Go curve: each run's checkpoints play a match against the fixed
+/// opponent.
+fn curve_go(args: &CurveArgs) -> Result<()> {
+    let game = Go::new(args.size, args.komi).context("--size / --komi")?;
+    let budget = MatchBudget {
+        against: args.against.clone().expect("checked"),
+        games: args.games,
+        simulations: args.sims,
+        symmetries: args.averaging.symmetries,
+        opening_moves: args.opening_moves,
+        seed: args.openings_seed,
+    };
+    budget
+        .against
+        .parse::<wgzero::players::PlayerSpec>()
+        .context("--against")?;
+    let selected = args.device.select()?;
+    eprintln!(
+        "device: {} ({}); {} games a point against {}, {} simulations",
+        selected.report.chosen,
+        selected.report.reason,
+        budget.games,
+        budget.against,
+        budget.simulations
+    );
+    let mut runs = Vec::new();
+    for config in &args.config {
+        runs.push(train_config(&game, args, config, &selected)?);
+    }
+    for run in &args.run {
+        let name = run
+            .file_name()
+            .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+        runs.push((name, run.clone()));
+    }
+    let mut curves = Vec::new();
+    for (name, run) in &runs {
+        let bar = super::counting_bar(budget.games, "games played");
+        let curve = measure_run_by_games(
+            &game,
+            run,
+            name,
+            &budget,
+            args.points,
+            &selected,
+            &mut |n| bar.set_position(n as u64),
+            &mut |line| bar.suspend(|| eprintln!("{line}")),
+        )
+        .with_context(|| format!("measuring {}", run.display()))?;
+        bar.finish_and_clear();
+        curves.push(curve);
+    }
+    let report = MatchCurveReport {
+        schema: 1,
+        game: game.name(),
+        budget,
+        curves,
+    };
+    write_match_report(&args.out, &report)?;
+    for c in &report.curves {
+        println!("{}:", c.label);
+        for p in &c.points {
+            let m = &p.result;
+            println!(
+                "  iteration {:>4}  {:>7.2} M evaluations  {:>6.1} min  {}-{}-{}  score {:.3} ({:.3}-{:.3})  Elo {:+.0} ({:+.0} to {:+.0})",
+                p.iteration,
+                p.evaluations as f64 / 1e6,
+                p.wall_seconds / 60.0,
+                m.wins,
+                m.draws,
+                m.losses,
+                m.score,
+                m.score_low,
+                m.score_high,
+                m.elo,
+                m.elo_low,
+                m.elo_high
+            );
+        }
+    }
+    println!(
+        "wrote {}/curve.json, curve-evaluations.svg and curve-time.svg",
+        args.out.display()
+    );
+    Ok(())
+}
+
 /// Trains (or resumes) the run of one settings file up to the budget.
-fn train_config(args: &CurveArgs, config: &Path, selected: &Selected) -> Result<(String, PathBuf)> {
+fn train_config<G: Game + wgzero::players::Heuristic>(
+    game: &G,
+    args: &CurveArgs,
+    config: &Path,
+    selected: &Selected,
+) -> Result<(String, PathBuf)> {
     let name = config
         .file_stem()
         .map_or("run".into(), |n| n.to_string_lossy().into_owned());
     let run = args.out.join("runs").join(&name);
-    let mut cfg = ConfigFile::load_over(config, &training_defaults())?;
+    let mut cfg = ConfigFile::load_over(config, &training_defaults_for(&game.name()))?;
     if let Some(seed) = args.seed {
         cfg.run.seed = seed;
     }
@@ -191,7 +335,7 @@ fn train_config(args: &CurveArgs, config: &Path, selected: &Selected) -> Result<
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     eprintln!("{name}: training in {}", run.display());
-    let summary = train_run::train(&Connect4, &run, &cfg, true, &opts, &mut |line| {
+    let summary = train_run::train(game, &run, &cfg, true, &opts, &mut |line| {
         eprintln!("{name}: {line}")
     })?;
     if interrupt.load(Ordering::SeqCst) {

@@ -86,9 +86,10 @@ pub enum Command {
     /// Gomoku brain over the Gomocup protocol (piskvork's pbrain) on
     /// standard input and output, for Gomoku managers and GUIs.
     Pbrain(pbrain::PbrainArgs),
-    /// Learning-curve benchmark (Connect Four): train runs from scratch for a
-    /// fixed budget and/or take existing runs, and chart move errors on a
-    /// validation file against self-play evaluations and wall time.
+    /// Learning-curve benchmark: train runs from scratch for a fixed budget
+    /// and/or take existing runs, and chart strength (Connect Four: move
+    /// errors on a validation file; Go: the score against a fixed opponent)
+    /// against self-play evaluations and wall time.
     Curve(curve::CurveArgs),
     /// Self-play for a trainer elsewhere: reads the run's settings and best
     /// network from the broker, publishes every finished game (spooled on

@@ -372,7 +372,7 @@ fn configured_shape<G: Game>(game: &G, cfg: &RunConfig) -> NetConfig {
         cfg.net_channels.unwrap_or(net_cfg.channels),
     );
     net_cfg.value_channels = cfg.net_value_channels.unwrap_or(1);
-    net_cfg.aux_heads = cfg.net_aux_heads.unwrap_or(false);
+    net_cfg.aux_heads = cfg.net_aux_heads.unwrap_or(game.ownership_cells() > 0);
     net_cfg
 }
 
