@@ -198,36 +198,44 @@ impl PolicyValueNet {
 
     /// `[N, C, H, W]` planes -> (policy logits `[N, A]`, value `[N, 1]` in `[-1, 1]`).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        let (logits, value, _) = self.forward_heads(x, false);
+        let x = self.trunk(x);
+        let p = relu(self.policy_bn.forward(self.policy_conv.forward(x.clone())));
+        let logits = self.policy_fc.forward(p.flatten(1, 3));
+        let v = relu(self.value_bn.forward(self.value_conv.forward(x)));
+        let v = relu(self.value_fc1.forward(v.flatten(1, 3)));
+        let value = tanh(self.value_fc2.forward(v));
         (logits, value)
     }
 
-    /// [`PolicyValueNet::forward`] and, when the network has them, the
-    /// auxiliary heads' outputs (training).
-    pub fn forward_aux(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>, Option<AuxOutputs>) {
-        self.forward_heads(x, true)
-    }
-
-    fn forward_heads(
-        &self,
-        x: Tensor<4>,
-        with_aux: bool,
-    ) -> (Tensor<2>, Tensor<2>, Option<AuxOutputs>) {
+    /// The stem and the residual tower.
+    fn trunk(&self, x: Tensor<4>) -> Tensor<4> {
         let mut x = relu(self.stem_bn.forward(self.stem.forward(x)));
         for block in &self.blocks {
             x = block.forward(x);
         }
+        x
+    }
+
+    /// [`PolicyValueNet::forward`] and, when the network has them, the
+    /// auxiliary heads' outputs (training, analysis; inference calls
+    /// `forward`, which leaves them out).
+    pub fn forward_aux(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>, Option<AuxOutputs>) {
+        let Some(a) = &self.aux else {
+            let (logits, value) = self.forward(x);
+            return (logits, value, None);
+        };
+        let x = self.trunk(x);
         let p = relu(self.policy_bn.forward(self.policy_conv.forward(x.clone()))).flatten(1, 3);
         let logits = self.policy_fc.forward(p.clone());
         let v = relu(self.value_bn.forward(self.value_conv.forward(x.clone())));
         let v = relu(self.value_fc1.forward(v.flatten(1, 3)));
         let value = tanh(self.value_fc2.forward(v.clone()));
-        let aux = self.aux.as_ref().filter(|_| with_aux).map(|a| AuxOutputs {
+        let aux = AuxOutputs {
             ownership: a.ownership_conv.forward(x).flatten(1, 3),
             score: a.score_fc.forward(v),
             reply: a.reply_fc.forward(p),
-        });
-        (logits, value, aux)
+        };
+        (logits, value, Some(aux))
     }
 }
 
