@@ -486,7 +486,7 @@ impl Evaluator for CentreMatters {
                 w[0] as u64 | (w[1] as u64) << 32,
                 w[2] as u64 | (w[3] as u64) << 32,
             );
-            let first_moves = w[4] % 2 == 0;
+            let first_moves = w[4].is_multiple_of(2);
             let first = if first_moves { own } else { opp };
             let v = if first >> 21 & 1 == 1 { 0.5 } else { -0.5 };
             batch.value[i] = if first_moves { v } else { -v };

@@ -297,7 +297,7 @@ fn walls_record() -> (wgzero::game::Go, GameRecord) {
 #[test]
 fn go_positions_carry_final_ownership_score_and_reply_targets() {
     let (g, record) = walls_record();
-    let mut buf = ReplayBuffer::new(g.clone(), 100);
+    let mut buf = ReplayBuffer::new(g, 100);
     buf.push_game(&record).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let plain = buf.sample(1, false, &mut rng).unwrap();
@@ -321,10 +321,10 @@ fn go_positions_carry_final_ownership_score_and_reply_targets() {
             "score {}",
             batch.score[i]
         );
-        for p in 0..cells {
+        for (p, &o) in own.iter().enumerate() {
             match s.stone(p) {
-                Some(0) => assert_eq!(own[p], black_sign, "sample {i} point {p}"),
-                Some(_) => assert_eq!(own[p], -black_sign, "sample {i} point {p}"),
+                Some(0) => assert_eq!(o, black_sign, "sample {i} point {p}"),
+                Some(_) => assert_eq!(o, -black_sign, "sample {i} point {p}"),
                 None => {}
             }
         }
@@ -349,13 +349,13 @@ fn go_positions_carry_final_ownership_score_and_reply_targets() {
 #[test]
 fn auxiliary_heads_train_and_round_trip() {
     let (g, record) = walls_record();
-    let mut buf = ReplayBuffer::new(g.clone(), 100);
+    let mut buf = ReplayBuffer::new(g, 100);
     buf.push_game(&record).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let batch = buf.sample(32, true, &mut rng).unwrap();
     let mut cfg = NetConfig::for_game(&g).with_size(1, 8);
     cfg.aux_heads = true;
-    let mut net = Network::random(g.clone(), cfg.clone(), Device::flex(), false, 3).unwrap();
+    let mut net = Network::random(g, cfg, Device::flex(), false, 3).unwrap();
     let mut trainer = Trainer::new(
         &net,
         TrainConfig {
@@ -382,7 +382,7 @@ fn auxiliary_heads_train_and_round_trip() {
     net.set_model(trainer.model(), "trained".into());
     let dir = std::env::temp_dir().join(format!("wgzero-aux-{}", std::process::id()));
     net.save(&dir).unwrap();
-    let back = Network::load(g.clone(), &dir, Device::flex(), false).unwrap();
+    let back = Network::load(g, &dir, Device::flex(), false).unwrap();
     assert!(back.config().aux_heads);
     let w = g.packed_words();
     let (l1, v1) = net.forward(&batch.packed[..4 * w]).unwrap();
@@ -409,7 +409,7 @@ fn auxiliary_heads_train_and_round_trip() {
     assert!(agree * 10 >= owned * 9, "{agree} of {owned} signs agree");
     // Without heads the auxiliary losses are 0 and the targets unused.
     let plain = Network::random(
-        g.clone(),
+        g,
         NetConfig::for_game(&g).with_size(1, 8),
         Device::flex(),
         false,

@@ -384,6 +384,10 @@ impl InfoLines {
     }
 }
 
+/// Told each step's analysis of a move's search (and whether it is the
+/// last), with the player for the network's views.
+type MoveReport<'a> = dyn FnMut(&Analysis, bool, &mut dyn Player<Go>) -> std::io::Result<()> + 'a;
+
 /// How long a move may search.
 #[derive(Clone, Copy, Debug)]
 enum Budget {
@@ -642,7 +646,7 @@ impl Engine {
     fn search_move(
         &mut self,
         state: &GoState,
-        report: &mut dyn FnMut(&Analysis, bool, &mut dyn Player<Go>) -> std::io::Result<()>,
+        report: &mut MoveReport<'_>,
     ) -> std::result::Result<Option<usize>, Stream> {
         let start = Instant::now();
         let budget = self.budget(state);
