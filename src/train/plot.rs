@@ -26,7 +26,50 @@ fn series(metrics: &[Value], name: &str, path: &[&str]) -> Series {
     (name.to_string(), points)
 }
 
-/// Writes `losses.svg`, `arena.svg`, `strength.svg` and `throughput.svg` into `dir`.
+/// Per iteration with resignation on: the share of games resigned, and
+/// the share of the played-through games' would-be resignations that were
+/// false so far (cumulative); `None` for a run that never resigned.
+fn resignation_series(metrics: &[Value]) -> Option<Vec<Series>> {
+    let (mut resigned, mut false_rate) = (Vec::new(), Vec::new());
+    let (mut would, mut wrong) = (0.0, 0.0);
+    for m in metrics {
+        let (Some(x), Some(sp)) = (
+            m.get("iteration").and_then(Value::as_f64),
+            m.get("selfplay"),
+        ) else {
+            continue;
+        };
+        let get = |k: &str| {
+            sp.get("resign")
+                .and_then(|r| r.get(k))
+                .and_then(Value::as_f64)
+        };
+        let games = sp.get("games").and_then(Value::as_f64).unwrap_or(0.0);
+        let (r, w, f) = (
+            get("resigned")?,
+            get("would_have_resigned")?,
+            get("false_resignations")?,
+        );
+        if r + w == 0.0 || games == 0.0 {
+            continue;
+        }
+        resigned.push((x, r / games));
+        would += w;
+        wrong += f;
+        if would > 0.0 {
+            false_rate.push((x, wrong / would));
+        }
+    }
+    (!resigned.is_empty()).then(|| {
+        vec![
+            ("games resigned".to_string(), resigned),
+            ("false resignations (cumulative)".to_string(), false_rate),
+        ]
+    })
+}
+
+/// Writes `losses.svg`, `arena.svg`, `strength.svg`, `throughput.svg`
+/// and, for a run that resigns, `resignation.svg` into `dir`.
 pub fn write_plots(dir: &Path, metrics: &[Value]) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     chart(
@@ -39,9 +82,29 @@ pub fn write_plots(dir: &Path, metrics: &[Value]) -> Result<()> {
             series(metrics, "value MSE (train)", &["train", "value_loss"]),
             series(metrics, "policy (held out)", &["held_out", "policy_loss"]),
             series(metrics, "value MSE (held out)", &["held_out", "value_mse"]),
+            series(
+                metrics,
+                "ownership (train)",
+                &["train", "aux", "ownership_loss"],
+            ),
+            series(
+                metrics,
+                "opponent's reply (train)",
+                &["train", "aux", "reply_loss"],
+            ),
         ],
         None,
     )?;
+    if let Some(resign) = resignation_series(metrics) {
+        chart(
+            &dir.join("resignation.svg"),
+            "Self-play resignation",
+            "iteration",
+            "share",
+            resign,
+            Some((0.0, 1.0)),
+        )?;
+    }
     chart(
         &dir.join("arena.svg"),
         "Arena: candidate score against the best",
@@ -155,4 +218,29 @@ pub(crate) fn chart(
         .map_err(plot_err)?;
     root.present().map_err(plot_err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resignation_is_charted_only_for_runs_that_resign() {
+        let line = |it: u64, resigned: u64, would: u64, wrong: u64| {
+            json!({"iteration": it, "selfplay": {"games": 10, "resign": {
+                "resigned": resigned, "would_have_resigned": would, "false_resignations": wrong}}})
+        };
+        let quiet = vec![line(1, 0, 0, 0), line(2, 0, 0, 0)];
+        assert!(resignation_series(&quiet).is_none());
+        let old = vec![json!({"iteration": 1, "selfplay": {"games": 10}})];
+        assert!(resignation_series(&old).is_none());
+        let s = resignation_series(&[line(1, 4, 2, 1), line(2, 5, 2, 0)]).unwrap();
+        assert_eq!(s[0].1, vec![(1.0, 0.4), (2.0, 0.5)]);
+        assert_eq!(s[1].1, vec![(1.0, 0.5), (2.0, 0.25)]);
+        let dir = std::env::temp_dir().join(format!("wgzero-plot-{}", std::process::id()));
+        write_plots(&dir, &[line(1, 4, 2, 1)]).unwrap();
+        assert!(dir.join("resignation.svg").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
