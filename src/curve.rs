@@ -243,19 +243,85 @@ fn iterations_in(dir: &Path) -> Vec<u64> {
 /// and those measured before on this set and budget (a saved measurement
 /// outlives a checkpoint that was pruned or not copied with the run).
 pub fn measurable_iterations(run: &Path, set: &ValidationSet, budget: &Budget) -> Vec<u64> {
+    measurable(run, VALIDATION_DIR, |it| {
+        saved_measurement(run, &checkpoint_path(it), set, budget)
+            .1
+            .is_some()
+    })
+}
+
+/// The iterations whose checkpoint the run keeps, and those with a saved
+/// measurement in `run/<folder>` that `saved_for` accepts.
+fn measurable(run: &Path, folder: &str, saved_for: impl Fn(u64) -> bool) -> Vec<u64> {
     let mut its = iterations_in(&run.join("checkpoints"));
     its.extend(
-        iterations_in(&run.join("validation"))
+        iterations_in(&run.join(folder))
             .into_iter()
-            .filter(|&it| {
-                saved_measurement(run, &checkpoint_path(it), set, budget)
-                    .1
-                    .is_some()
-            }),
+            .filter(|&it| saved_for(it)),
     );
     its.sort_unstable();
     its.dedup();
     its
+}
+
+/// Where measurements of the Connect Four curve are saved in a run.
+const VALIDATION_DIR: &str = "validation";
+/// Where the matches of the Go curve are saved in a run.
+const STRENGTH_DIR: &str = "strength";
+
+/// A run's compute by iteration: `(iteration, evaluations, wall seconds)`.
+type Compute = Vec<(u64, u64, f64)>;
+
+/// The compute of the run in `run` by iteration ([`run_compute`]) and the
+/// indices of the up to `points` iterations of `measurable` to measure
+/// ([`pick_checkpoints`]).
+fn planned_points(run: &Path, measurable: &[u64], points: usize) -> Result<(Compute, Vec<usize>)> {
+    if !store::is_run(run) {
+        return Err(Error::Config(format!("{} holds no run", run.display())));
+    }
+    let compute = run_compute(&store::read_metrics(run));
+    let picked = pick_checkpoints(&compute, measurable, points);
+    Ok((compute, picked))
+}
+
+/// A checkpoint's file of saved measurements in `run/<folder>`.
+fn saved_file(run: &Path, folder: &str, checkpoint: &str) -> PathBuf {
+    let name = checkpoint.trim_start_matches("checkpoints/");
+    run.join(folder).join(format!("{name}.json"))
+}
+
+/// The measurements saved in `file`, and the first one `wanted` accepts.
+fn read_saved<T: serde::de::DeserializeOwned + Clone>(
+    file: &Path,
+    wanted: impl Fn(&T) -> bool,
+) -> (Vec<T>, Option<T>) {
+    let saved: Vec<T> = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let found = saved.iter().find(|m| wanted(m)).cloned();
+    (saved, found)
+}
+
+/// The saved measurement in `file` that `wanted` accepts, or a new one from
+/// `measure`, saved beside the others.
+fn saved_or_measured<T: Serialize + serde::de::DeserializeOwned + Clone>(
+    file: &Path,
+    wanted: impl Fn(&T) -> bool,
+    measure: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let (mut all, found) = read_saved(file, wanted);
+    if let Some(m) = found {
+        return Ok(m);
+    }
+    let m = measure()?;
+    all.push(m.clone());
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Config(e.to_string()))?;
+    write_atomic(file, text.as_bytes())?;
+    Ok(m)
 }
 
 /// A checkpoint's path in its run folder.
@@ -277,12 +343,7 @@ pub fn measure_run(
     progress: &mut dyn FnMut(usize),
     log: &mut dyn FnMut(&str),
 ) -> Result<Curve> {
-    if !store::is_run(run) {
-        return Err(Error::Config(format!("{} holds no run", run.display())));
-    }
-    let compute = run_compute(&store::read_metrics(run));
-    let measurable = measurable_iterations(run, set, budget);
-    let picked = pick_checkpoints(&compute, &measurable, points);
+    let (compute, picked) = planned_points(run, &measurable_iterations(run, set, budget), points)?;
     let mut out = Vec::new();
     for i in picked {
         let (iteration, evaluations, wall_seconds) = compute[i];
@@ -320,25 +381,24 @@ fn measured(
     selected: &Selected,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Validation> {
-    let (saved, found) = saved_measurement(run, checkpoint, set, budget);
-    if let Some(v) = found {
-        return Ok(v);
-    }
-    let file = measurement_file(run, checkpoint);
-    let source = ModelSource::Folder(run.join(checkpoint));
-    let v = validate(&source, set, budget, selected, progress)?;
-    let mut all = saved;
-    all.push(v.clone());
-    std::fs::create_dir_all(run.join("validation"))?;
-    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Config(e.to_string()))?;
-    write_atomic(&file, text.as_bytes())?;
-    Ok(v)
+    saved_or_measured(
+        &measurement_file(run, checkpoint),
+        |v| is_measurement_of(v, set, budget),
+        || {
+            let source = ModelSource::Folder(run.join(checkpoint));
+            validate(&source, set, budget, selected, progress)
+        },
+    )
 }
 
 /// Where a checkpoint's measurements are saved.
 fn measurement_file(run: &Path, checkpoint: &str) -> PathBuf {
-    let name = checkpoint.trim_start_matches("checkpoints/");
-    run.join("validation").join(format!("{name}.json"))
+    saved_file(run, VALIDATION_DIR, checkpoint)
+}
+
+/// Whether `v` measured this set at this budget (with its wrong positions).
+fn is_measurement_of(v: &Validation, set: &ValidationSet, budget: &Budget) -> bool {
+    v.digest == set.digest && &v.budget == budget && v.wrong_at.len() == v.rate.wrong
 }
 
 /// A checkpoint's saved measurements, and the one on this set and budget.
@@ -348,15 +408,9 @@ fn saved_measurement(
     set: &ValidationSet,
     budget: &Budget,
 ) -> (Vec<Validation>, Option<Validation>) {
-    let saved: Vec<Validation> = std::fs::read_to_string(measurement_file(run, checkpoint))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let found = saved
-        .iter()
-        .find(|v| v.digest == set.digest && &v.budget == budget && v.wrong_at.len() == v.rate.wrong)
-        .cloned();
-    (saved, found)
+    read_saved(&measurement_file(run, checkpoint), |v| {
+        is_measurement_of(v, set, budget)
+    })
 }
 
 /// A network measured outside a run, placed on the chart at the compute it
@@ -382,14 +436,24 @@ pub struct CurveReport {
     pub references: Vec<Reference>,
 }
 
-/// Writes `curve.json`, `curve-evaluations.svg` (error rate against
-/// millions of self-play evaluations) and `curve-time.svg` (against hours
-/// of wall time) into `dir`.
-pub fn write_report(dir: &Path, report: &CurveReport) -> Result<()> {
+/// A chart's x coordinate from a point's evaluations and wall seconds.
+type Axis = fn(u64, f64) -> f64;
+
+/// Writes `report` as `curve.json` and its two charts, `curve-evaluations.svg`
+/// (against millions of self-play evaluations) and `curve-time.svg`
+/// (against hours of the loop's wall time), into `dir`; `series` gives the
+/// lines for an x axis.
+fn write_curve_files(
+    dir: &Path,
+    report: &impl Serialize,
+    title: &str,
+    y_label: &str,
+    y_range: Option<(f64, f64)>,
+    series: impl Fn(Axis) -> Vec<(String, Vec<(f64, f64)>)>,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_string_pretty(report).map_err(|e| Error::Config(e.to_string()))?;
     write_atomic(&dir.join("curve.json"), json.as_bytes())?;
-    type Axis = fn(u64, f64) -> f64;
     let axes: [(&str, &str, Axis); 2] = [
         (
             "curve-evaluations.svg",
@@ -401,6 +465,20 @@ pub fn write_report(dir: &Path, report: &CurveReport) -> Result<()> {
         }),
     ];
     for (file, x_label, x) in axes {
+        crate::train::plot::chart(&dir.join(file), title, x_label, y_label, series(x), y_range)?;
+    }
+    Ok(())
+}
+
+/// Writes `curve.json`, `curve-evaluations.svg` (error rate against
+/// millions of self-play evaluations) and `curve-time.svg` (against hours
+/// of wall time) into `dir`.
+pub fn write_report(dir: &Path, report: &CurveReport) -> Result<()> {
+    let title = format!(
+        "Move errors on {} validation positions ({} simulations)",
+        report.positions, report.budget.simulations
+    );
+    write_curve_files(dir, report, &title, "wrong moves (%)", None, |x| {
         let mut series: Vec<(String, Vec<(f64, f64)>)> = report
             .curves
             .iter()
@@ -427,20 +505,8 @@ pub fn write_report(dir: &Path, report: &CurveReport) -> Result<()> {
                 )],
             )
         }));
-        let title = format!(
-            "Move errors on {} validation positions ({} simulations)",
-            report.positions, report.budget.simulations
-        );
-        crate::train::plot::chart(
-            &dir.join(file),
-            &title,
-            x_label,
-            "wrong moves (%)",
-            series,
-            None,
-        )?;
-    }
-    Ok(())
+        series
+    })
 }
 
 /// How a checkpoint is measured by games (Go, any board game): a match
@@ -556,24 +622,9 @@ pub struct MatchCurve {
     pub points: Vec<MatchPoint>,
 }
 
-/// The saved matches of a checkpoint (`strength/iter-N.json`), and the one
-/// at this budget.
-fn saved_match(
-    run: &Path,
-    checkpoint: &str,
-    budget: &MatchBudget,
-) -> (Vec<MatchMeasurement>, Option<MatchMeasurement>) {
-    let saved: Vec<MatchMeasurement> = std::fs::read_to_string(match_file(run, checkpoint))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let found = saved.iter().find(|m| &m.budget == budget).cloned();
-    (saved, found)
-}
-
+/// Where a checkpoint's matches are saved (`strength/iter-N.json`).
 fn match_file(run: &Path, checkpoint: &str) -> PathBuf {
-    let name = checkpoint.trim_start_matches("checkpoints/");
-    run.join("strength").join(format!("{name}.json"))
+    saved_file(run, STRENGTH_DIR, checkpoint)
 }
 
 /// Measures (or reads the saved match of) up to `points` checkpoints of
@@ -591,37 +642,21 @@ pub fn measure_run_by_games<G: Game + Heuristic>(
     progress: &mut dyn FnMut(usize),
     log: &mut dyn FnMut(&str),
 ) -> Result<MatchCurve> {
-    if !store::is_run(run) {
-        return Err(Error::Config(format!("{} holds no run", run.display())));
-    }
-    let compute = run_compute(&store::read_metrics(run));
-    let mut measurable = iterations_in(&run.join("checkpoints"));
-    measurable.extend(
-        iterations_in(&run.join("strength"))
-            .into_iter()
-            .filter(|&it| saved_match(run, &checkpoint_path(it), budget).1.is_some()),
-    );
-    measurable.sort_unstable();
-    measurable.dedup();
+    let at_budget = |m: &MatchMeasurement| &m.budget == budget;
+    let measurable = measurable(run, STRENGTH_DIR, |it| {
+        read_saved(&match_file(run, &checkpoint_path(it)), at_budget)
+            .1
+            .is_some()
+    });
+    let (compute, picked) = planned_points(run, &measurable, points)?;
     let mut out = Vec::new();
-    for i in pick_checkpoints(&compute, &measurable, points) {
+    for i in picked {
         let (iteration, evaluations, wall_seconds) = compute[i];
         let checkpoint = checkpoint_path(iteration);
-        let (saved, found) = saved_match(run, &checkpoint, budget);
-        let result = match found {
-            Some(m) => m,
-            None => {
-                let source = ModelSource::Folder(run.join(&checkpoint));
-                let m = play_checkpoint(game, &source, budget, selected, progress)?;
-                let mut all = saved;
-                all.push(m.clone());
-                std::fs::create_dir_all(run.join("strength"))?;
-                let text =
-                    serde_json::to_string_pretty(&all).map_err(|e| Error::Config(e.to_string()))?;
-                write_atomic(&match_file(run, &checkpoint), text.as_bytes())?;
-                m
-            }
-        };
+        let result = saved_or_measured(&match_file(run, &checkpoint), at_budget, || {
+            let source = ModelSource::Folder(run.join(&checkpoint));
+            play_checkpoint(game, &source, budget, selected, &mut *progress)
+        })?;
         log(&format!(
             "{label}: iteration {iteration}, {:.2} M evaluations, {:.1} min: {}-{}-{} against {} (score {:.3}, Elo {:+.0}, {:+.0} to {:+.0})",
             evaluations as f64 / 1e6,
@@ -663,22 +698,12 @@ pub struct MatchCurveReport {
 /// opponent, in %, against millions of self-play evaluations) and
 /// `curve-time.svg` (against hours of the loop's wall time) into `dir`.
 pub fn write_match_report(dir: &Path, report: &MatchCurveReport) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let json = serde_json::to_string_pretty(report).map_err(|e| Error::Config(e.to_string()))?;
-    write_atomic(&dir.join("curve.json"), json.as_bytes())?;
-    type Axis = fn(u64, f64) -> f64;
-    let axes: [(&str, &str, Axis); 2] = [
-        (
-            "curve-evaluations.svg",
-            "self-play evaluations (millions)",
-            |e, _| e as f64 / 1e6,
-        ),
-        ("curve-time.svg", "wall time of the loop (hours)", |_, s| {
-            s / 3600.0
-        }),
-    ];
-    for (file, x_label, x) in axes {
-        let series = report
+    let title = format!(
+        "{}: score against {} ({} games a point, {} simulations)",
+        report.game, report.budget.against, report.budget.games, report.budget.simulations
+    );
+    write_curve_files(dir, report, &title, "score (%)", Some((0.0, 100.0)), |x| {
+        report
             .curves
             .iter()
             .map(|c| {
@@ -689,21 +714,8 @@ pub fn write_match_report(dir: &Path, report: &MatchCurveReport) -> Result<()> {
                     .collect();
                 (c.label.clone(), pts)
             })
-            .collect();
-        let title = format!(
-            "{}: score against {} ({} games a point, {} simulations)",
-            report.game, report.budget.against, report.budget.games, report.budget.simulations
-        );
-        crate::train::plot::chart(
-            &dir.join(file),
-            &title,
-            x_label,
-            "score (%)",
-            series,
-            Some((0.0, 100.0)),
-        )?;
-    }
-    Ok(())
+            .collect()
+    })
 }
 
 #[cfg(test)]
