@@ -319,8 +319,20 @@ pub fn averaged_evaluator<G: Game>(
     selected: &Selected,
     symmetries: usize,
 ) -> Result<SymmetryAverage<G, NetEvaluator>> {
+    averaged_opened(game, source, selected, symmetries).map(|(eval, _)| eval)
+}
+
+/// [`averaged_evaluator`] and whether the network has auxiliary heads.
+fn averaged_opened<G: Game>(
+    game: &G,
+    source: &ModelSource,
+    selected: &Selected,
+    symmetries: usize,
+) -> Result<(SymmetryAverage<G, NetEvaluator>, bool)> {
     let opened = source.evaluator(game, selected, Precision::Auto)?;
-    SymmetryAverage::new(game.clone(), opened.eval, symmetries).context("--symmetries")
+    let eval =
+        SymmetryAverage::new(game.clone(), opened.eval, symmetries).context("--symmetries")?;
+    Ok((eval, opened.aux_heads))
 }
 
 /// A tree-search player (`play`'s and `gtp`'s engine): `source`'s network on
@@ -334,17 +346,19 @@ pub fn network_player<G: Game>(
     symmetries: usize,
     seed: u64,
 ) -> Result<Box<dyn Player<G>>> {
-    let eval = averaged_evaluator(game, source, selected, symmetries)?;
+    let (eval, aux_heads) = averaged_opened(game, source, selected, symmetries)?;
     let cfg = SearchConfig {
         simulations: sims,
         ..SearchConfig::default()
     };
     let name = format!("{} ({sims} simulations)", source.label());
     let player = SearchPlayer::new(game.clone(), cfg, eval, name, seed)?;
-    let net = source.open(game.clone(), selected)?;
-    if !net.config().aux_heads {
+    if !aux_heads {
         return Ok(Box::new(player));
     }
+    // The analysis reads the heads a few positions at a time, from a second
+    // copy of the network here (the evaluator's runs on its own thread).
+    let net = source.open(game.clone(), selected)?;
     let words = game.packed_words();
     let game = game.clone();
     let probe = move |states: &[G::State]| -> wgzero::Result<Vec<FinalView>> {

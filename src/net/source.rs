@@ -57,6 +57,8 @@ pub struct Opened {
     pub model_id: String,
     /// Whether inference runs in f16.
     pub f16: bool,
+    /// Whether the network has auxiliary heads ([`NetConfig::aux_heads`]).
+    pub aux_heads: bool,
 }
 
 /// The file in a run folder that names its best checkpoint (the run folder
@@ -174,14 +176,19 @@ impl ModelSource {
                 .with_precision(precision, selected.real_gpu)?
                 .with_conv_algo(cpu.0)
                 .with_cpu_precision(cpu.1);
-            let _ = id_tx.send((network.id().to_string(), network.is_f16()));
+            let _ = id_tx.send((
+                network.id().to_string(),
+                network.is_f16(),
+                network.config().aux_heads,
+            ));
             Ok(network)
         })?;
-        let (model_id, f16) = id_rx.recv().unwrap_or_default();
+        let (model_id, f16, aux_heads) = id_rx.recv().unwrap_or_default();
         Ok(Opened {
             eval,
             model_id,
             f16,
+            aux_heads,
         })
     }
 }
