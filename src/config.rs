@@ -144,6 +144,11 @@ pub struct RunConfig {
     /// (Go: they won 178 of 300 games against the same loop without them at
     /// 5.5 M self-play evaluations each, docs/go.md), off for the others.
     pub net_aux_heads: Option<bool>,
+    /// KataGo's global pooling for a new network
+    /// ([`crate::net::NetConfig::global_pooling`]: Go only; the network then
+    /// plays every board size, and `--init-model` can start a run of
+    /// another size from it). Default: false.
+    pub net_global_pooling: bool,
     /// Seed of the initial weights and of the games. Default: 0.
     pub seed: u64,
     /// Checkpoints kept besides the best and the latest: the most recent
@@ -188,6 +193,7 @@ impl Default for RunConfig {
             net_channels: None,
             net_value_channels: None,
             net_aux_heads: None,
+            net_global_pooling: false,
             seed: 0,
             keep_checkpoints: 20,
             keep_checkpoints_every: 25,

@@ -5,8 +5,8 @@
 mod common;
 
 use burn::tensor::Device;
-use common::{max_rel_diff, random_states};
-use wgzero::game::{Connect4, Game, Gomoku, TicTacToe};
+use common::{max_rel_diff, random_states, tempdir};
+use wgzero::game::{Connect4, Game, Go, Gomoku, TicTacToe};
 use wgzero::net::cpu::{ConvAlgo, CpuPrecision};
 use wgzero::net::kernels::Simd;
 use wgzero::net::network::CpuPath;
@@ -156,4 +156,29 @@ fn the_gemm_path_matches_burn_on_the_shipped_model() {
     let net = Network::from_parts(Connect4, json, weights.to_vec(), Device::flex(), false).unwrap();
     let states = random_states(&Connect4, 64, 5);
     assert_f32_paths_match_flex(net, &states, "the shipped model");
+}
+
+/// A Go network with global pooling, trained a little on 9x9 and loaded
+/// at 5x5, 7x7, 13x13 and 19x19: the same weights, and the CPU path agrees
+/// with burn's graph at every size (the pooled means, the size-scaled mean,
+/// the maxima, the per-cell logits and the pass).
+#[test]
+fn the_gemm_path_matches_burn_with_global_pooling_at_every_size() {
+    let go9 = Go::new(9, 7.5).unwrap();
+    let cfg = NetConfig::for_game(&go9)
+        .with_size(2, 32)
+        .with_global_pooling();
+    let net = Network::random(go9, cfg, Device::flex(), false, 3).unwrap();
+    let net = trained(net, &go9);
+    let dir = tempdir("cpu-path-global-pooling");
+    net.save(&dir).unwrap();
+    for (size, n) in [(9, 13), (5, 3), (7, 1), (13, 6), (19, 4)] {
+        let game = Go::new(size, 7.5).unwrap();
+        let net = Network::load(game, &dir, Device::flex(), false).unwrap();
+        assert_eq!(net.config().input, [10, size, size]);
+        let states = random_states(&game, n, 21);
+        let (logits, values) = net.forward(&states).unwrap();
+        assert_eq!((logits.len(), values.len()), (n * (size * size + 1), n));
+        assert_f32_paths_match_flex(net, &states, &format!("pooled go{size}"));
+    }
 }

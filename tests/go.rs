@@ -684,3 +684,38 @@ fn go_runs_train_auxiliary_heads_and_curve_plays_their_checkpoints() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `[run] net_global_pooling` makes a Go run's network size-free: a 5x5 run
+/// trains one, `--init-model` starts a 7x7 run from its weights (fine-tuning
+/// at another size), and the checkpoint says it plays 7x7.
+#[test]
+fn a_run_with_global_pooling_fine_tunes_at_another_size() {
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny_train.toml");
+    let dir = common::tempdir("go-global-pooling");
+    let settings = dir.join("pooled.toml");
+    let text = std::fs::read_to_string(tiny).unwrap();
+    std::fs::write(
+        &settings,
+        text.replace("[run]\n", "[run]\nnet_global_pooling = true\n"),
+    )
+    .unwrap();
+    let train = |size: &str, run: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["train", "--game", "go", "--size", size, "--iterations", "1"];
+        args.extend(["--backend", "cpu", "--config", settings.to_str().unwrap()]);
+        args.extend(["--run", run.to_str().unwrap()]);
+        args.extend(extra);
+        common::wgzero(&args)
+    };
+    let (five, seven) = (dir.join("five"), dir.join("seven"));
+    let (ok, out, err) = train("5", &five, &[]);
+    assert!(ok, "{out}{err}");
+    let config = std::fs::read_to_string(five.join("checkpoints/iter-000001/config.json")).unwrap();
+    assert!(config.contains("\"global_pooling\": true"), "{config}");
+    assert!(config.contains("\"game\": \"go5\""), "{config}");
+    let (ok, out, err) = train("7", &seven, &["--init-model", five.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    let config =
+        std::fs::read_to_string(seven.join("checkpoints/iter-000001/config.json")).unwrap();
+    assert!(config.contains("\"game\": \"go7\""), "{config}");
+    assert!(config.contains("\"global_pooling\": true"), "{config}");
+}

@@ -511,11 +511,14 @@ fn pondering_searches_the_opponents_turn_until_the_next_command() {
 /// A random 9x9 model (1 block x 8 channels) in `dir`, with or without the
 /// auxiliary heads.
 fn new_model(dir: &std::path::Path, aux: bool) {
+    new_model_with(dir, if aux { &["--aux-heads"] } else { &[] });
+}
+
+/// A random 9x9 model (1 block x 8 channels) in `dir`, made with `extra`.
+fn new_model_with(dir: &std::path::Path, extra: &[&str]) {
     let mut args = vec!["new-model", "--game", "go", "--size", "9", "--blocks", "1"];
     args.extend(["--channels", "8", "--out", dir.to_str().unwrap()]);
-    if aux {
-        args.push("--aux-heads");
-    }
+    args.extend(extra);
     let o = Command::new(env!("CARGO_BIN_EXE_wgzero"))
         .args(&args)
         .output()
@@ -572,5 +575,45 @@ fn kata_analyze_reports_score_leads_and_ownership_from_auxiliary_heads() {
         "{line}"
     );
     check_candidates(&g, &s, line, true);
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// A network with global pooling, made for 9x9, plays every size through
+/// `boardsize` (13x13 and 19x19 moves, analysis with one ownership value
+/// per point of the new board); a network without it gets "unacceptable
+/// size" where it has no weights, and the engine keeps its board.
+#[test]
+fn a_network_with_global_pooling_plays_every_board_size() {
+    let base = std::env::temp_dir().join(format!("wgzero-gtp-pool-{}", std::process::id()));
+    let (pooled, plain) = (base.join("pooled"), base.join("plain"));
+    new_model_with(&pooled, &["--aux-heads", "--global-pooling"]);
+    new_model(&plain, false);
+    let config = std::fs::read_to_string(pooled.join("config.json")).unwrap();
+    assert!(config.contains("\"global_pooling\": true"), "{config}");
+    let input = "boardsize 13\nclear_board\ngenmove b\nkata-analyze w 10 ownership true\n\
+                 boardsize 19\ngenmove b\nquit\n";
+    let text = gtp_session_with(&["--model", pooled.to_str().unwrap()], input);
+    let r = responses(&text);
+    assert_eq!(r[0], "=", "{text}");
+    let g13 = Go::new(13, 7.5).unwrap();
+    let first = r[2].trim_start_matches("= ");
+    let mv = g13.parse_move(&g13.initial(), first).expect("a 13x13 move");
+    let mut s = g13.initial();
+    g13.apply(&mut s, mv);
+    let line = r[3].lines().nth(1).expect("an info line");
+    let (infos, own) = line.split_once(" ownership ").expect("an ownership part");
+    assert_eq!(own.split_whitespace().count(), 169);
+    check_candidates(&g13, &s, infos, true);
+    let g19 = Go::new(19, 7.5).unwrap();
+    let m19 = r[5].trim_start_matches("= ");
+    assert!(g19.parse_move(&g19.initial(), m19).is_ok(), "{m19}");
+    // No global pooling: 13x13 is refused, and 9x9 play goes on.
+    let input = "boardsize 13\ngenmove b\nquit\n";
+    let text = gtp_session_with(&["--model", plain.to_str().unwrap()], input);
+    let r = responses(&text);
+    assert_eq!(r[0], "? unacceptable size", "{text}");
+    let g9 = Go::default();
+    let m9 = r[1].trim_start_matches("= ");
+    assert!(g9.parse_move(&g9.initial(), m9).is_ok(), "{m9}");
     std::fs::remove_dir_all(&base).unwrap();
 }

@@ -126,6 +126,62 @@ fn default_connect4_network_has_about_300k_parameters() {
     assert!(gomoku.num_params() > n);
 }
 
+/// A network with global pooling has the parameters its config counts
+/// (with and without the auxiliary heads, at any board size), loads at
+/// every Go size and nowhere else; one without refuses another size.
+#[test]
+fn a_network_with_global_pooling_plays_every_go_size() {
+    use burn::module::Module;
+    let go9 = Go::new(9, 7.5).unwrap();
+    for aux in [false, true] {
+        let mut cfg = NetConfig::for_game(&go9).with_size(2, 16);
+        cfg.aux_heads = aux;
+        let cfg = cfg.with_global_pooling();
+        let net = Network::random(go9, cfg.clone(), Device::flex(), false, 1).unwrap();
+        let bn_channels =
+            cfg.channels * (1 + 2 * cfg.blocks) + cfg.policy_channels + cfg.value_channels;
+        assert_eq!(net.model().num_params(), cfg.num_params() + 2 * bn_channels);
+        let dir = tempdir(&format!("net-global-pooling-{aux}"));
+        net.save(&dir).unwrap();
+        for size in [5, 13, 19] {
+            let game = Go::new(size, 6.5).unwrap();
+            let big = Network::load(game, &dir, Device::flex(), false).unwrap();
+            assert_eq!(big.config().game, format!("go{size}"));
+            assert_eq!(big.config().num_params(), cfg.num_params());
+            let nine = Network::load(go9, &dir, Device::flex(), false).unwrap();
+            assert_eq!(big.id(), nine.id(), "the same weights");
+            let states = random_states(&game, 3, 4);
+            let (logits, values) = big.forward(&states).unwrap();
+            assert_eq!(logits.len(), 3 * (size * size + 1));
+            assert!(values.iter().all(|v| v.abs() <= 1.0));
+        }
+        let err = Network::load(Gomoku::new(9).unwrap(), &dir, Device::flex(), false)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("plays go9"), "{err}");
+    }
+    let plain = Network::random(
+        go9,
+        NetConfig::for_game(&go9).with_size(1, 8),
+        Device::flex(),
+        false,
+        1,
+    )
+    .unwrap();
+    let dir = tempdir("net-no-global-pooling");
+    plain.save(&dir).unwrap();
+    let err = Network::load(Go::new(13, 7.5).unwrap(), &dir, Device::flex(), false)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("plays go9, not go13"), "{err}");
+    // Widening reads per-cell features: refused for a pooled value head.
+    let pooled = NetConfig::for_game(&go9)
+        .with_size(1, 8)
+        .with_global_pooling();
+    let pooled = Network::random(go9, pooled, Device::flex(), false, 1).unwrap();
+    assert!(pooled.value_widened(32).is_err());
+}
+
 #[test]
 fn models_round_trip_and_bad_files_fail_clearly() {
     let dir = tempdir("files");

@@ -348,6 +348,43 @@ fn go_positions_carry_final_ownership_score_and_reply_targets() {
 
 #[test]
 fn auxiliary_heads_train_and_round_trip() {
+    // AlphaZero's heads, and KataGo's global pooling (a logit per cell
+    // and the pass for the policy and the reply, pooled value features).
+    for pooled in [false, true] {
+        aux_heads_learn(pooled);
+    }
+    let (g, record) = walls_record();
+    let mut buf = ReplayBuffer::new(g, 100);
+    buf.push_game(&record).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let batch = buf.sample(32, true, &mut rng).unwrap();
+    // Without heads the auxiliary losses are 0 and the targets unused.
+    let plain = Network::random(
+        g,
+        NetConfig::for_game(&g).with_size(1, 8),
+        Device::flex(),
+        false,
+        3,
+    )
+    .unwrap();
+    let s = Trainer::new(&plain, TrainConfig::default())
+        .evaluate(&batch)
+        .unwrap();
+    assert_eq!(
+        (s.ownership_loss, s.score_loss, s.reply_loss),
+        (0.0, 0.0, 0.0)
+    );
+    // A game without the targets refuses a network with the heads.
+    let mut c4 = NetConfig::for_game(&Connect4);
+    c4.aux_heads = true;
+    let err = Network::random(Connect4, c4, Device::flex(), false, 1)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("auxiliary"), "{err}");
+}
+
+/// The auxiliary heads learn their targets, save, load and read back.
+fn aux_heads_learn(pooled: bool) {
     let (g, record) = walls_record();
     let mut buf = ReplayBuffer::new(g, 100);
     buf.push_game(&record).unwrap();
@@ -355,6 +392,9 @@ fn auxiliary_heads_train_and_round_trip() {
     let batch = buf.sample(32, true, &mut rng).unwrap();
     let mut cfg = NetConfig::for_game(&g).with_size(1, 8);
     cfg.aux_heads = true;
+    if pooled {
+        cfg = cfg.with_global_pooling();
+    }
     let mut net = Network::random(g, cfg, Device::flex(), false, 3).unwrap();
     let mut trainer = Trainer::new(
         &net,
@@ -380,10 +420,11 @@ fn auxiliary_heads_train_and_round_trip() {
     assert!(after.reply_loss < before.reply_loss);
     // Saved and loaded with its heads; inference reads policy and value.
     net.set_model(trainer.model(), "trained".into());
-    let dir = std::env::temp_dir().join(format!("wgzero-aux-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("wgzero-aux-{pooled}-{}", std::process::id()));
     net.save(&dir).unwrap();
     let back = Network::load(g, &dir, Device::flex(), false).unwrap();
     assert!(back.config().aux_heads);
+    assert_eq!(back.config().global_pooling, pooled);
     let w = g.packed_words();
     let (l1, v1) = net.forward(&batch.packed[..4 * w]).unwrap();
     let (l2, v2) = back.forward(&batch.packed[..4 * w]).unwrap();
@@ -407,27 +448,4 @@ fn auxiliary_heads_train_and_round_trip() {
         }
     }
     assert!(agree * 10 >= owned * 9, "{agree} of {owned} signs agree");
-    // Without heads the auxiliary losses are 0 and the targets unused.
-    let plain = Network::random(
-        g,
-        NetConfig::for_game(&g).with_size(1, 8),
-        Device::flex(),
-        false,
-        3,
-    )
-    .unwrap();
-    let s = Trainer::new(&plain, TrainConfig::default())
-        .evaluate(&batch)
-        .unwrap();
-    assert_eq!(
-        (s.ownership_loss, s.score_loss, s.reply_loss),
-        (0.0, 0.0, 0.0)
-    );
-    // A game without the targets refuses a network with the heads.
-    let mut c4 = NetConfig::for_game(&Connect4);
-    c4.aux_heads = true;
-    let err = Network::random(Connect4, c4, Device::flex(), false, 1)
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("auxiliary"), "{err}");
 }

@@ -27,6 +27,10 @@ pub struct NewModelArgs {
     /// ownership.
     #[arg(long)]
     aux_heads: bool,
+    /// With KataGo's global pooling (Go only): the same weights play every
+    /// board size 5-19.
+    #[arg(long)]
+    global_pooling: bool,
     /// Seed of the weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -39,6 +43,9 @@ pub fn new_model<G: Game>(game: G, args: &NewModelArgs) -> Result<()> {
         args.channels.unwrap_or(default.channels),
     );
     cfg.aux_heads = args.aux_heads;
+    if args.global_pooling {
+        cfg = cfg.with_global_pooling();
+    }
     let params = cfg.num_params();
     let source = ModelSource::Random {
         config: Some(cfg),

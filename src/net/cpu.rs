@@ -231,6 +231,14 @@ impl Dense {
     }
 }
 
+/// The policy head's layers of a network with global pooling.
+pub struct CpuPooledHeads {
+    /// Pooled features (3 per channel) -> a bias per channel.
+    pub policy_bias: Dense,
+    /// A cell's channels -> its logit.
+    pub policy_cells: Dense,
+}
+
 /// The network as plain arrays, ready for CPU inference.
 pub struct CpuNet {
     pub height: usize,
@@ -243,6 +251,13 @@ pub struct CpuNet {
     pub value_conv: Conv,
     pub value_fc1: Dense,
     pub value_fc2: Dense,
+    /// With global pooling: each block's dense layer from its pooled
+    /// features to its channel biases (empty without).
+    pub gpool: Vec<Dense>,
+    /// With global pooling: the policy head's pooled biases and logit per
+    /// cell (`policy_fc` is then the pass logit, `value_fc1` reads pooled
+    /// features).
+    pub pooled: Option<CpuPooledHeads>,
     /// How the 3x3 convolutions are computed.
     pub algo: ConvAlgo,
     /// The matrix products' SIMD kernels ([`Simd::detect`]).
@@ -277,7 +292,7 @@ impl CpuNet {
     pub fn forward(&self, planes: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let per = self.planes * self.height * self.width;
         let n = planes.len() / per;
-        let actions = self.policy_fc.out;
+        let actions = self.actions();
         // Every thread gets work, and no chunk outgrows its core's cache.
         let threads = rayon::current_num_threads().max(1);
         let chunk = n.div_ceil(threads).clamp(1, self.chunk_positions());
@@ -292,6 +307,14 @@ impl CpuNet {
             values.extend(v);
         }
         (logits, values)
+    }
+
+    /// Policy logits per position.
+    fn actions(&self) -> usize {
+        match self.pooled {
+            Some(_) => self.height * self.width + 1,
+            None => self.policy_fc.out,
+        }
     }
 
     /// Positions per chunk: as many as fit [`CHUNK_BYTES`] of scratch.
@@ -363,32 +386,61 @@ impl CpuNet {
         let [mut x, mut y, mut z] = std::mem::take(&mut scratch.act);
         to_cell_major(planes, n, self.planes, cells, &mut y);
         self.conv(&self.stem, &y, n, None, scratch, &mut x);
-        for [c1, c2] in &self.blocks {
+        for (i, [c1, c2]) in self.blocks.iter().enumerate() {
             self.conv(c1, &x, n, None, scratch, &mut y);
+            if let Some(fc) = self.gpool.get(i) {
+                pooled_bias_relu(self.simd, fc, &mut y, n, cells);
+            }
             self.conv(c2, &y, n, Some(&x), scratch, &mut z);
             std::mem::swap(&mut x, &mut z);
         }
-        self.conv(&self.policy_conv, &x, n, None, scratch, &mut y);
-        let logits = dense(
-            self.simd,
-            &self.policy_fc,
-            &to_channel_major(&y, n, cells, 2),
-            n,
-            false,
-        );
+        let logits = self.policy_head(&x, n, scratch, &mut y);
         let vc = self.value_conv.cout;
         self.conv(&self.value_conv, &x, n, None, scratch, &mut y);
-        let hidden = dense(
-            self.simd,
-            &self.value_fc1,
-            &to_channel_major(&y, n, cells, vc),
-            n,
-            true,
-        );
+        let features = match self.pooled {
+            Some(_) => global_pool(&y, n, cells, vc),
+            None => to_channel_major(&y, n, cells, vc),
+        };
+        let hidden = dense(self.simd, &self.value_fc1, &features, n, true);
         let mut values = dense(self.simd, &self.value_fc2, &hidden, n, false);
         values.iter_mut().for_each(|v| *v = v.tanh());
         scratch.act = [x, y, z];
         (logits, values)
+    }
+
+    /// The policy logits `[n, A]` of the trunk's output `x` (`y`: a
+    /// scratch activation buffer).
+    #[inline(always)]
+    fn policy_head(
+        &self,
+        x: &[f32],
+        n: usize,
+        scratch: &mut Scratch,
+        y: &mut Vec<f32>,
+    ) -> Vec<f32> {
+        let cells = self.height * self.width;
+        let ph = self.policy_conv.cout;
+        self.conv(&self.policy_conv, x, n, None, scratch, y);
+        let Some(heads) = &self.pooled else {
+            return dense(
+                self.simd,
+                &self.policy_fc,
+                &to_channel_major(y, n, cells, ph),
+                n,
+                false,
+            );
+        };
+        let g = global_pool(y, n, cells, ph);
+        let bias = dense(self.simd, &heads.policy_bias, &g, n, false);
+        add_bias_relu(y, &bias, n, cells);
+        let per_cell = dense(self.simd, &heads.policy_cells, y, n * cells, false);
+        let pass = dense(self.simd, &self.policy_fc, &g, n, false);
+        let mut logits = Vec::with_capacity(n * (cells + 1));
+        for (p, pass) in pass.iter().enumerate() {
+            logits.extend_from_slice(&per_cell[p * cells..(p + 1) * cells]);
+            logits.push(*pass);
+        }
+        logits
     }
 
     /// `out = relu(conv(x) + bias [+ residual])` over `n` positions (`out`
@@ -678,6 +730,52 @@ fn bias_residual_relu(row: &mut [f32], bias: &[f32], residual: &[f32]) {
     for ((o, &b), &r) in row.iter_mut().zip(bias).zip(residual) {
         *o = (*o + b + r).max(0.0);
     }
+}
+
+/// KataGo's global pooling of `x` (`[n, cells, c]`, cell-major): each
+/// channel's mean, the mean times the size factor and the maximum,
+/// `[n, 3c]` (the burn graph's `global_pool`).
+#[inline(always)]
+fn global_pool(x: &[f32], n: usize, cells: usize, c: usize) -> Vec<f32> {
+    let scale = super::model::pool_scale(cells);
+    let mut out = vec![0f32; n * 3 * c];
+    for (p, o) in out.chunks_exact_mut(3 * c).enumerate() {
+        let (sum, rest) = o.split_at_mut(c);
+        let (scaled, max) = rest.split_at_mut(c);
+        max.fill(f32::NEG_INFINITY);
+        for row in x[p * cells * c..(p + 1) * cells * c].chunks_exact(c) {
+            for ((s, m), &v) in sum.iter_mut().zip(max.iter_mut()).zip(row) {
+                *s += v;
+                *m = m.max(v);
+            }
+        }
+        for (s, sc) in sum.iter_mut().zip(scaled.iter_mut()) {
+            *s /= cells as f32;
+            *sc = *s * scale;
+        }
+    }
+    out
+}
+
+/// `x = relu(x + bias)` with `bias` (`[n, c]`) added at every cell of `x`
+/// (`[n, cells, c]`).
+#[inline(always)]
+fn add_bias_relu(x: &mut [f32], bias: &[f32], n: usize, cells: usize) {
+    let c = bias.len() / n.max(1);
+    for (p, b) in bias.chunks_exact(c).enumerate() {
+        for row in x[p * cells * c..(p + 1) * cells * c].chunks_exact_mut(c) {
+            bias_relu(row, b);
+        }
+    }
+}
+
+/// A block's global pooling bias on its middle activations `y`
+/// (`[n, cells, c]`): `y = relu(y + fc(pool(y)))`.
+#[inline(always)]
+fn pooled_bias_relu(simd: Simd, fc: &Dense, y: &mut [f32], n: usize, cells: usize) {
+    let g = global_pool(y, n, cells, fc.out);
+    let bias = dense(simd, fc, &g, n, false);
+    add_bias_relu(y, &bias, n, cells);
 }
 
 /// A dense layer on `n` rows, with an optional ReLU.

@@ -7,7 +7,7 @@ use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 
 use super::config::NetConfig;
-use super::cpu::{BatchNormParams, Conv, ConvAlgo, CpuNet, Dense};
+use super::cpu::{BatchNormParams, Conv, ConvAlgo, CpuNet, CpuPooledHeads, Dense};
 
 fn conv(cin: usize, cout: usize, k: usize, device: &Device) -> Conv2d {
     let padding = if k == 1 {
@@ -25,31 +25,82 @@ fn bn(n: usize, device: &Device) -> BatchNorm {
     BatchNormConfig::new(n).init(device)
 }
 
-/// Two 3x3 convolutions with batch norm and a skip connection.
+/// The size factor of KataGo's scaled mean: `(sqrt(cells) - 14) / 10`
+/// (-0.5 on 9x9, +0.5 on 19x19).
+pub fn pool_scale(cells: usize) -> f32 {
+    ((cells as f32).sqrt() - 14.0) / 10.0
+}
+
+/// KataGo's global pooling of `[N, C, H, W]` features: each channel's mean
+/// over the board, that mean times [`pool_scale`], and its maximum, `[N, 3C]`.
+pub fn global_pool(x: Tensor<4>) -> Tensor<2> {
+    let [n, c, h, w] = x.dims();
+    let flat = x.reshape([n, c, h * w]);
+    let mean = flat.clone().mean_dim(2).reshape([n, c]);
+    let max = flat.max_dim(2).reshape([n, c]);
+    let scaled = mean.clone().mul_scalar(pool_scale(h * w));
+    Tensor::cat(vec![mean, scaled, max], 1)
+}
+
+/// `relu(x + b)` with the per-channel biases `b` (`[N, C]`) added at every cell.
+fn add_channel_bias_relu(x: Tensor<4>, b: Tensor<2>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    relu(x + b.reshape([n, c, 1, 1]).expand([n, c, h, w]))
+}
+
+/// Two 3x3 convolutions with batch norm and a skip connection; with global
+/// pooling, the first convolution's features also give per-channel biases
+/// through [`global_pool`] and a dense layer (KataGo's global pooling
+/// bias).
 #[derive(Module, Debug)]
 pub struct ResBlock {
     conv1: Conv2d,
     bn1: BatchNorm,
     conv2: Conv2d,
     bn2: BatchNorm,
+    gpool: Option<Linear>,
 }
 
 impl ResBlock {
-    fn new(ch: usize, device: &Device) -> Self {
+    fn new(ch: usize, pooled: bool, device: &Device) -> Self {
         ResBlock {
             conv1: conv(ch, ch, 3, device),
             bn1: bn(ch, device),
             conv2: conv(ch, ch, 3, device),
             bn2: bn(ch, device),
+            gpool: pooled.then(|| LinearConfig::new(3 * ch, ch).init(device)),
         }
     }
 
     /// `[N, ch, H, W] -> [N, ch, H, W]`
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = relu(self.bn1.forward(self.conv1.forward(x.clone())));
+        let mut y = relu(self.bn1.forward(self.conv1.forward(x.clone())));
+        if let Some(fc) = &self.gpool {
+            let b = fc.forward(global_pool(y.clone()));
+            y = add_channel_bias_relu(y, b);
+        }
         let y = self.bn2.forward(self.conv2.forward(y));
         relu(y + x)
     }
+}
+
+/// The layers a network with global pooling has beyond the others: the
+/// policy head's pooled biases and its logit per cell (the pass logit is
+/// `policy_fc` on the pooled features), and with the auxiliary heads the
+/// reply's logit per cell (its pass: `reply_fc`).
+#[derive(Module, Debug)]
+pub struct PooledHeads {
+    policy_bias_fc: Linear,
+    policy_cells: Conv2d,
+    reply_cells: Option<Conv2d>,
+}
+
+/// The policy head's features: flattened (AlphaZero's head) or, with
+/// global pooling, per cell with their pooled summary.
+#[derive(Clone)]
+enum PolicyFeatures {
+    Flat(Tensor<2>),
+    Pooled(Tensor<4>, Tensor<2>),
 }
 
 /// KataGo's auxiliary heads (training targets that teach the trunk more
@@ -92,28 +143,45 @@ pub struct PolicyValueNet {
     value_fc1: Linear,
     value_fc2: Linear,
     aux: Option<AuxHeads>,
+    pooled: Option<PooledHeads>,
 }
 
 impl PolicyValueNet {
     /// A randomly initialised network of shape `cfg` on `device`.
     pub fn new(cfg: &NetConfig, device: &Device) -> Self {
         let [c, h, w] = cfg.input;
-        let ch = cfg.channels;
+        let (ch, ph, vc) = (cfg.channels, cfg.policy_channels, cfg.value_channels);
+        let pooled = cfg.global_pooling;
+        // With global pooling the dense layers read pooled features (3 per
+        // channel) and the policy's pass only; without, every cell.
+        let (policy_in, policy_out, value_in) = if pooled {
+            (3 * ph, 1, 3 * vc)
+        } else {
+            (ph * h * w, cfg.actions, vc * h * w)
+        };
+        let cell_logits = || Conv2dConfig::new([ph, 1], [1, 1]).init(device);
         PolicyValueNet {
             stem: conv(c, ch, 3, device),
             stem_bn: bn(ch, device),
-            blocks: (0..cfg.blocks).map(|_| ResBlock::new(ch, device)).collect(),
-            policy_conv: conv(ch, 2, 1, device),
-            policy_bn: bn(2, device),
-            policy_fc: LinearConfig::new(2 * h * w, cfg.actions).init(device),
-            value_conv: conv(ch, cfg.value_channels, 1, device),
-            value_bn: bn(cfg.value_channels, device),
-            value_fc1: LinearConfig::new(cfg.value_channels * h * w, cfg.value_hidden).init(device),
+            blocks: (0..cfg.blocks)
+                .map(|_| ResBlock::new(ch, pooled, device))
+                .collect(),
+            policy_conv: conv(ch, ph, 1, device),
+            policy_bn: bn(ph, device),
+            policy_fc: LinearConfig::new(policy_in, policy_out).init(device),
+            value_conv: conv(ch, vc, 1, device),
+            value_bn: bn(vc, device),
+            value_fc1: LinearConfig::new(value_in, cfg.value_hidden).init(device),
             value_fc2: LinearConfig::new(cfg.value_hidden, 1).init(device),
             aux: cfg.aux_heads.then(|| AuxHeads {
                 ownership_conv: Conv2dConfig::new([ch, 1], [1, 1]).init(device),
                 score_fc: LinearConfig::new(cfg.value_hidden, 1).init(device),
-                reply_fc: LinearConfig::new(2 * h * w, cfg.actions).init(device),
+                reply_fc: LinearConfig::new(policy_in, policy_out).init(device),
+            }),
+            pooled: pooled.then(|| PooledHeads {
+                policy_bias_fc: LinearConfig::new(3 * ph, ph).init(device),
+                policy_cells: cell_logits(),
+                reply_cells: cfg.aux_heads.then(cell_logits),
             }),
         }
     }
@@ -129,8 +197,9 @@ impl PolicyValueNet {
     /// training grows it from there (Net2Net-style deepening).
     pub fn deepened(mut self, extra: usize, device: &Device) -> Self {
         let ch = self.stem_bn.gamma.dims()[0];
+        let pooled = self.pooled.is_some();
         for _ in 0..extra {
-            let mut b = ResBlock::new(ch, device);
+            let mut b = ResBlock::new(ch, pooled, device);
             b.bn2.gamma = Param::from_tensor(Tensor::zeros([ch], device));
             b.bn2.beta = Param::from_tensor(Tensor::zeros([ch], device));
             self.blocks.push(b);
@@ -192,6 +261,12 @@ impl PolicyValueNet {
             + sq2(&self.value_fc2.weight);
         for b in &self.blocks {
             total = total + sq4(&b.conv1.weight) + sq4(&b.conv2.weight);
+            if let Some(fc) = &b.gpool {
+                total = total + sq2(&fc.weight);
+            }
+        }
+        if let Some(h) = &self.pooled {
+            total = total + sq2(&h.policy_bias_fc.weight) + sq4(&h.policy_cells.weight);
         }
         total
     }
@@ -199,11 +274,9 @@ impl PolicyValueNet {
     /// `[N, C, H, W]` planes -> (policy logits `[N, A]`, value `[N, 1]` in `[-1, 1]`).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
         let x = self.trunk(x);
-        let p = relu(self.policy_bn.forward(self.policy_conv.forward(x.clone())));
-        let logits = self.policy_fc.forward(p.flatten(1, 3));
-        let v = relu(self.value_bn.forward(self.value_conv.forward(x)));
-        let v = relu(self.value_fc1.forward(v.flatten(1, 3)));
-        let value = tanh(self.value_fc2.forward(v));
+        let p = self.policy_features(x.clone());
+        let logits = self.policy_logits(&p);
+        let (value, _) = self.value(x);
         (logits, value)
     }
 
@@ -216,6 +289,36 @@ impl PolicyValueNet {
         x
     }
 
+    /// The policy head's features of the trunk's output `x`.
+    fn policy_features(&self, x: Tensor<4>) -> PolicyFeatures {
+        let p = relu(self.policy_bn.forward(self.policy_conv.forward(x)));
+        match &self.pooled {
+            None => PolicyFeatures::Flat(p.flatten(1, 3)),
+            Some(heads) => {
+                let g = global_pool(p.clone());
+                let b = heads.policy_bias_fc.forward(g.clone());
+                PolicyFeatures::Pooled(add_channel_bias_relu(p, b), g)
+            }
+        }
+    }
+
+    /// The policy logits `[N, A]` from its features.
+    fn policy_logits(&self, p: &PolicyFeatures) -> Tensor<2> {
+        let cells = self.pooled.as_ref().map(|h| &h.policy_cells);
+        logits_of(p, cells, &self.policy_fc)
+    }
+
+    /// The value `[N, 1]` and the value head's hidden layer.
+    fn value(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let v = relu(self.value_bn.forward(self.value_conv.forward(x)));
+        let v = match self.pooled {
+            None => v.flatten(1, 3),
+            Some(_) => global_pool(v),
+        };
+        let hidden = relu(self.value_fc1.forward(v));
+        (tanh(self.value_fc2.forward(hidden.clone())), hidden)
+    }
+
     /// [`PolicyValueNet::forward`] and, when the network has them, the
     /// auxiliary heads' outputs (training, analysis; inference calls
     /// `forward`, which leaves them out).
@@ -225,17 +328,31 @@ impl PolicyValueNet {
             return (logits, value, None);
         };
         let x = self.trunk(x);
-        let p = relu(self.policy_bn.forward(self.policy_conv.forward(x.clone()))).flatten(1, 3);
-        let logits = self.policy_fc.forward(p.clone());
-        let v = relu(self.value_bn.forward(self.value_conv.forward(x.clone())));
-        let v = relu(self.value_fc1.forward(v.flatten(1, 3)));
-        let value = tanh(self.value_fc2.forward(v.clone()));
+        let p = self.policy_features(x.clone());
+        let logits = self.policy_logits(&p);
+        let (value, hidden) = self.value(x.clone());
+        let reply_cells = self.pooled.as_ref().and_then(|h| h.reply_cells.as_ref());
         let aux = AuxOutputs {
             ownership: a.ownership_conv.forward(x).flatten(1, 3),
-            score: a.score_fc.forward(v),
-            reply: a.reply_fc.forward(p),
+            score: a.score_fc.forward(hidden),
+            reply: logits_of(&p, reply_cells, &a.reply_fc),
         };
         (logits, value, Some(aux))
+    }
+}
+
+/// Logits `[N, A]` from the policy head's features: a dense layer over the
+/// flat features, or with global pooling a 1x1 convolution's logit per cell
+/// followed by the pass from a dense layer over the pooled features.
+fn logits_of(p: &PolicyFeatures, cells: Option<&Conv2d>, fc: &Linear) -> Tensor<2> {
+    match (p, cells) {
+        (PolicyFeatures::Pooled(p, g), Some(cells)) => {
+            let per_cell = cells.forward(p.clone()).flatten(1, 3);
+            Tensor::cat(vec![per_cell, fc.forward(g.clone())], 1)
+        }
+        (PolicyFeatures::Flat(p), _) | (PolicyFeatures::Pooled(_, p), None) => {
+            fc.forward(p.clone())
+        }
     }
 }
 
@@ -271,6 +388,16 @@ fn dense(l: &Linear) -> Dense {
     Dense::new(values(l.weight.val()), bias)
 }
 
+/// A 1x1 convolution to one channel (with its bias) as a dense layer from
+/// the channels of one cell.
+fn cell_dense(c: &Conv2d) -> Dense {
+    let bias = match &c.bias {
+        Some(b) => values(b.val()),
+        None => vec![0.0],
+    };
+    Dense::new(values(c.weight.val()), bias)
+}
+
 impl PolicyValueNet {
     /// The same network as plain arrays for the CPU inference path (batch
     /// norm folded into the convolutions; inference statistics).
@@ -297,6 +424,15 @@ impl PolicyValueNet {
             value_conv: folded(&self.value_conv, &self.value_bn),
             value_fc1: dense(&self.value_fc1),
             value_fc2: dense(&self.value_fc2),
+            gpool: self
+                .blocks
+                .iter()
+                .filter_map(|b| b.gpool.as_ref().map(dense))
+                .collect(),
+            pooled: self.pooled.as_ref().map(|h| CpuPooledHeads {
+                policy_bias: dense(&h.policy_bias_fc),
+                policy_cells: cell_dense(&h.policy_cells),
+            }),
             algo,
             simd,
             precision,

@@ -147,7 +147,7 @@ impl<G: Game> Network<G> {
         seed: u64,
     ) -> Result<Self> {
         config.validate()?;
-        config.check_game(&game)?;
+        let config = config.for_board(&game)?;
         device.seed(seed);
         let model = PolicyValueNet::new(&config, &device);
         Ok(Self::assemble(
@@ -203,7 +203,7 @@ impl<G: Game> Network<G> {
         let config: NetConfig = serde_json::from_str(config_json)
             .map_err(|e| Error::Model(format!("{CONFIG_FILE} is not a valid model config: {e}")))?;
         config.validate()?;
-        config.check_game(&game)?;
+        let config = config.for_board(&game)?;
         let id = model_id(&weights);
         let record = read_weights(weights, config.num_params())?;
         let model = load_record(PolicyValueNet::new(&config, &device), record)?;
@@ -252,6 +252,11 @@ impl<G: Game> Network<G> {
     /// widening). Fails unless `channels` is more than it has and valid.
     pub fn value_widened(self, channels: usize) -> Result<Self> {
         let have = self.config.value_channels;
+        if self.config.global_pooling {
+            return Err(Error::Config(
+                "a network with global pooling cannot be widened this way (its value head reads pooled features)".into(),
+            ));
+        }
         if channels <= have {
             return Err(Error::Config(format!(
                 "the value head already has {have} channels; the new width must be more"

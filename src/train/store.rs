@@ -373,6 +373,13 @@ fn configured_shape<G: Game>(game: &G, cfg: &RunConfig) -> NetConfig {
     );
     net_cfg.value_channels = cfg.net_value_channels.unwrap_or(1);
     net_cfg.aux_heads = cfg.net_aux_heads.unwrap_or(game.ownership_cells() > 0);
+    if cfg.net_global_pooling {
+        net_cfg = net_cfg.with_global_pooling();
+        // A value-channels setting still applies; the default is pooling's 16.
+        if let Some(vc) = cfg.net_value_channels {
+            net_cfg.value_channels = vc;
+        }
+    }
     net_cfg
 }
 
@@ -394,6 +401,13 @@ fn check_init_shape(net: &NetConfig, cfg: &RunConfig) -> Result<()> {
              run.net_aux_heads out (the model gives the shape)",
             if net.aux_heads { "has" } else { "lacks" }
         )));
+    }
+    if cfg.net_global_pooling && !net.global_pooling {
+        return Err(Error::Config(
+            "run.net_global_pooling = true, but the --init-model network has no global pooling; \
+             leave it out (the model gives the shape)"
+                .into(),
+        ));
     }
     for (name, want, has) in given {
         if let Some(want) = want {
