@@ -97,6 +97,8 @@ pub struct PooledHeads {
 
 /// The policy head's features: flattened (AlphaZero's head) or, with
 /// global pooling, per cell with their pooled summary.
+// Lives for one forward pass: boxing a variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum PolicyFeatures {
     Flat(Tensor<2>),
