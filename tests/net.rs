@@ -88,25 +88,44 @@ fn wgpu_and_cpu_backends_agree_on_the_same_weights() {
     let Some(device) = wgpu_device("wgpu_and_cpu_backends_agree_on_the_same_weights") else {
         return;
     };
-    let dir = tempdir("agree");
-    let game = Connect4;
-    let cfg = NetConfig::for_game(&game).with_size(2, 16);
+    let cfg = NetConfig::for_game(&Connect4).with_size(2, 16);
+    backends_agree(Connect4, cfg, &device, "agree");
+    // Global pooling on the GPU: a 9x9 network evaluated at 13x13.
+    let go9 = Go::new(9, 7.5).unwrap();
+    let cfg = NetConfig::for_game(&go9)
+        .with_size(2, 16)
+        .with_global_pooling();
+    let dir = tempdir("agree-pooled-made");
+    Network::random(go9, cfg, Device::flex(), false, 5)
+        .unwrap()
+        .save(&dir)
+        .unwrap();
+    let go13 = Go::new(13, 7.5).unwrap();
+    let at13 = Network::load(go13, &dir, Device::flex(), false).unwrap();
+    backends_agree(go13, at13.config().clone(), &device, "agree-pooled");
+}
+
+/// A random network of shape `cfg` on the CPU path (f32) and on `device`
+/// (wgpu, inputs encoded by the WGSL kernels) gives the same outputs.
+fn backends_agree<G: Game>(game: G, cfg: NetConfig, device: &Device, name: &str) {
+    let dir = tempdir(name);
     // The CPU path in f32 (bf16 products, the default on CPUs with
     // AVX512-BF16, are checked against burn in tests/cpu_path.rs).
-    let cpu = Network::random(game, cfg, Device::flex(), false, 5)
+    let cpu = Network::random(game.clone(), cfg, Device::flex(), false, 5)
         .unwrap()
         .with_cpu_precision(wgzero::net::cpu::CpuPrecision::F32);
     cpu.save(&dir).unwrap();
-    let gpu = Network::load(game, &dir, device, true).unwrap();
+    let gpu = Network::load(game.clone(), &dir, device.clone(), true).unwrap();
     let states = random_states(&game, 64, 22);
     let (l1, v1) = cpu.forward(&states).unwrap();
     let (l2, v2) = gpu.forward(&states).unwrap();
-    assert_eq!((l1.len(), v1.len()), (64 * 7, 64));
-    assert_eq!((l2.len(), v2.len()), (64 * 7, 64));
+    let a = game.num_actions();
+    assert_eq!((l1.len(), v1.len()), (64 * a, 64));
+    assert_eq!((l2.len(), v2.len()), (64 * a, 64));
     let (dl, dv) = (max_rel_diff(&l1, &l2), max_rel_diff(&v1, &v2));
     assert!(
         dl < 1e-3 && dv < 1e-3,
-        "logits differ by {dl}, values by {dv}"
+        "{name}: logits differ by {dl}, values by {dv}"
     );
     assert!(l1.iter().chain(&v1).all(|x| x.is_finite()));
 }
