@@ -1,7 +1,8 @@
 //! Models shipped inside the binary (`models/` in the repository).
 
 /// The shipped model of `game` (its `config.json` text and `model.bpk`
-/// bytes), if there is one.
+/// bytes), if there is one. Go of every size gets the 9x9 network: it has
+/// global pooling, so its weights play every board size (docs/go.md).
 pub fn shipped(game: &str) -> Option<(&'static str, &'static [u8])> {
     match game {
         "connect4" => Some((
@@ -15,7 +16,7 @@ pub fn shipped(game: &str) -> Option<(&'static str, &'static [u8])> {
             include_str!("../models/gomoku15/config.json"),
             include_bytes!("../models/gomoku15/model.bpk"),
         )),
-        "go9" => Some((
+        go if crate::game::go::is_go_name(go) => Some((
             include_str!("../models/go9/config.json"),
             include_bytes!("../models/go9/model.bpk"),
         )),
