@@ -61,6 +61,8 @@ pub fn start() {
 }
 
 /// The games the page plays: those with a shipped network and a board.
+// One per page, held for its life: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Connect4(Session<Connect4>),
     Go(Session<Go>),
