@@ -162,12 +162,12 @@ fn a_network_with_global_pooling_plays_every_go_size() {
         assert_eq!(net.model().num_params(), cfg.num_params() + 2 * bn_channels);
         let dir = tempdir(&format!("net-global-pooling-{aux}"));
         net.save(&dir).unwrap();
+        let nine = Network::load(go9, &dir, Device::flex(), false).unwrap();
         for size in [5, 13, 19] {
             let game = Go::new(size, 6.5).unwrap();
             let big = Network::load(game, &dir, Device::flex(), false).unwrap();
             assert_eq!(big.config().game, format!("go{size}"));
             assert_eq!(big.config().num_params(), cfg.num_params());
-            let nine = Network::load(go9, &dir, Device::flex(), false).unwrap();
             assert_eq!(big.id(), nine.id(), "the same weights");
             let states = random_states(&game, 3, 4);
             let (logits, values) = big.forward(&states).unwrap();

@@ -371,14 +371,13 @@ fn configured_shape<G: Game>(game: &G, cfg: &RunConfig) -> NetConfig {
         cfg.net_blocks.unwrap_or(net_cfg.blocks),
         cfg.net_channels.unwrap_or(net_cfg.channels),
     );
-    net_cfg.value_channels = cfg.net_value_channels.unwrap_or(1);
     net_cfg.aux_heads = cfg.net_aux_heads.unwrap_or(game.ownership_cells() > 0);
     if cfg.net_global_pooling {
         net_cfg = net_cfg.with_global_pooling();
-        // A value-channels setting still applies; the default is pooling's 16.
-        if let Some(vc) = cfg.net_value_channels {
-            net_cfg.value_channels = vc;
-        }
+    }
+    // A value-channels setting wins over the default (1; pooling's 16).
+    if let Some(vc) = cfg.net_value_channels {
+        net_cfg.value_channels = vc;
     }
     net_cfg
 }
