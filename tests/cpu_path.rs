@@ -182,3 +182,52 @@ fn the_gemm_path_matches_burn_with_global_pooling_at_every_size() {
         assert_f32_paths_match_flex(net, &states, &format!("pooled go{size}"));
     }
 }
+
+/// The shipped Go network with a score utility: the CPU path agrees with
+/// burn's graph, and both give the blend of the value head's value and the
+/// score head's margin that [`ScoreUtility`] defines. Refused for a network
+/// without a score head and for a negative weight.
+#[test]
+fn the_score_utility_blends_value_and_score_on_both_paths() {
+    use wgzero::net::config::ScoreUtility;
+    let go9 = Go::new(9, 7.5).unwrap();
+    let (json, weights) = wgzero::models::shipped(&go9.name()).unwrap();
+    let open = || Network::from_parts(go9, json, weights.to_vec(), Device::flex(), false).unwrap();
+    let states = random_states(&go9, 24, 5);
+    // f32 products: the views come from burn's graph in f32.
+    let gemm = |net: Network<Go>| {
+        net.with_cpu_path(CpuPath::Gemm)
+            .with_cpu_precision(CpuPrecision::F32)
+    };
+    let plain = gemm(open());
+    let (_, values) = plain.forward(&states).unwrap();
+    let views = plain.final_views(&states).unwrap().unwrap();
+    let scored = open().with_score_utility(0.3).unwrap();
+    assert_f32_paths_match_flex(scored, &states, "go9 with a score utility");
+    let scored = gemm(open()).with_score_utility(0.3).unwrap();
+    let (_, blended) = scored.forward(&states).unwrap();
+    let utility = ScoreUtility::for_board(0.3, 81).unwrap().unwrap();
+    assert!((utility.scale - 9.4737).abs() < 1e-3);
+    let want: Vec<f32> = values
+        .iter()
+        .zip(&views)
+        .map(|(&v, view)| utility.blend(v, view.score / 81.0))
+        .collect();
+    let diff = max_rel_diff(&blended, &want);
+    assert!(diff < TOLERANCE, "blend differs by {diff}");
+    assert!(blended.iter().all(|v| (-1.0..=1.0).contains(v)));
+    assert!(
+        max_rel_diff(&blended, &values) > 1e-3,
+        "the score changed nothing"
+    );
+    // Off: the value alone.
+    let off = gemm(open()).with_score_utility(0.0).unwrap();
+    assert_eq!(off.forward(&states).unwrap().1, values);
+    // Refusals.
+    let err = open().with_score_utility(-0.1).err().unwrap().to_string();
+    assert!(err.contains("0 or more"), "{err}");
+    let (json, weights) = wgzero::models::shipped("connect4").unwrap();
+    let c4 = Network::from_parts(Connect4, json, weights.to_vec(), Device::flex(), false).unwrap();
+    let err = c4.with_score_utility(0.3).err().unwrap().to_string();
+    assert!(err.contains("score head"), "{err}");
+}

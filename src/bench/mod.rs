@@ -379,7 +379,7 @@ fn forward_and_selfplay<G: Game>(
             }
             let source = net::ModelSource::Random { config: None, seed };
             let mut eval = source
-                .evaluator_with(game, sel, Precision::F32, (algo, precision))?
+                .evaluator_with(game, sel, Precision::F32, (algo, precision), 0.0)?
                 .eval;
             forward::forward_rate(game, &mut eval, plan.selfplay_batch, 1.0, seed)?;
             let label = match precision {

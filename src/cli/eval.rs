@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use super::{
-    averaged_evaluator, counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, DeviceArgs,
-    GameArgs, MinimaxArgs,
+    averaged_opened, counting_bar, interrupt_flag, AlgorithmArg, AveragingArgs, DeviceArgs,
+    GameArgs, MinimaxArgs, UtilityArgs,
 };
 use wgzero::arena::{play_match, read_openings, search_many, Contestant, MatchConfig, MatchResult};
 use wgzero::eval::{Evaluator, SymmetryAverage};
@@ -69,6 +69,8 @@ pub struct EvalArgs {
     c_puct: f32,
     #[command(flatten)]
     averaging: AveragingArgs,
+    #[command(flatten)]
+    utility: UtilityArgs,
     /// Time a move of an outside Gomocup brain (`--against pbrain:...`), in
     /// milliseconds.
     #[arg(long, default_value_t = wgzero::players::PBRAIN_TURN_MS)]
@@ -128,12 +130,14 @@ impl EvalArgs {
 /// A model's evaluator with symmetry averaging, and its name.
 type Averaged<G> = (SymmetryAverage<G, NetEvaluator>, String);
 
-/// An evaluator for `model` (a model or run folder), or the game's shipped model.
+/// An evaluator for `model` (a model or run folder), or the game's shipped
+/// model, with a score utility of weight `score_utility`.
 fn model_evaluator<G: Game>(
     game: &G,
     model: Option<&Path>,
     selected: &Selected,
     symmetries: usize,
+    score_utility: f32,
 ) -> Result<Averaged<G>> {
     let source = match model {
         Some(p) => ModelSource::at(p)?,
@@ -143,7 +147,7 @@ fn model_evaluator<G: Game>(
             game.name()
         ),
     };
-    let eval = averaged_evaluator(game, &source, selected, symmetries)?;
+    let eval = averaged_opened(game, &source, selected, symmetries, score_utility)?.0;
     Ok((eval, source.label()))
 }
 
@@ -151,7 +155,13 @@ pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
     let search = args.search()?;
     let selected = args.device.select()?;
     let symmetries = args.averaging.symmetries;
-    let (mut model, name) = model_evaluator(&game, args.model.as_deref(), &selected, symmetries)?;
+    let (mut model, name) = model_evaluator(
+        &game,
+        args.model.as_deref(),
+        &selected,
+        symmetries,
+        args.utility.score_utility,
+    )?;
     search.validate(game.num_actions())?;
     if let Some(file) = &args.positions {
         return eval_positions(&game, file, &search, &mut model, &name, args);
@@ -183,7 +193,7 @@ pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
             if !path.exists() {
                 bail!("--against {against:?}: neither a player ({spec_err}) nor a model folder");
             }
-            let (e, name) = model_evaluator(&game, Some(path), &selected, symmetries)?;
+            let (e, name) = model_evaluator(&game, Some(path), &selected, symmetries, 0.0)?;
             other = e;
             let mut theirs = search.clone();
             if let Some(a) = args.against_algorithm {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{network_player, AveragingArgs, DeviceArgs};
+use super::{network_player, AveragingArgs, DeviceArgs, UtilityArgs};
 use std::sync::mpsc::{self, TryRecvError};
 
 use wgzero::files::next_line;
@@ -36,6 +36,8 @@ pub struct GtpArgs {
     sims: u32,
     #[command(flatten)]
     averaging: AveragingArgs,
+    #[command(flatten)]
+    utility: UtilityArgs,
     #[command(flatten)]
     device: DeviceArgs,
     /// Seed of the engine's random choices.
@@ -73,6 +75,7 @@ pub fn gtp(args: &GtpArgs) -> Result<()> {
     let device = args.device.clone();
     device.adapter()?;
     let (sims, seed, symmetries) = (args.sims, args.seed, args.averaging.symmetries);
+    let score_utility = args.utility.score_utility;
     let factory = Box::new(move |game: Go| -> wgzero::Result<Box<dyn Player<Go>>> {
         let source = match &model {
             Some(s) => Some(s.clone()),
@@ -84,8 +87,16 @@ pub fn gtp(args: &GtpArgs) -> Result<()> {
         let selected = device
             .select()
             .map_err(|e| wgzero::Error::Device(format!("{e:#}")))?;
-        network_player(&game, &source, &selected, sims, symmetries, seed)
-            .map_err(|e| wgzero::Error::Model(format!("{e:#}")))
+        network_player(
+            &game,
+            &source,
+            &selected,
+            sims,
+            symmetries,
+            score_utility,
+            seed,
+        )
+        .map_err(|e| wgzero::Error::Model(format!("{e:#}")))
     });
     let options = EngineOptions {
         simulations: args.sims,

@@ -311,6 +311,19 @@ pub struct AveragingArgs {
     pub symmetries: usize,
 }
 
+/// The value a network's search backs up (`play`, `eval`, `gtp`).
+#[derive(Args, Clone, Copy)]
+pub struct UtilityArgs {
+    /// Weight of the final score in the search's values: KataGo's score
+    /// utility, the network's value blended with 2/pi atan(margin / s) of
+    /// its score head's margin (s = 9.5 points on 9x9, 20 on 19x19), so
+    /// that of two winning moves the one winning by more is preferred. Go
+    /// networks with the auxiliary heads only; 0 = the value alone. In
+    /// `eval`, the --model side's only.
+    #[arg(long, default_value_t = 0.0)]
+    pub score_utility: f32,
+}
+
 /// `source`'s network on `selected`'s device (precision `auto`), its outputs
 /// averaged over the first `symmetries` board symmetries (`play`, `eval`).
 pub fn averaged_evaluator<G: Game>(
@@ -319,34 +332,37 @@ pub fn averaged_evaluator<G: Game>(
     selected: &Selected,
     symmetries: usize,
 ) -> Result<SymmetryAverage<G, NetEvaluator>> {
-    averaged_opened(game, source, selected, symmetries).map(|(eval, _)| eval)
+    averaged_opened(game, source, selected, symmetries, 0.0).map(|(eval, _)| eval)
 }
 
-/// [`averaged_evaluator`] and whether the network has auxiliary heads.
-fn averaged_opened<G: Game>(
+/// [`averaged_evaluator`] with a score utility of weight `score_utility`,
+/// and whether the network has auxiliary heads.
+pub fn averaged_opened<G: Game>(
     game: &G,
     source: &ModelSource,
     selected: &Selected,
     symmetries: usize,
+    score_utility: f32,
 ) -> Result<(SymmetryAverage<G, NetEvaluator>, bool)> {
-    let opened = source.evaluator(game, selected, Precision::Auto)?;
+    let opened = source.evaluator_scored(game, selected, Precision::Auto, score_utility)?;
     let eval =
         SymmetryAverage::new(game.clone(), opened.eval, symmetries).context("--symmetries")?;
     Ok((eval, opened.aux_heads))
 }
 
 /// A tree-search player (`play`'s and `gtp`'s engine): `source`'s network on
-/// `selected`'s device averaged over `symmetries` images, `sims` simulations
-/// of PUCT per move.
+/// `selected`'s device averaged over `symmetries` images, values blended
+/// with the score by `score_utility`, `sims` simulations of PUCT per move.
 pub fn network_player<G: Game>(
     game: &G,
     source: &ModelSource,
     selected: &Selected,
     sims: u32,
     symmetries: usize,
+    score_utility: f32,
     seed: u64,
 ) -> Result<Box<dyn Player<G>>> {
-    let (eval, aux_heads) = averaged_opened(game, source, selected, symmetries)?;
+    let (eval, aux_heads) = averaged_opened(game, source, selected, symmetries, score_utility)?;
     let cfg = SearchConfig {
         simulations: sims,
         ..SearchConfig::default()

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
-use super::{network_player, AveragingArgs, DeviceArgs, GameArgs};
+use super::{network_player, AveragingArgs, DeviceArgs, GameArgs, UtilityArgs};
 use wgzero::files::next_line;
 use wgzero::game::{outcome, Game, Outcome};
 use wgzero::net::ModelSource;
@@ -34,6 +34,8 @@ pub struct PlayArgs {
     sims: u32,
     #[command(flatten)]
     averaging: AveragingArgs,
+    #[command(flatten)]
+    utility: UtilityArgs,
     #[command(flatten)]
     device: DeviceArgs,
     /// Whether you move first or second.
@@ -153,6 +155,7 @@ fn build_opponent<G: Game + Heuristic>(game: &G, args: &PlayArgs) -> Result<Box<
         &selected,
         args.sims,
         args.averaging.symmetries,
+        args.utility.score_utility,
         args.seed,
     )
 }

@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 
+use super::config::ScoreUtility;
 use super::kernels::{self, Simd};
 use rayon::prelude::*;
 
@@ -258,6 +259,9 @@ pub struct CpuNet {
     /// cell (`policy_fc` is then the pass logit, `value_fc1` reads pooled
     /// features).
     pub pooled: Option<CpuPooledHeads>,
+    /// With a score utility: the score head (from the value head's hidden
+    /// layer) and the blend of value and score the search gets.
+    pub score: Option<(Dense, ScoreUtility)>,
     /// How the 3x3 convolutions are computed.
     pub algo: ConvAlgo,
     /// The matrix products' SIMD kernels ([`Simd::detect`]).
@@ -404,6 +408,12 @@ impl CpuNet {
         let hidden = dense(self.simd, &self.value_fc1, &features, n, true);
         let mut values = dense(self.simd, &self.value_fc2, &hidden, n, false);
         values.iter_mut().for_each(|v| *v = v.tanh());
+        if let Some((fc, utility)) = &self.score {
+            let scores = dense(self.simd, fc, &hidden, n, false);
+            for (v, s) in values.iter_mut().zip(scores) {
+                *v = utility.blend(*v, s);
+            }
+        }
         scratch.act = [x, y, z];
         (logits, values)
     }

@@ -6,7 +6,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 
-use super::config::NetConfig;
+use super::config::{NetConfig, ScoreUtility};
 use super::cpu::{BatchNormParams, Conv, ConvAlgo, CpuNet, CpuPooledHeads, Dense};
 
 fn conv(cin: usize, cout: usize, k: usize, device: &Device) -> Conv2d {
@@ -275,10 +275,31 @@ impl PolicyValueNet {
 
     /// `[N, C, H, W]` planes -> (policy logits `[N, A]`, value `[N, 1]` in `[-1, 1]`).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        self.forward_with(x, None)
+    }
+
+    /// [`PolicyValueNet::forward`] with the value turned into `utility`'s
+    /// blend of the value and the score head (a network without the
+    /// auxiliary heads, or `None`: the value as it is).
+    pub fn forward_with(
+        &self,
+        x: Tensor<4>,
+        utility: Option<ScoreUtility>,
+    ) -> (Tensor<2>, Tensor<2>) {
         let x = self.trunk(x);
         let p = self.policy_features(x.clone());
         let logits = self.policy_logits(&p);
-        let (value, _) = self.value(x);
+        let (value, hidden) = self.value(x);
+        let value = match (utility, &self.aux) {
+            (Some(u), Some(a)) => {
+                let points = a.score_fc.forward(hidden).mul_scalar(u.cells / u.scale);
+                let score = points
+                    .atan()
+                    .mul_scalar(std::f32::consts::FRAC_2_PI * u.factor);
+                (value + score).div_scalar(1.0 + u.factor)
+            }
+            _ => value,
+        };
         (logits, value)
     }
 
@@ -402,13 +423,15 @@ fn cell_dense(c: &Conv2d) -> Dense {
 
 impl PolicyValueNet {
     /// The same network as plain arrays for the CPU inference path (batch
-    /// norm folded into the convolutions; inference statistics).
+    /// norm folded into the convolutions; inference statistics), its value
+    /// blended with the score by `utility` where it has a score head.
     pub fn cpu_net(
         &self,
         cfg: &NetConfig,
         algo: ConvAlgo,
         simd: super::kernels::Simd,
         precision: super::cpu::CpuPrecision,
+        utility: Option<ScoreUtility>,
     ) -> CpuNet {
         let [planes, height, width] = cfg.input;
         CpuNet {
@@ -435,6 +458,9 @@ impl PolicyValueNet {
                 policy_bias: dense(&h.policy_bias_fc),
                 policy_cells: cell_dense(&h.policy_cells),
             }),
+            score: utility
+                .zip(self.aux.as_ref())
+                .map(|(u, a)| (dense(&a.score_fc), u)),
             algo,
             simd,
             precision,

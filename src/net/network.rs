@@ -11,7 +11,7 @@ use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Device, FloatDType, Tensor, Transaction};
 
-use super::config::NetConfig;
+use super::config::{NetConfig, ScoreUtility};
 use super::cpu::{ConvAlgo, CpuNet, CpuPrecision};
 use super::encode;
 use super::kernels::Simd;
@@ -97,6 +97,9 @@ pub struct Network<G: Game> {
     conv_algo: ConvAlgo,
     simd: Simd,
     cpu_precision: CpuPrecision,
+    /// The value the search gets: the value head's, or blended with the
+    /// score head's ([`Network::with_score_utility`]).
+    score_utility: Option<ScoreUtility>,
     /// The CPU path's arrays, built at the first forward pass.
     cpu_net: std::sync::OnceLock<CpuNet>,
 }
@@ -180,6 +183,7 @@ impl<G: Game> Network<G> {
             conv_algo: ConvAlgo::from_env(),
             simd: Simd::detect(),
             cpu_precision: CpuPrecision::from_env(),
+            score_utility: None,
             cpu_net: std::sync::OnceLock::new(),
         }
     }
@@ -377,6 +381,23 @@ impl<G: Game> Network<G> {
         self
     }
 
+    /// The same network with values blended with its score head's margin
+    /// by KataGo's score utility of weight `factor` ([`ScoreUtility`]; 0 =
+    /// the value head alone). Refused for a network without a score head
+    /// or a game without a board to score.
+    pub fn with_score_utility(mut self, factor: f32) -> Result<Self> {
+        let utility = ScoreUtility::for_board(factor, self.game.ownership_cells())?;
+        if utility.is_some() && (!self.model.has_aux() || self.game.ownership_cells() == 0) {
+            return Err(Error::Config(format!(
+                "a score utility needs a network with a score head (the auxiliary heads, Go): {} has none",
+                self.game.name()
+            )));
+        }
+        self.score_utility = utility;
+        self.cpu_net = std::sync::OnceLock::new();
+        Ok(self)
+    }
+
     /// Whether inputs are encoded by the WGSL kernels.
     pub fn gpu_encode(&self) -> bool {
         self.gpu_encode
@@ -471,7 +492,7 @@ impl<G: Game> Network<G> {
         } else {
             planes
         };
-        let (logits, value) = self.model.forward(planes);
+        let (logits, value) = self.model.forward_with(planes, self.score_utility);
         Ok(if self.f16 {
             (logits.cast(FloatDType::F32), value.cast(FloatDType::F32))
         } else {
@@ -483,8 +504,13 @@ impl<G: Game> Network<G> {
     /// [`CpuNet::forward`].
     fn forward_gemm(&self, states: &[u32]) -> (Vec<f32>, Vec<f32>) {
         let net = self.cpu_net.get_or_init(|| {
-            self.model
-                .cpu_net(&self.config, self.conv_algo, self.simd, self.cpu_precision)
+            self.model.cpu_net(
+                &self.config,
+                self.conv_algo,
+                self.simd,
+                self.cpu_precision,
+                self.score_utility,
+            )
         });
         net.forward(&encode::cpu_planes(&self.game, states))
     }

@@ -152,20 +152,35 @@ impl ModelSource {
         selected: &Selected,
         precision: Precision,
     ) -> Result<Opened> {
-        let cpu = (ConvAlgo::from_env(), CpuPrecision::from_env());
-        self.evaluator_with(game, selected, precision, cpu)
+        self.evaluator_scored(game, selected, precision, 0.0)
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    /// [`ModelSource::evaluator`] with the CPU path's 3x3 convolutions
-    /// computed by `cpu.0` with products in `cpu.1` (the benchmark measures
-    /// each path).
+    /// [`ModelSource::evaluator`] whose values are blended with the score
+    /// head's margin by a score utility of weight `score_utility`
+    /// ([`Network::with_score_utility`]; 0 = off).
+    pub fn evaluator_scored<G: Game>(
+        &self,
+        game: &G,
+        selected: &Selected,
+        precision: Precision,
+        score_utility: f32,
+    ) -> Result<Opened> {
+        let cpu = (ConvAlgo::from_env(), CpuPrecision::from_env());
+        self.evaluator_with(game, selected, precision, cpu, score_utility)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    /// [`ModelSource::evaluator_scored`] with the CPU path's 3x3
+    /// convolutions computed by `cpu.0` with products in `cpu.1` (the
+    /// benchmark measures each path).
     pub fn evaluator_with<G: Game>(
         &self,
         game: &G,
         selected: &Selected,
         precision: Precision,
         cpu: (ConvAlgo, CpuPrecision),
+        score_utility: f32,
     ) -> Result<Opened> {
         let weights = self.resolve(game)?;
         let (game, selected) = (game.clone(), selected.clone());
@@ -175,7 +190,8 @@ impl ModelSource {
                 .build(game, &selected)?
                 .with_precision(precision, selected.real_gpu)?
                 .with_conv_algo(cpu.0)
-                .with_cpu_precision(cpu.1);
+                .with_cpu_precision(cpu.1)
+                .with_score_utility(score_utility)?;
             let _ = id_tx.send((
                 network.id().to_string(),
                 network.is_f16(),
