@@ -189,7 +189,7 @@ fn the_gemm_path_matches_burn_with_global_pooling_at_every_size() {
 /// without a score head and for a negative weight.
 #[test]
 fn the_score_utility_blends_value_and_score_on_both_paths() {
-    use wgzero::net::config::ScoreUtility;
+    use wgzero::eval::ScoreUtility;
     let go9 = Go::new(9, 7.5).unwrap();
     let (json, weights) = wgzero::models::shipped(&go9.name()).unwrap();
     let open = || Network::from_parts(go9, json, weights.to_vec(), Device::flex(), false).unwrap();

@@ -561,3 +561,56 @@ fn forced_playouts_explore_and_pruning_removes_them_from_the_target() {
     };
     assert!(Search::new(Connect4, bad, 1).is_err());
 }
+
+/// With a score utility, a finished game is valued like the network's
+/// positions: its win blended with its counted margin. On 5x5 after `c3
+/// pass`, Black's pass ends the game with the whole board (25 - 7.5 =
+/// 17.5 points): 1 without the utility, (1 + 0.3 * 2/pi * atan(17.5 /
+/// 5.26)) / 1.3 with weight 0.3. Refused for a game without a count.
+#[test]
+fn the_score_utility_values_finished_games_by_their_margin() {
+    use wgzero::eval::ScoreUtility;
+    use wgzero::game::Go;
+    let go = Go::new(5, 7.5).unwrap();
+    let pass = go.pass_action().unwrap();
+    let pass_value = |factor: f32| {
+        let cfg = SearchConfig {
+            score_utility: factor,
+            ..config(Algorithm::Puct, 1)
+        };
+        let mut s = Search::new(go, cfg, 3).unwrap();
+        s.reset(go.parse_position("c3 pass").unwrap());
+        s.run(&mut Uniform::new(), 200).unwrap();
+        let analysis = s.analysis().unwrap();
+        let c = analysis
+            .candidates
+            .iter()
+            .find(|c| c.action == pass)
+            .unwrap();
+        c.value
+    };
+    assert_eq!(pass_value(0.0), 1.0);
+    let u = ScoreUtility::for_board(0.3, 25).unwrap().unwrap();
+    let want = (1.0 + 0.3 * std::f32::consts::FRAC_2_PI * (17.5f32 / u.scale).atan()) / 1.3;
+    assert!(
+        (pass_value(0.3) - want).abs() < 1e-5,
+        "{} vs {want}",
+        pass_value(0.3)
+    );
+    assert!((u.blend(1.0, 17.5 / 25.0) - want).abs() < 1e-6);
+    let cfg = SearchConfig {
+        score_utility: 0.3,
+        ..SearchConfig::default()
+    };
+    let err = Search::new(Connect4, cfg.clone(), 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("counting"), "{err}");
+    let minimax = SearchConfig {
+        algorithm: Algorithm::Minimax,
+        ..cfg
+    };
+    let err = Search::new(go, minimax, 1).err().unwrap().to_string();
+    assert!(err.contains("puct and gumbel"), "{err}");
+}

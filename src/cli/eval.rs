@@ -120,6 +120,7 @@ impl EvalArgs {
             leaves_per_gather: self.leaves,
             algorithm: self.algorithm.into(),
             c_puct: self.c_puct,
+            score_utility: self.utility.score_utility,
             ..SearchConfig::default()
         };
         self.minimax.apply(&mut cfg)?;
@@ -196,6 +197,7 @@ pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {
             let (e, name) = model_evaluator(&game, Some(path), &selected, symmetries, 0.0)?;
             other = e;
             let mut theirs = search.clone();
+            theirs.score_utility = 0.0;
             if let Some(a) = args.against_algorithm {
                 theirs.algorithm = a.into();
                 if theirs.algorithm != search.algorithm {

@@ -365,6 +365,7 @@ pub fn network_player<G: Game>(
     let (eval, aux_heads) = averaged_opened(game, source, selected, symmetries, score_utility)?;
     let cfg = SearchConfig {
         simulations: sims,
+        score_utility,
         ..SearchConfig::default()
     };
     let name = format!("{} ({sims} simulations)", source.label());

@@ -130,9 +130,12 @@ pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
         .with_context(|| format!("creating {}", args.out.display()))?;
     let cfg = args.selfplay_config()?;
     let selected = args.device.select()?;
-    let mut opened = args
-        .source(cfg.seed)?
-        .evaluator(&game, &selected, args.precision.into())?;
+    let mut opened = args.source(cfg.seed)?.evaluator_scored(
+        &game,
+        &selected,
+        args.precision.into(),
+        cfg.search.score_utility,
+    )?;
     let mut device = selected.report.clone();
     device.chosen = format!(
         "{} [{}]",

@@ -28,6 +28,53 @@ pub struct FinalView {
 use crate::error::{Error, Result};
 use crate::game::Game;
 
+/// KataGo's score utility (Wu 2019, section 4.2) with a fixed centre: a
+/// network value becomes `(v + factor * 2/pi * atan(score / scale)) /
+/// (1 + factor)`, where `v` is the value head's win/loss view and `score`
+/// the score head's expected final margin for the side to move, in points.
+/// The search then prefers, among moves that win (or lose) alike, those
+/// that win by more (lose by less). The division keeps values in `[-1, 1]`,
+/// the range the searches' constants are tuned for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreUtility {
+    /// Weight of the score term (0 = off).
+    pub factor: f32,
+    /// Points at which the score term reaches half its weight.
+    pub scale: f32,
+    /// Cells of the board (the score head predicts the margin per cell).
+    pub cells: f32,
+}
+
+impl ScoreUtility {
+    /// The utility for a board of `cells` points with KataGo's scale: 20
+    /// points on 19x19, proportional to the board's side (9.5 on 9x9).
+    /// `None` for factor 0; an error for a negative or non-finite one.
+    pub fn for_board(factor: f32, cells: usize) -> Result<Option<Self>> {
+        if !factor.is_finite() || factor < 0.0 {
+            return Err(Error::Config(format!(
+                "the score utility's factor must be 0 or more, not {factor}"
+            )));
+        }
+        if factor == 0.0 {
+            return Ok(None);
+        }
+        let cells = cells as f32;
+        Ok(Some(ScoreUtility {
+            factor,
+            scale: 20.0 * cells.sqrt() / 19.0,
+            cells,
+        }))
+    }
+
+    /// The utility of a position whose value head says `value` and whose
+    /// score head says `score_per_cell` (the margin divided by the cells).
+    pub fn blend(&self, value: f32, score_per_cell: f32) -> f32 {
+        let points = score_per_cell * self.cells;
+        let score = std::f32::consts::FRAC_2_PI * (points / self.scale).atan();
+        (value + self.factor * score) / (1.0 + self.factor)
+    }
+}
+
 /// A batch of leaf positions and, once evaluated, their results.
 ///
 /// Shapes (`N = len()`, `W = words()`, `A = actions()`):

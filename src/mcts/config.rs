@@ -103,6 +103,12 @@ pub struct SearchConfig {
     /// score below the most visited child's) and drops children left with
     /// one visit. The move played is still the most visited. Default: 0.
     pub forced_playouts: f32,
+    /// KataGo's score utility ([`crate::eval::ScoreUtility`]): the weight
+    /// of the final margin in the values the search backs up (Go; PUCT and
+    /// Gumbel). Finished games are valued the same way from their counted
+    /// margin; the network's values must be blended by the same weight
+    /// (the commands that open a network for a search do it). Default: 0.
+    pub score_utility: f32,
 }
 
 impl Default for SearchConfig {
@@ -129,6 +135,7 @@ impl Default for SearchConfig {
             eval_cache: false,
             eval_cache_capacity: 100_000,
             forced_playouts: 0.0,
+            score_utility: 0.0,
         }
     }
 }
@@ -199,6 +206,15 @@ impl SearchConfig {
                 "forced_playouts is {} (must be >= 0)",
                 self.forced_playouts
             ));
+        }
+        if !(self.score_utility.is_finite() && self.score_utility >= 0.0) {
+            return fail(format!(
+                "score_utility is {} (must be >= 0)",
+                self.score_utility
+            ));
+        }
+        if self.score_utility > 0.0 && self.algorithm.is_minimax() {
+            return fail("score_utility applies to the puct and gumbel searches only".into());
         }
         if !(self.gumbel_c_visit >= 0.0 && self.gumbel_c_scale > 0.0) {
             return fail("gumbel_c_visit must be >= 0 and gumbel_c_scale > 0".into());

@@ -21,7 +21,7 @@ use super::gumbel::{self, GumbelRoot};
 use super::puct;
 use super::tree::{NodeId, NodeStatus, Tree, ROOT};
 use crate::error::{Error, Result};
-use crate::eval::{Batch, Evaluator};
+use crate::eval::{Batch, Evaluator, ScoreUtility};
 use crate::game::Game;
 use crate::minimax::MinimaxSearch;
 
@@ -95,6 +95,8 @@ pub struct Search<G: Game> {
     rng: ChaCha8Rng,
     pending: Vec<Pending>,
     cache: Option<EvalCache>,
+    /// How finished games are valued with a score utility.
+    utility: Option<ScoreUtility>,
     gumbel: GumbelRoot,
     stats: SearchStats,
     /// `[num_actions]` root visits when the current search began (a reused tree's).
@@ -117,6 +119,13 @@ impl<G: Game> Search<G> {
     /// A search at the game's initial position. Same seed, same searches.
     pub fn new(game: G, cfg: SearchConfig, seed: u64) -> Result<Self> {
         cfg.validate(game.num_actions())?;
+        let utility = ScoreUtility::for_board(cfg.score_utility, game.ownership_cells())?;
+        if utility.is_some() && game.ownership_cells() == 0 {
+            return Err(Error::Config(format!(
+                "score_utility needs a game scored by counting (Go), not {}",
+                game.name()
+            )));
+        }
         let root_state = game.initial();
         let minimax = if cfg.algorithm.is_minimax() {
             Some(Box::new(MinimaxSearch::new(
@@ -135,6 +144,7 @@ impl<G: Game> Search<G> {
                 .eval_cache
                 .then(|| EvalCache::new(cfg.eval_cache_capacity)),
             rng: ChaCha8Rng::seed_from_u64(seed),
+            utility,
             root_state,
             pending: Vec::new(),
             gumbel: GumbelRoot::default(),
@@ -406,6 +416,7 @@ impl<G: Game> Search<G> {
                 NodeStatus::Pending => return Selected::Collision(node),
                 NodeStatus::Unvisited => {
                     if let Some(v) = self.game.terminal_value(&state) {
+                        let v = self.terminal_utility(&state, v);
                         self.tree.status[node as usize] = NodeStatus::Terminal;
                         self.tree.net_value[node as usize] = v;
                         return Selected::Terminal(node);
@@ -414,6 +425,21 @@ impl<G: Game> Search<G> {
                 }
             }
         }
+    }
+
+    /// A finished game's value `v` (for the side to move) with the score
+    /// utility's term for its counted margin, as the network's values get
+    /// it; `v` itself without a score utility.
+    fn terminal_utility(&self, state: &G::State, v: f32) -> f32 {
+        let Some(u) = self.utility else {
+            return v;
+        };
+        // The side to move's margin: the winner's sign, the count's size.
+        let margin = self
+            .game
+            .score_now(state)
+            .map_or(0.0, |m| m.abs() * v.signum());
+        u.blend(v, margin / u.cells)
     }
 
     fn select_child(&mut self, node: NodeId) -> NodeId {

@@ -14,8 +14,8 @@
 
 use std::cell::RefCell;
 
-use super::config::ScoreUtility;
 use super::kernels::{self, Simd};
+use crate::eval::ScoreUtility;
 use rayon::prelude::*;
 
 /// Bytes of scratch (transformed tiles or im2col rows, products,

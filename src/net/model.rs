@@ -6,8 +6,9 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor};
 
-use super::config::{NetConfig, ScoreUtility};
+use super::config::NetConfig;
 use super::cpu::{BatchNormParams, Conv, ConvAlgo, CpuNet, CpuPooledHeads, Dense};
+use crate::eval::ScoreUtility;
 
 fn conv(cin: usize, cout: usize, k: usize, device: &Device) -> Conv2d {
     let padding = if k == 1 {

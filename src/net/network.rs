@@ -11,12 +11,13 @@ use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Device, FloatDType, Tensor, Transaction};
 
-use super::config::{NetConfig, ScoreUtility};
+use super::config::NetConfig;
 use super::cpu::{ConvAlgo, CpuNet, CpuPrecision};
 use super::encode;
 use super::kernels::Simd;
 use super::model::PolicyValueNet;
 use crate::error::{Error, Result};
+use crate::eval::ScoreUtility;
 use crate::eval::{Batch, FinalView};
 use crate::files::write_atomic;
 use crate::game::Game;

@@ -138,7 +138,8 @@ fn play_loop<G: Game>(
     let Some(mut info) = wait_for_best(transport, &stop, log)? else {
         return Ok(());
     };
-    let mut eval = open_network(game, transport, &info, opts)?;
+    let utility = cfg.selfplay.search.score_utility;
+    let mut eval = open_network(game, transport, &info, opts, utility)?;
     log(&format!(
         "playing with network {} (iteration {})",
         info.model_id, info.iteration
@@ -159,7 +160,7 @@ fn play_loop<G: Game>(
         }
         if let Some(w) = wanted.take() {
             if w.model_id != info.model_id {
-                match open_network(game, transport, &w, opts) {
+                match open_network(game, transport, &w, opts, utility) {
                     Ok(e) => {
                         eval = e;
                         info = w;
@@ -313,15 +314,21 @@ fn wait_for_best(
 }
 
 /// The network `info` names, from the local cache or the transport (then
-/// cached), as an evaluator.
+/// cached), as an evaluator with a score utility of weight `score_utility`.
 fn open_network<G: Game>(
     game: &G,
     transport: &mut dyn Transport,
     info: &NetworkInfo,
     opts: &WorkerOptions<'_>,
+    score_utility: f32,
 ) -> Result<NetEvaluator> {
     let model = cached_network(transport, info, &opts.cache)?;
-    let opened = ModelSource::Bytes(model).evaluator(game, &opts.device, opts.precision)?;
+    let opened = ModelSource::Bytes(model).evaluator_scored(
+        game,
+        &opts.device,
+        opts.precision,
+        score_utility,
+    )?;
     Ok(opened.eval)
 }
 

@@ -152,9 +152,12 @@ fn network_games<G: Game>(
     sink: &mut dyn FnMut(GameRecord),
 ) -> Result<SelfPlayReport> {
     let best = read_checkpoint(ctx.game, ctx.run, &state.best)?;
-    let mut opened = best
-        .source()
-        .evaluator(ctx.game, ctx.device, ctx.precision)?;
+    let mut opened = best.source().evaluator_scored(
+        ctx.game,
+        ctx.device,
+        ctx.precision,
+        sp_cfg.search.score_utility,
+    )?;
     let mut cfg = sp_cfg.clone();
     cfg.games = sp_cfg.games - done;
     sp::run_until(
