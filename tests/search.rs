@@ -592,11 +592,8 @@ fn the_score_utility_values_finished_games_by_their_margin() {
     assert_eq!(pass_value(0.0), 1.0);
     let u = ScoreUtility::for_board(0.3, 25).unwrap().unwrap();
     let want = (1.0 + 0.3 * std::f32::consts::FRAC_2_PI * (17.5f32 / u.scale).atan()) / 1.3;
-    assert!(
-        (pass_value(0.3) - want).abs() < 1e-5,
-        "{} vs {want}",
-        pass_value(0.3)
-    );
+    let got = pass_value(0.3);
+    assert!((got - want).abs() < 1e-5, "{got} vs {want}");
     assert!((u.blend(1.0, 17.5 / 25.0) - want).abs() < 1e-6);
     let cfg = SearchConfig {
         score_utility: 0.3,

@@ -48,7 +48,8 @@ pub struct ScoreUtility {
 impl ScoreUtility {
     /// The utility for a board of `cells` points with KataGo's scale: 20
     /// points on 19x19, proportional to the board's side (9.5 on 9x9).
-    /// `None` for factor 0; an error for a negative or non-finite one.
+    /// `None` for factor 0; an error for a negative or non-finite one, and
+    /// for a game without a board to count (`cells` 0).
     pub fn for_board(factor: f32, cells: usize) -> Result<Option<Self>> {
         if !factor.is_finite() || factor < 0.0 {
             return Err(Error::Config(format!(
@@ -57,6 +58,11 @@ impl ScoreUtility {
         }
         if factor == 0.0 {
             return Ok(None);
+        }
+        if cells == 0 {
+            return Err(Error::Config(
+                "a score utility needs a game scored by counting (Go)".into(),
+            ));
         }
         let cells = cells as f32;
         Ok(Some(ScoreUtility {

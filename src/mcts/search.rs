@@ -120,12 +120,6 @@ impl<G: Game> Search<G> {
     pub fn new(game: G, cfg: SearchConfig, seed: u64) -> Result<Self> {
         cfg.validate(game.num_actions())?;
         let utility = ScoreUtility::for_board(cfg.score_utility, game.ownership_cells())?;
-        if utility.is_some() && game.ownership_cells() == 0 {
-            return Err(Error::Config(format!(
-                "score_utility needs a game scored by counting (Go), not {}",
-                game.name()
-            )));
-        }
         let root_state = game.initial();
         let minimax = if cfg.algorithm.is_minimax() {
             Some(Box::new(MinimaxSearch::new(

@@ -387,14 +387,13 @@ impl<G: Game> Network<G> {
     /// the value head alone). Refused for a network without a score head
     /// or a game without a board to score.
     pub fn with_score_utility(mut self, factor: f32) -> Result<Self> {
-        let utility = ScoreUtility::for_board(factor, self.game.ownership_cells())?;
-        if utility.is_some() && (!self.model.has_aux() || self.game.ownership_cells() == 0) {
+        if factor > 0.0 && !self.model.has_aux() {
             return Err(Error::Config(format!(
                 "a score utility needs a network with a score head (the auxiliary heads, Go): {} has none",
                 self.game.name()
             )));
         }
-        self.score_utility = utility;
+        self.score_utility = ScoreUtility::for_board(factor, self.game.ownership_cells())?;
         self.cpu_net = std::sync::OnceLock::new();
         Ok(self)
     }
