@@ -669,3 +669,35 @@ fn policy_based_inference_searches_the_deals_the_bids_make_likely() {
         "{without} of 40 without inference"
     );
 }
+
+#[test]
+fn the_margin_objective_backs_up_each_players_lead() {
+    let g = OhHell::default();
+    for seed in 0..3 {
+        let s = dealt(&g, seed);
+        let Actor::Player(me) = g.actor(&s) else {
+            panic!("bidding starts after the deal")
+        };
+        let cfg = PimcConfig {
+            determinizations: 4,
+            simulations: 65,
+            margin: true,
+            ..PimcConfig::default()
+        };
+        let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
+        let mut eval = SeatValues {
+            players: 3,
+            inner: Uniform::new(),
+        };
+        let r = decide(&mut search, Some(&mut eval), &g, &s, 16).unwrap();
+        // Seat q is worth 0.1 q: the lead is 0.1 me - the mean of the others.
+        let others: f32 = (0..3u8).filter(|&q| q != me).map(|q| 0.1 * q as f32).sum();
+        let lead = 0.1 * me as f32 - others / 2.0;
+        assert!(
+            (r.value - lead).abs() < 1e-4,
+            "value {} for player {me}, lead {lead}",
+            r.value
+        );
+        assert_eq!(r.simulations, 64);
+    }
+}

@@ -12,7 +12,8 @@
 //! Values are vectors, one per player: a leaf's evaluation (the network's
 //! value head, seats counted from the leaf's player to move, or a random
 //! rollout's scores) is backed up so that each edge adds the value of the
-//! player who chose it.
+//! player who chose it (or, with [`PimcConfig::margin`], that value minus
+//! the mean of the others').
 //!
 //! Leaves are evaluated either by the batch's evaluator (a network over the
 //! leaf player's information state and the tree's deal, so that every
@@ -74,6 +75,13 @@ pub struct PimcConfig {
     /// `determinizations` of them drawn by weight without replacement.
     /// Those evaluations count against `simulations`.
     pub infer_deals: usize,
+    /// The competitive objective (default false): each player maximises
+    /// their score minus the mean of the other players' scores, rather than
+    /// their own score alone (a table is won by the lead, and a match
+    /// against other engines is scored by it). The values the network or
+    /// a playout gives (every player's score) are unchanged; only what the
+    /// search backs up for each player.
+    pub margin: bool,
 }
 
 impl Default for PimcConfig {
@@ -88,6 +96,7 @@ impl Default for PimcConfig {
             dirichlet_epsilon: 0.0,
             dirichlet_alpha: 1.0,
             infer_deals: 0,
+            margin: false,
         }
     }
 }
@@ -227,6 +236,17 @@ impl Tree {
         let f = self.first[n as usize];
         f..f + self.count[n as usize] as u32
     }
+}
+
+/// What player `p` maximises: their value, or with `margin` their value
+/// minus the mean of the others'.
+fn utility(values: &[f32], p: usize, margin: bool) -> f32 {
+    let n = values.len();
+    if !margin || n < 2 {
+        return values[p];
+    }
+    let others: f32 = values.iter().sum::<f32>() - values[p];
+    values[p] - others / (n - 1) as f32
 }
 
 /// `Pending::tree` of an inference request (`node`: its index).
@@ -688,13 +708,14 @@ impl<G: ImperfectGame> PimcSearch<G> {
 
     /// Adds `values` (absolute seats, scaled) along the current path.
     fn backup(&mut self, k: usize, values: &[f32]) {
+        let margin = self.cfg.margin;
         let t = &mut self.trees[k];
         for &n in &self.path {
             let i = n as usize;
             t.in_flight[i] -= 1;
             t.visits[i] += 1;
-            t.value[i] += values[t.mover[i] as usize];
-            t.own[i] += values[t.to_move[i] as usize];
+            t.value[i] += utility(values, t.mover[i] as usize, margin);
+            t.own[i] += utility(values, t.to_move[i] as usize, margin);
         }
         self.finished[k] += 1;
         self.stats.simulations += 1;

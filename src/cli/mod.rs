@@ -252,6 +252,11 @@ pub struct CardArgs {
     /// its evaluations count against --simulations. 0: off.
     #[arg(long, default_value_t = 0)]
     pub infer_deals: usize,
+    /// The competitive objective: every player in the search maximises
+    /// their score minus the mean of the others' (to lead the table) rather
+    /// than their own score.
+    #[arg(long)]
+    pub margin: bool,
     /// Leaves per network batch of one decision.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -276,6 +281,7 @@ impl CardArgs {
             self.model.is_none(),
         )?;
         cfg.infer_deals = self.infer_deals;
+        cfg.margin = self.margin;
         cfg.validate().context("--infer-deals")?;
         if self.batch == 0 {
             anyhow::bail!("--batch must be at least 1");
