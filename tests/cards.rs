@@ -50,38 +50,50 @@ impl Evaluator for SeatValues {
     }
 }
 
+/// Each edge adds the value of the player who chose it, or with the
+/// competitive objective (`margin`) that player's lead over the others.
 #[test]
 fn values_are_backed_up_to_the_player_who_chose() {
     let g = OhHell::default();
-    for seed in 0..5 {
-        let s = dealt(&g, seed);
-        let Actor::Player(me) = g.actor(&s) else {
-            panic!("bidding starts after the deal")
-        };
-        let cfg = PimcConfig {
-            determinizations: 4,
-            simulations: 65,
-            ..PimcConfig::default()
-        };
-        let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
-        let mut eval = SeatValues {
-            players: 3,
-            inner: Uniform::new(),
-        };
-        let r = decide(&mut search, Some(&mut eval), &g, &s, 16).unwrap();
-        assert!(
-            (r.value - 0.1 * me as f32).abs() < 1e-4,
-            "value {} for player {me}",
-            r.value
-        );
-        assert_eq!(r.simulations, 64);
-        let mut legal = Vec::new();
-        g.legal_actions(&s, &mut legal);
-        assert!(legal.contains(&r.action));
-        // One evaluation per simulation, each tree's root the first: within
-        // the budget of 65 evaluations.
-        assert_eq!(search.stats().requests, 64);
-        assert_eq!(r.visits.iter().sum::<u32>(), 64 - 4);
+    for margin in [false, true] {
+        for seed in 0..5 {
+            let s = dealt(&g, seed);
+            let Actor::Player(me) = g.actor(&s) else {
+                panic!("bidding starts after the deal")
+            };
+            let cfg = PimcConfig {
+                determinizations: 4,
+                simulations: 65,
+                margin,
+                ..PimcConfig::default()
+            };
+            let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
+            let mut eval = SeatValues {
+                players: 3,
+                inner: Uniform::new(),
+            };
+            let r = decide(&mut search, Some(&mut eval), &g, &s, 16).unwrap();
+            // Seat q is worth 0.1 q; the lead is that minus the others' mean.
+            let others: f32 = (0..3u8).filter(|&q| q != me).map(|q| 0.1 * q as f32).sum();
+            let want = if margin {
+                0.1 * me as f32 - others / 2.0
+            } else {
+                0.1 * me as f32
+            };
+            assert!(
+                (r.value - want).abs() < 1e-4,
+                "value {} for player {me}, want {want} (margin {margin})",
+                r.value
+            );
+            assert_eq!(r.simulations, 64);
+            let mut legal = Vec::new();
+            g.legal_actions(&s, &mut legal);
+            assert!(legal.contains(&r.action));
+            // One evaluation per simulation, each tree's root the first:
+            // within the budget of 65 evaluations.
+            assert_eq!(search.stats().requests, 64);
+            assert_eq!(r.visits.iter().sum::<u32>(), 64 - 4);
+        }
     }
 }
 
@@ -668,36 +680,4 @@ fn policy_based_inference_searches_the_deals_the_bids_make_likely() {
         (8..=32).contains(&without),
         "{without} of 40 without inference"
     );
-}
-
-#[test]
-fn the_margin_objective_backs_up_each_players_lead() {
-    let g = OhHell::default();
-    for seed in 0..3 {
-        let s = dealt(&g, seed);
-        let Actor::Player(me) = g.actor(&s) else {
-            panic!("bidding starts after the deal")
-        };
-        let cfg = PimcConfig {
-            determinizations: 4,
-            simulations: 65,
-            margin: true,
-            ..PimcConfig::default()
-        };
-        let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
-        let mut eval = SeatValues {
-            players: 3,
-            inner: Uniform::new(),
-        };
-        let r = decide(&mut search, Some(&mut eval), &g, &s, 16).unwrap();
-        // Seat q is worth 0.1 q: the lead is 0.1 me - the mean of the others.
-        let others: f32 = (0..3u8).filter(|&q| q != me).map(|q| 0.1 * q as f32).sum();
-        let lead = 0.1 * me as f32 - others / 2.0;
-        assert!(
-            (r.value - lead).abs() < 1e-4,
-            "value {} for player {me}, lead {lead}",
-            r.value
-        );
-        assert_eq!(r.simulations, 64);
-    }
 }

@@ -238,15 +238,19 @@ impl Tree {
     }
 }
 
-/// What player `p` maximises: their value, or with `margin` their value
-/// minus the mean of the others'.
-fn utility(values: &[f32], p: usize, margin: bool) -> f32 {
+/// Each player's lead (the competitive objective): their value minus the
+/// mean of the others', written to `out`.
+fn leads(values: &[f32], out: &mut Vec<f32>) {
     let n = values.len();
-    if !margin || n < 2 {
-        return values[p];
-    }
-    let others: f32 = values.iter().sum::<f32>() - values[p];
-    values[p] - others / (n - 1) as f32
+    let total: f32 = values.iter().sum();
+    out.clear();
+    out.extend(values.iter().map(|&v| {
+        if n < 2 {
+            v
+        } else {
+            v - (total - v) / (n - 1) as f32
+        }
+    }));
 }
 
 /// `Pending::tree` of an inference request (`node`: its index).
@@ -336,6 +340,8 @@ pub struct PimcSearch<G: ImperfectGame> {
     // scratch
     actions: Vec<usize>,
     values: Vec<f32>,
+    /// What is backed up with the competitive objective.
+    leads: Vec<f32>,
     path: Vec<u32>,
 }
 
@@ -362,6 +368,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
             infer_done: 0,
             actions: Vec::new(),
             values: vec![0.0; players],
+            leads: Vec::with_capacity(players),
             path: Vec::new(),
             game,
             cfg,
@@ -708,14 +715,19 @@ impl<G: ImperfectGame> PimcSearch<G> {
 
     /// Adds `values` (absolute seats, scaled) along the current path.
     fn backup(&mut self, k: usize, values: &[f32]) {
-        let margin = self.cfg.margin;
+        let values = if self.cfg.margin {
+            leads(values, &mut self.leads);
+            &self.leads[..]
+        } else {
+            values
+        };
         let t = &mut self.trees[k];
         for &n in &self.path {
             let i = n as usize;
             t.in_flight[i] -= 1;
             t.visits[i] += 1;
-            t.value[i] += utility(values, t.mover[i] as usize, margin);
-            t.own[i] += utility(values, t.to_move[i] as usize, margin);
+            t.value[i] += values[t.mover[i] as usize];
+            t.own[i] += values[t.to_move[i] as usize];
         }
         self.finished[k] += 1;
         self.stats.simulations += 1;
