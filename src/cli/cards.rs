@@ -251,7 +251,7 @@ pub fn train(
         &stop,
         &mut |it| {
             println!(
-                "iteration {}: {} hands ({:.0}/hour, mean batch {:.1}), exact bids {:.1}%, mean score {:.2}; {} examples, policy loss {:.3}, value loss {:.4}; {:.0} s",
+                "iteration {}: {} hands ({:.0}/hour, mean batch {:.1}), exact bids {:.1}%, mean score {:.2}; {} examples, policy loss {:.3}, value loss {:.4} (on the new hands before training: {:.3}, {:.4}); {:.0} s",
                 it.iteration,
                 it.selfplay.hands,
                 it.selfplay.hands_per_hour,
@@ -261,6 +261,8 @@ pub fn train(
                 it.examples,
                 it.train.policy_loss,
                 it.train.value_loss,
+                it.held_out.policy_loss,
+                it.held_out.value_loss,
                 it.seconds
             );
         },

@@ -493,6 +493,9 @@ impl<G: ImperfectGame> CardTrainer<G> {
         }
     }
 
+    pub fn game(&self) -> &G {
+        &self.game
+    }
     pub fn steps(&self) -> u64 {
         self.steps
     }

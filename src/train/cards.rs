@@ -98,6 +98,10 @@ pub struct CardIteration {
     pub selfplay: CardSelfPlayReport,
     pub examples: usize,
     pub train: CardStepStats,
+    /// The losses of the network before this iteration's training on this
+    /// iteration's own hands (data it has never trained on): the honest
+    /// measure of how well it generalises.
+    pub held_out: CardStepStats,
     pub seconds: f64,
 }
 
@@ -198,6 +202,44 @@ pub fn examples<G: ImperfectGame>(game: &G, hands: &[HandRecord]) -> Vec<Example
         }
     }
     out
+}
+
+/// A training batch of examples: packed states, dense policy targets over
+/// `actions`, value targets of `players` seats.
+fn train_batch<'a>(
+    rows: impl Iterator<Item = &'a Example>,
+    actions: usize,
+    players: usize,
+) -> CardTrainBatch {
+    let mut b = CardTrainBatch::default();
+    for (info, policy, value) in rows {
+        b.packed.extend_from_slice(info);
+        let at = b.policy.len();
+        b.policy.resize(at + actions, 0.0);
+        for &(act, share) in policy {
+            b.policy[at + act as usize] = share;
+        }
+        debug_assert_eq!(value.len(), players);
+        b.value.extend_from_slice(value);
+    }
+    b
+}
+
+/// The trainer's mean losses over `ex` without training on them.
+fn held_out_losses<G: ImperfectGame>(
+    trainer: &CardTrainer<G>,
+    ex: &[Example],
+    batch_size: usize,
+) -> Result<CardStepStats> {
+    let (a, p) = (trainer.game().num_actions(), trainer.game().num_players());
+    let mut total = CardStepStats::default();
+    for chunk in ex.chunks(batch_size.max(1)) {
+        let s = trainer.evaluate(&train_batch(chunk.iter(), a, p))?;
+        let share = chunk.len() as f32 / ex.len() as f32;
+        total.policy_loss += s.policy_loss * share;
+        total.value_loss += s.value_loss * share;
+    }
+    Ok(total)
 }
 
 /// Runs (or resumes) the loop until `iterations` iterations are done, or
@@ -311,6 +353,7 @@ pub fn run<G: ImperfectGame>(
                 (hands, report)
             }
         };
+        let held_out = held_out_losses(&trainer, &examples(game, &hands), settings.batch_size)?;
         window.push_back(hands);
         while window.len() > settings.window_iterations.max(1) {
             window.pop_front();
@@ -328,18 +371,8 @@ pub fn run<G: ImperfectGame>(
                 ex.shuffle(&mut rng);
             }
             let start = (step * settings.batch_size) % ex.len().max(1);
-            let mut b = CardTrainBatch::default();
-            for k in 0..settings.batch_size.min(ex.len()) {
-                let (info, policy, value) = &ex[(start + k) % ex.len()];
-                b.packed.extend_from_slice(info);
-                let at = b.policy.len();
-                b.policy.resize(at + a, 0.0);
-                for &(act, share) in policy {
-                    b.policy[at + act as usize] = share;
-                }
-                debug_assert_eq!(value.len(), p);
-                b.value.extend_from_slice(value);
-            }
+            let rows = (0..settings.batch_size.min(ex.len())).map(|k| &ex[(start + k) % ex.len()]);
+            let b = train_batch(rows, a, p);
             let s = trainer.step(&b, settings.value_weight)?;
             stats.policy_loss += s.policy_loss / settings.steps_per_iteration as f32;
             stats.value_loss += s.value_loss / settings.steps_per_iteration as f32;
@@ -364,6 +397,7 @@ pub fn run<G: ImperfectGame>(
             selfplay: report,
             examples: ex.len(),
             train: stats,
+            held_out,
             seconds: t0.elapsed().as_secs_f64(),
         };
         let mut metrics = std::fs::OpenOptions::new()
