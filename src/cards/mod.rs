@@ -144,6 +144,22 @@ pub trait ImperfectGame: Clone + Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Number of relabellings under which the rules, the deal's odds and the
+    /// scores do not change (a card game's suits); 1: none. Relabelling 0
+    /// is the identity. Training draws one per example (data augmentation).
+    fn symmetries(&self) -> usize {
+        1
+    }
+
+    /// Relabels a packed information state ([`ImperfectGame::pack_info`])
+    /// by symmetry `sym`: the state packed from the relabelled game.
+    fn transform_info(&self, _sym: usize, _words: &mut [u32]) {}
+
+    /// Relabels action `a` by symmetry `sym`.
+    fn transform_action(&self, _sym: usize, a: usize) -> usize {
+        a
+    }
+
     /// The WGSL kernel that computes [`ImperfectGame::encode_info`] on a GPU:
     /// its name (`shaders/encode_NAME.wgsl`) and its parameters after the
     /// batch size. `None`: encoded on the CPU.

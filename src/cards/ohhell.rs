@@ -513,6 +513,47 @@ impl OhHell {
         }
     }
 
+    /// The suit permutation of symmetry `sym` (the `sym`-th permutation of
+    /// the suits in the factorial number system; 0 is the identity).
+    pub fn suit_permutation(&self, sym: usize) -> Vec<usize> {
+        let mut left: Vec<usize> = (0..self.suits).collect();
+        let mut code = sym;
+        let mut perm = Vec::with_capacity(self.suits);
+        for k in (1..=self.suits).rev() {
+            let f: usize = (1..k).product();
+            perm.push(left.remove((code / f) % k));
+            code %= f;
+        }
+        perm
+    }
+
+    /// Card `c` with its suit relabelled by `perm`.
+    fn relabel_card(&self, perm: &[usize], c: usize) -> usize {
+        self.card(perm[self.suit(c)], self.rank(c))
+    }
+
+    /// A mask of cards with the suits relabelled by `perm`.
+    fn relabel_mask(&self, perm: &[usize], mut mask: u64) -> u64 {
+        let mut out = 0;
+        while mask != 0 {
+            let c = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            out |= 1 << self.relabel_card(perm, c);
+        }
+        out
+    }
+
+    /// Packed nibbles by card (`words`) with the suits relabelled by `perm`.
+    fn relabel_nibbles(&self, perm: &[usize], words: &mut [u32]) {
+        let old = words.to_vec();
+        words.fill(0);
+        for c in 0..self.cards {
+            let v = old[c / 8] >> (4 * (c % 8)) & 15;
+            let to = self.relabel_card(perm, c);
+            words[to / 8] |= v << (4 * (to % 8));
+        }
+    }
+
     /// Player `player`'s seat counted from `me` (0 = me, 1 = the next to my left).
     fn rel(&self, me: usize, player: usize) -> usize {
         (player + self.players - me) % self.players
@@ -765,6 +806,47 @@ impl ImperfectGame for OhHell {
                 out[deal + c / 8] |= seat << (4 * (c % 8));
             }
         }
+    }
+
+    /// Every permutation of the suits: the rules treat suits alike (the
+    /// trump suit is the turned-up card's, relabelled with it).
+    fn symmetries(&self) -> usize {
+        (1..=self.suits).product()
+    }
+
+    fn transform_info(&self, sym: usize, w: &mut [u32]) {
+        if sym == 0 {
+            return;
+        }
+        let perm = self.suit_permutation(sym);
+        let trump = (w[0] >> 16 & 63) as usize;
+        if trump < self.cards {
+            w[0] = (w[0] & !(63 << 16)) | (self.relabel_card(&perm, trump) as u32) << 16;
+        }
+        let hand = self.relabel_mask(&perm, w[1] as u64 | (w[2] as u64) << 32);
+        (w[1], w[2]) = (hand as u32, (hand >> 32) as u32);
+        let cards = 3;
+        let bids = cards + self.packed_card_words();
+        let deal = bids + 5;
+        self.relabel_nibbles(&perm, &mut w[cards..bids]);
+        self.relabel_nibbles(&perm, &mut w[deal..deal + self.packed_card_words()]);
+        let voids = w[bids + 4];
+        let mut out = 0;
+        for seat in 0..self.players {
+            for (suit, &to) in perm.iter().enumerate() {
+                if voids >> (4 * seat + suit) & 1 == 1 {
+                    out |= 1 << (4 * seat + to);
+                }
+            }
+        }
+        w[bids + 4] = out;
+    }
+
+    fn transform_action(&self, sym: usize, a: usize) -> usize {
+        if sym == 0 || a >= self.cards {
+            return a;
+        }
+        self.relabel_card(&self.suit_permutation(sym), a)
     }
 
     fn hidden_features(&self) -> std::ops::Range<usize> {
@@ -1088,7 +1170,7 @@ impl OhHell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
     fn deal(g: &OhHell, seed: u64) -> OhHellState {
@@ -1109,6 +1191,69 @@ mod tests {
         let all = s.hand(0) | s.hand(1) | s.hand(2) | 1 << s.trump().unwrap();
         assert_eq!(all.count_ones(), 16);
         assert_eq!(g.actor(&s), Actor::Player(((s.dealer() + 1) % 3) as u8));
+    }
+
+    /// Relabelling the suits of a packed view gives the view of the hand
+    /// played with relabelled cards, at every decision, for every
+    /// permutation; legal actions relabel the same way; scores are equal.
+    #[test]
+    fn suit_relabelling_commutes_with_the_rules_and_the_packing() {
+        for rules in [
+            "",
+            "num_cards_per_suit=13,num_tricks_fixed=-1",
+            "num_suits=3,players=4,num_cards_per_suit=6,num_tricks_fixed=4",
+        ] {
+            let g = OhHell::new(OhHellConfig::parse(rules).unwrap()).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            let mut seen = std::collections::HashSet::new();
+            for sym in 0..g.symmetries() {
+                let perm = g.suit_permutation(sym);
+                assert!(
+                    seen.insert(perm.clone()),
+                    "{rules}: permutation {sym} repeats"
+                );
+                let (mut a, mut b) = (g.initial(), g.initial());
+                let (mut la, mut lb) = (Vec::new(), Vec::new());
+                let mut wa = vec![0; g.info_words()];
+                let mut wb = vec![0; g.info_words()];
+                loop {
+                    let (action, mapped) = match g.actor(&a) {
+                        Actor::Chance => {
+                            g.chance_outcomes(&a, &mut la);
+                            let x = la[rng.random_range(0..la.len())];
+                            let y = if a.phase() == Phase::Deal {
+                                g.transform_action(sym, x)
+                            } else {
+                                x
+                            };
+                            (x, y)
+                        }
+                        Actor::Player(p) => {
+                            g.pack_info(&a, p, &mut wa);
+                            g.pack_info(&b, p, &mut wb);
+                            g.transform_info(sym, &mut wa);
+                            assert_eq!(wa, wb, "{rules}: symmetry {sym}");
+                            g.legal_actions(&a, &mut la);
+                            g.legal_actions(&b, &mut lb);
+                            let mut mapped: Vec<usize> =
+                                la.iter().map(|&x| g.transform_action(sym, x)).collect();
+                            mapped.sort_unstable();
+                            lb.sort_unstable();
+                            assert_eq!(mapped, lb, "{rules}: symmetry {sym}");
+                            let x = la[rng.random_range(0..la.len())];
+                            (x, g.transform_action(sym, x))
+                        }
+                        Actor::Terminal => break,
+                    };
+                    g.apply(&mut a, action);
+                    g.apply(&mut b, mapped);
+                }
+                let (mut ra, mut rb) = (vec![0.0; g.num_players()], vec![0.0; g.num_players()]);
+                assert!(g.returns(&a, &mut ra) && g.returns(&b, &mut rb));
+                assert_eq!(ra, rb, "{rules}: symmetry {sym}");
+            }
+            assert_eq!(seen.len(), g.symmetries());
+        }
     }
 
     #[test]

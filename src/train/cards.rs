@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,11 @@ pub struct CardTrainSettings {
     pub bootstrap_iterations: usize,
     /// Simulations a decision of the rollout search (default 1000).
     pub bootstrap_simulations: u32,
+    /// Relabels every training example by a random symmetry of the rules
+    /// (for Oh Hell one of the 24 permutations of the suits): more data
+    /// for the value head, which otherwise learns hands by heart
+    /// (default true).
+    pub augment: bool,
 }
 
 impl Default for CardTrainSettings {
@@ -78,6 +83,7 @@ impl Default for CardTrainSettings {
             selfplay: CardSelfPlayConfig::default(),
             bootstrap_iterations: 3,
             bootstrap_simulations: 1000,
+            augment: true,
         }
     }
 }
@@ -204,22 +210,30 @@ pub fn examples<G: ImperfectGame>(game: &G, hands: &[HandRecord]) -> Vec<Example
     out
 }
 
-/// A training batch of examples: packed states, dense policy targets over
-/// `actions`, value targets of `players` seats.
-fn train_batch<'a>(
+/// A training batch of examples: packed states, dense policy targets,
+/// value targets; each example relabelled by a random symmetry of the game
+/// when `augment` has a generator.
+fn train_batch<'a, G: ImperfectGame>(
+    game: &G,
     rows: impl Iterator<Item = &'a Example>,
-    actions: usize,
-    players: usize,
+    mut augment: Option<&mut ChaCha8Rng>,
 ) -> CardTrainBatch {
+    let (actions, symmetries) = (game.num_actions(), game.symmetries());
     let mut b = CardTrainBatch::default();
     for (info, policy, value) in rows {
+        let sym = match augment.as_deref_mut() {
+            Some(rng) if symmetries > 1 => rng.random_range(0..symmetries),
+            _ => 0,
+        };
+        let at = b.packed.len();
         b.packed.extend_from_slice(info);
+        game.transform_info(sym, &mut b.packed[at..]);
         let at = b.policy.len();
         b.policy.resize(at + actions, 0.0);
         for &(act, share) in policy {
-            b.policy[at + act as usize] = share;
+            b.policy[at + game.transform_action(sym, act as usize)] = share;
         }
-        debug_assert_eq!(value.len(), players);
+        debug_assert_eq!(value.len(), game.num_players());
         b.value.extend_from_slice(value);
     }
     b
@@ -231,10 +245,9 @@ fn held_out_losses<G: ImperfectGame>(
     ex: &[Example],
     batch_size: usize,
 ) -> Result<CardStepStats> {
-    let (a, p) = (trainer.game().num_actions(), trainer.game().num_players());
     let mut total = CardStepStats::default();
     for chunk in ex.chunks(batch_size.max(1)) {
-        let s = trainer.evaluate(&train_batch(chunk.iter(), a, p))?;
+        let s = trainer.evaluate(&train_batch(trainer.game(), chunk.iter(), None))?;
         let share = chunk.len() as f32 / ex.len() as f32;
         total.policy_loss += s.policy_loss * share;
         total.value_loss += s.value_loss * share;
@@ -362,7 +375,6 @@ pub fn run<G: ImperfectGame>(
         let all: Vec<HandRecord> = window.iter().flatten().cloned().collect();
         let mut ex = examples(game, &all);
         let mut stats = CardStepStats::default();
-        let (a, p) = (game.num_actions(), game.num_players());
         for step in 0..settings.steps_per_iteration {
             if stop() {
                 return Err(Error::Interrupted);
@@ -372,7 +384,7 @@ pub fn run<G: ImperfectGame>(
             }
             let start = (step * settings.batch_size) % ex.len().max(1);
             let rows = (0..settings.batch_size.min(ex.len())).map(|k| &ex[(start + k) % ex.len()]);
-            let b = train_batch(rows, a, p);
+            let b = train_batch(game, rows, settings.augment.then_some(&mut rng));
             let s = trainer.step(&b, settings.value_weight)?;
             stats.policy_loss += s.policy_loss / settings.steps_per_iteration as f32;
             stats.value_loss += s.value_loss / settings.steps_per_iteration as f32;
