@@ -296,6 +296,8 @@ pub struct OhHell {
     ranks: usize,
     cards: usize,
     max_tricks: usize,
+    /// Every permutation of the suits, in the order of the symmetries.
+    suit_perms: Vec<Vec<usize>>,
 }
 
 impl Default for OhHell {
@@ -317,6 +319,7 @@ impl OhHell {
             ranks,
             cards: suits * ranks,
             max_tricks: (suits * ranks - 1) / players,
+            suit_perms: suit_permutations(suits),
             config,
         })
     }
@@ -513,18 +516,10 @@ impl OhHell {
         }
     }
 
-    /// The suit permutation of symmetry `sym` (the `sym`-th permutation of
-    /// the suits in the factorial number system; 0 is the identity).
-    pub fn suit_permutation(&self, sym: usize) -> Vec<usize> {
-        let mut left: Vec<usize> = (0..self.suits).collect();
-        let mut code = sym;
-        let mut perm = Vec::with_capacity(self.suits);
-        for k in (1..=self.suits).rev() {
-            let f: usize = (1..k).product();
-            perm.push(left.remove((code / f) % k));
-            code %= f;
-        }
-        perm
+    /// The suit permutation of symmetry `sym` (`sym < symmetries()`; 0 is
+    /// the identity).
+    pub fn suit_permutation(&self, sym: usize) -> &[usize] {
+        &self.suit_perms[sym]
     }
 
     /// Card `c` with its suit relabelled by `perm`.
@@ -563,6 +558,19 @@ impl OhHell {
         self.cards.div_ceil(8)
     }
 
+    /// Where each group of words of a packed information state starts.
+    fn packed_words(&self) -> PackedWords {
+        let cards = 3;
+        let bids = cards + self.packed_card_words();
+        PackedWords {
+            cards,
+            bids,
+            won: bids + 2,
+            voids: bids + 4,
+            deal: bids + 5,
+        }
+    }
+
     /// Feature offsets of [`ImperfectGame::encode_info`].
     fn layout(&self) -> InfoLayout {
         let (p, n, s, t) = (self.players, self.cards, self.suits, self.max_tricks);
@@ -594,6 +602,37 @@ impl OhHell {
             len: others + (p - 1) * n,
         }
     }
+}
+
+/// Every permutation of `suits` suits, the `i`-th read as `i` in the
+/// factorial number system (the 0th is the identity).
+fn suit_permutations(suits: usize) -> Vec<Vec<usize>> {
+    let count: usize = (1..=suits).product();
+    (0..count)
+        .map(|sym| {
+            let mut left: Vec<usize> = (0..suits).collect();
+            let mut code = sym;
+            let mut perm = Vec::with_capacity(suits);
+            for k in (1..=suits).rev() {
+                let f: usize = (1..k).product();
+                perm.push(left.remove((code / f) % k));
+                code %= f;
+            }
+            perm
+        })
+        .collect()
+}
+
+/// Where each group of words of a packed information state starts (see
+/// [`ImperfectGame::pack_info`]): card nibbles of the cards played, bids,
+/// tricks won, voids, card nibbles of the deal.
+#[derive(Clone, Copy, Debug)]
+struct PackedWords {
+    cards: usize,
+    bids: usize,
+    won: usize,
+    voids: usize,
+    deal: usize,
 }
 
 /// Where each group of features starts (see [`ImperfectGame::encode_info`]).
@@ -750,7 +789,7 @@ impl ImperfectGame for OhHell {
     /// another player (their seat; 0 for mine, played or undealt cards).
     /// Seats count from `player` (0 = me).
     fn info_words(&self) -> usize {
-        3 + 2 * self.packed_card_words() + 5
+        self.packed_words().deal + self.packed_card_words()
     }
 
     fn pack_info(&self, s: &OhHellState, me: u8, out: &mut [u32]) {
@@ -777,7 +816,13 @@ impl ImperfectGame for OhHell {
             | trump << 16;
         out[1] = s.hands[me] as u32;
         out[2] = (s.hands[me] >> 32) as u32;
-        let cards = 3;
+        let PackedWords {
+            cards,
+            bids,
+            won,
+            voids,
+            deal,
+        } = self.packed_words();
         let in_current = s.played as usize - s.played as usize % self.players;
         for i in 0..s.played as usize {
             let c = s.plays[i] as usize;
@@ -785,8 +830,6 @@ impl ImperfectGame for OhHell {
             let nibble = 1 + seat as u32 + if i >= in_current { 8 } else { 0 };
             out[cards + c / 8] |= nibble << (4 * (c % 8));
         }
-        let bids = cards + self.packed_card_words();
-        let (won, voids) = (bids + 2, bids + 4);
         for p in 0..self.players {
             let seat = self.rel(me, p);
             out[bids + seat / 4] |= (s.bids[p] as u32) << (8 * (seat % 4));
@@ -796,7 +839,6 @@ impl ImperfectGame for OhHell {
         for seat in self.players..8 {
             out[bids + seat / 4] |= 0xFF << (8 * (seat % 4));
         }
-        let deal = bids + 5;
         for p in (0..self.players).filter(|&p| p != me) {
             let seat = self.rel(me, p) as u32;
             let mut hand = s.hands[p];
@@ -811,7 +853,7 @@ impl ImperfectGame for OhHell {
     /// Every permutation of the suits: the rules treat suits alike (the
     /// trump suit is the turned-up card's, relabelled with it).
     fn symmetries(&self) -> usize {
-        (1..=self.suits).product()
+        self.suit_perms.len()
     }
 
     fn transform_info(&self, sym: usize, w: &mut [u32]) {
@@ -821,16 +863,14 @@ impl ImperfectGame for OhHell {
         let perm = self.suit_permutation(sym);
         let trump = (w[0] >> 16 & 63) as usize;
         if trump < self.cards {
-            w[0] = (w[0] & !(63 << 16)) | (self.relabel_card(&perm, trump) as u32) << 16;
+            w[0] = (w[0] & !(63 << 16)) | (self.relabel_card(perm, trump) as u32) << 16;
         }
-        let hand = self.relabel_mask(&perm, w[1] as u64 | (w[2] as u64) << 32);
+        let hand = self.relabel_mask(perm, w[1] as u64 | (w[2] as u64) << 32);
         (w[1], w[2]) = (hand as u32, (hand >> 32) as u32);
-        let cards = 3;
-        let bids = cards + self.packed_card_words();
-        let deal = bids + 5;
-        self.relabel_nibbles(&perm, &mut w[cards..bids]);
-        self.relabel_nibbles(&perm, &mut w[deal..deal + self.packed_card_words()]);
-        let voids = w[bids + 4];
+        let at = self.packed_words();
+        self.relabel_nibbles(perm, &mut w[at.cards..at.bids]);
+        self.relabel_nibbles(perm, &mut w[at.deal..at.deal + self.packed_card_words()]);
+        let voids = w[at.voids];
         let mut out = 0;
         for seat in 0..self.players {
             for (suit, &to) in perm.iter().enumerate() {
@@ -839,14 +879,14 @@ impl ImperfectGame for OhHell {
                 }
             }
         }
-        w[bids + 4] = out;
+        w[at.voids] = out;
     }
 
     fn transform_action(&self, sym: usize, a: usize) -> usize {
         if sym == 0 || a >= self.cards {
             return a;
         }
-        self.relabel_card(&self.suit_permutation(sym), a)
+        self.relabel_card(self.suit_permutation(sym), a)
     }
 
     fn hidden_features(&self) -> std::ops::Range<usize> {
@@ -868,7 +908,7 @@ impl ImperfectGame for OhHell {
     fn encode_info(&self, w: &[u32], out: &mut [f32]) {
         debug_assert_eq!(w.len(), self.info_words());
         debug_assert_eq!(out.len(), self.info_len());
-        let l = self.layout();
+        let (l, at) = (self.layout(), self.packed_words());
         let (p, n, t) = (self.players, self.cards, self.max_tricks);
         out.fill(0.0);
         let hand = w[1] as u64 | (w[2] as u64) << 32;
@@ -876,7 +916,7 @@ impl ImperfectGame for OhHell {
             if hand >> c & 1 == 1 {
                 out[l.hand + c] = 1.0;
             }
-            let nibble = (w[3 + c / 8] >> (4 * (c % 8))) & 15;
+            let nibble = (w[at.cards + c / 8] >> (4 * (c % 8))) & 15;
             if nibble & 7 != 0 {
                 let seat = (nibble & 7) as usize - 1;
                 let group = if nibble & 8 != 0 { l.current } else { l.past };
@@ -887,18 +927,17 @@ impl ImperfectGame for OhHell {
         if trump < n {
             out[l.trump + trump] = 1.0;
         }
-        let bids = 3 + self.packed_card_words();
         for seat in 0..p {
-            let bid = (w[bids + seat / 4] >> (8 * (seat % 4)) & 0xFF) as usize;
+            let bid = (w[at.bids + seat / 4] >> (8 * (seat % 4)) & 0xFF) as usize;
             let slot = if bid == NONE as usize {
                 0
             } else {
                 1 + bid.min(t)
             };
             out[l.bids + seat * (t + 2) + slot] = 1.0;
-            let won = (w[bids + 2 + seat / 4] >> (8 * (seat % 4)) & 0xFF) as usize;
+            let won = (w[at.won + seat / 4] >> (8 * (seat % 4)) & 0xFF) as usize;
             out[l.won + seat * (t + 1) + won.min(t)] = 1.0;
-            let voids = w[bids + 4] >> (4 * seat) & 15;
+            let voids = w[at.voids] >> (4 * seat) & 15;
             for suit in 0..self.suits {
                 if voids >> suit & 1 == 1 {
                     out[l.voids + seat * self.suits + suit] = 1.0;
@@ -912,9 +951,8 @@ impl ImperfectGame for OhHell {
         out[l.dealer + (w[0] >> 3 & 7) as usize % p] = 1.0;
         out[l.leader + (w[0] >> 12 & 7) as usize % p] = 1.0;
         out[l.phase] = (w[0] >> 11 & 1) as f32;
-        let deal = bids + 5;
         for c in 0..n {
-            let seat = (w[deal + c / 8] >> (4 * (c % 8)) & 15) as usize;
+            let seat = (w[at.deal + c / 8] >> (4 * (c % 8)) & 15) as usize;
             if (1..p).contains(&seat) {
                 out[l.others + (seat - 1) * n + c] = 1.0;
             }
@@ -1209,7 +1247,7 @@ mod tests {
             for sym in 0..g.symmetries() {
                 let perm = g.suit_permutation(sym);
                 assert!(
-                    seen.insert(perm.clone()),
+                    seen.insert(perm.to_vec()),
                     "{rules}: permutation {sym} repeats"
                 );
                 let (mut a, mut b) = (g.initial(), g.initial());
