@@ -681,3 +681,124 @@ fn policy_based_inference_searches_the_deals_the_bids_make_likely() {
         "{without} of 40 without inference"
     );
 }
+
+/// Values from the tricks won so far: each seat's value is 0.3 x its
+/// tricks (read from the packed words), uniform priors.
+struct TrickValues {
+    won_word: usize,
+    inner: Uniform,
+}
+
+impl Evaluator for TrickValues {
+    fn submit(&mut self, batch: Batch) -> Result<()> {
+        self.inner.submit(batch)
+    }
+    fn collect(&mut self) -> Result<Batch> {
+        let mut b = self.inner.collect()?;
+        for i in 0..b.len() {
+            let won = b.state(i)[self.won_word];
+            for seat in 0..3 {
+                b.value[i * 3 + seat] = 0.3 * ((won >> (8 * seat)) & 0xFF) as f32;
+            }
+        }
+        Ok(b)
+    }
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
+    }
+}
+
+/// A state where the player to move plays last to a trick (not the last
+/// trick) and can both win and lose it: the state and the winning cards.
+fn last_to_a_trick(g: &OhHell) -> (<OhHell as ImperfectGame>::State, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut legal = Vec::new();
+    for _ in 0..1000 {
+        let mut s = g.initial();
+        g.resolve_chance(&mut s, &mut rng);
+        let mut plays = 0;
+        while let Actor::Player(me) = g.actor(&s) {
+            g.legal_actions(&s, &mut legal);
+            let card_phase = legal.iter().all(|&a| a < g.num_cards());
+            if card_phase && plays % 3 == 2 && plays < 9 && legal.len() > 1 {
+                let winners: Vec<usize> = legal
+                    .iter()
+                    .copied()
+                    .filter(|&a| {
+                        let mut t = s.clone();
+                        g.apply(&mut t, a);
+                        g.actor(&t) == Actor::Player(me)
+                    })
+                    .collect();
+                if !winners.is_empty() && winners.len() < legal.len() {
+                    return (s, winners);
+                }
+            }
+            if card_phase {
+                plays += 1;
+            }
+            let a = legal[rand::Rng::random_range(&mut rng, 0..legal.len())];
+            g.apply(&mut s, a);
+        }
+    }
+    panic!("no such state in 1000 hands")
+}
+
+/// Gumbel's completed-Q improvement: with every value equal the policy is
+/// the network's prior (not the noise mixed into it); with values that
+/// favour winning the trick it moves to the winning cards, more than the
+/// visits do.
+#[test]
+fn completed_q_improves_the_prior_by_the_values() {
+    let g = OhHell::default();
+    let s = dealt(&g, 4);
+    let cfg = PimcConfig {
+        determinizations: 4,
+        simulations: 40,
+        dirichlet_epsilon: 0.5,
+        completed_q: 0.1,
+        ..PimcConfig::default()
+    };
+    let mut search = PimcSearch::new(g.clone(), cfg.clone(), 3).unwrap();
+    let r = decide(&mut search, Some(&mut Uniform::new()), &g, &s, 8).unwrap();
+    let mut legal = Vec::new();
+    g.legal_actions(&s, &mut legal);
+    for a in 0..g.num_actions() {
+        let want = if legal.contains(&a) {
+            1.0 / legal.len() as f32
+        } else {
+            0.0
+        };
+        assert!((r.policy[a] - want).abs() < 1e-5, "{:?}", r.policy);
+    }
+    assert!(legal.contains(&r.action));
+
+    let (s, winners) = last_to_a_trick(&g);
+    let won_word = 3 + g.num_cards().div_ceil(8) + 2;
+    let run = |completed_q: f32| {
+        let cfg = PimcConfig {
+            determinizations: 8,
+            simulations: 96,
+            completed_q,
+            ..PimcConfig::default()
+        };
+        let mut search = PimcSearch::new(g.clone(), cfg, 9).unwrap();
+        let mut eval = TrickValues {
+            won_word,
+            inner: Uniform::new(),
+        };
+        decide(&mut search, Some(&mut eval), &g, &s, 8).unwrap()
+    };
+    let mass = |r: &wgzero::cards::search::PimcResult| -> f32 {
+        winners.iter().map(|&a| r.policy[a]).sum()
+    };
+    let (visits, improved) = (run(0.0), run(0.1));
+    assert!(winners.contains(&improved.action), "{improved:?}");
+    assert!(mass(&improved) > 0.75, "{improved:?}");
+    assert!(mass(&improved) > mass(&visits), "{visits:?} {improved:?}");
+    let bad = PimcConfig {
+        completed_q: -1.0,
+        ..PimcConfig::default()
+    };
+    assert!(PimcSearch::new(g.clone(), bad, 1).is_err());
+}

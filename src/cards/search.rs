@@ -82,6 +82,16 @@ pub struct PimcConfig {
     /// a playout gives (every player's score) are unchanged; only what the
     /// search backs up for each player.
     pub margin: bool,
+    /// Gumbel's completed-Q policy improvement (default 0: off). With a
+    /// scale `c > 0` the decision's policy is
+    /// `softmax(ln prior + (50 + max visits) * c * q)` instead of the
+    /// normalised visits: `prior` is the root's policy (before any noise)
+    /// averaged over the deals, `q` each root action's mean backed-up value
+    /// over the deals (values in units of the value scale), and an action
+    /// no simulation tried gets the mix of the root's value and the tried
+    /// actions' values that Gumbel MuZero uses. The action is that policy's
+    /// most likely one; self-play trains on that policy.
+    pub completed_q: f32,
 }
 
 impl Default for PimcConfig {
@@ -97,6 +107,7 @@ impl Default for PimcConfig {
             dirichlet_alpha: 1.0,
             infer_deals: 0,
             margin: false,
+            completed_q: 0.0,
         }
     }
 }
@@ -158,6 +169,9 @@ impl PimcConfig {
             return Err(Error::config(
                 "infer_deals needs network leaves and must be in determinizations..=4096",
             ));
+        }
+        if !(self.completed_q.is_finite() && self.completed_q >= 0.0) {
+            return Err(Error::config("completed_q must be >= 0"));
         }
         let finite = self.fpu_reduction.is_finite() && self.virtual_loss_value.is_finite();
         if !(self.c_explore.is_finite() && self.c_explore >= 0.0 && finite) {
@@ -343,6 +357,12 @@ pub struct PimcSearch<G: ImperfectGame> {
     /// What is backed up with the competitive objective.
     leads: Vec<f32>,
     path: Vec<u32>,
+    /// Each tree's root: its priors before noise (`[num_actions]`, summed
+    /// over the trees), and the network's value of it for the player to
+    /// move (summed) and how many trees gave one (completed Q).
+    root_prior: Vec<f32>,
+    root_value: f32,
+    root_evals: u32,
 }
 
 impl<G: ImperfectGame> PimcSearch<G> {
@@ -370,6 +390,9 @@ impl<G: ImperfectGame> PimcSearch<G> {
             values: vec![0.0; players],
             leads: Vec::with_capacity(players),
             path: Vec::new(),
+            root_prior: vec![0.0; game.num_actions()],
+            root_value: 0.0,
+            root_evals: 0,
             game,
             cfg,
         })
@@ -463,6 +486,9 @@ impl<G: ImperfectGame> PimcSearch<G> {
         self.started.iter_mut().for_each(|x| *x = 0);
         self.finished.iter_mut().for_each(|x| *x = 0);
         self.next_tree = 0;
+        self.root_prior.iter_mut().for_each(|x| *x = 0.0);
+        self.root_value = 0.0;
+        self.root_evals = 0;
         if self.cfg.leaf == LeafEval::Rollout {
             self.game.legal_actions(&self.worlds[0], &mut self.actions);
             let n = self.actions.len();
@@ -777,6 +803,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
                 .map(|(a, (_, &pr))| (a, pr.max(0.0)))
                 .collect();
             if p.node == 0 {
+                self.note_root(&values, &children);
                 self.root_noise(&mut children);
             }
             self.retrace(p.tree as usize, p.node);
@@ -800,6 +827,27 @@ impl<G: ImperfectGame> PimcSearch<G> {
         self.log_weights[q.candidate as usize] += f64::from(p.max(1e-4)).ln();
         self.infer_done += 1;
         Ok(())
+    }
+
+    /// Adds a tree root's evaluation to the completed-Q statistics.
+    fn note_root(&mut self, values: &[f32], children: &[(usize, f32)]) {
+        let total: f32 = children.iter().map(|c| c.1).sum();
+        for &(a, p) in children {
+            self.root_prior[a] += if total > 0.0 {
+                p / total
+            } else {
+                1.0 / children.len() as f32
+            };
+        }
+        let v = if self.cfg.margin {
+            let mut l = Vec::with_capacity(values.len());
+            leads(values, &mut l);
+            l[self.me as usize]
+        } else {
+            values[self.me as usize]
+        };
+        self.root_value += v;
+        self.root_evals += 1;
     }
 
     /// Mixes Dirichlet noise into a root's priors (drawn for each tree).
@@ -857,14 +905,20 @@ impl<G: ImperfectGame> PimcSearch<G> {
             }
         }
         let total: u32 = visits.iter().sum();
-        let policy = visits
-            .iter()
-            .map(|&v| v as f32 / total.max(1) as f32)
-            .collect();
-        // Ties go to the lowest action id: same inputs, same move.
-        let action = (0..visits.len())
-            .max_by_key(|&a| (visits[a], std::cmp::Reverse(a)))
-            .unwrap_or(0);
+        let (action, policy) = match self.improved_policy(&visits) {
+            Some(improved) => improved,
+            None => {
+                let policy = visits
+                    .iter()
+                    .map(|&v| v as f32 / total.max(1) as f32)
+                    .collect();
+                // Ties go to the lowest action id: same inputs, same move.
+                let action = (0..visits.len())
+                    .max_by_key(|&a| (visits[a], std::cmp::Reverse(a)))
+                    .unwrap_or(0);
+                (action, policy)
+            }
+        };
         PimcResult {
             action,
             policy,
@@ -873,4 +927,76 @@ impl<G: ImperfectGame> PimcSearch<G> {
             simulations: self.finished.iter().sum(),
         }
     }
+
+    /// Gumbel's completed-Q improvement of the root policy
+    /// ([`PimcConfig::completed_q`]): the most likely action and the policy,
+    /// or None when off (or no root was evaluated by a network).
+    fn improved_policy(&self, visits: &[u32]) -> Option<(usize, Vec<f32>)> {
+        let scale = self.cfg.completed_q;
+        if scale <= 0.0 || self.root_evals == 0 {
+            return None;
+        }
+        let n = self.game.num_actions();
+        let mut q_sum = vec![0.0f32; n];
+        for t in &self.trees {
+            for ch in t.children(0) {
+                q_sum[t.action[ch as usize] as usize] += t.value[ch as usize];
+            }
+        }
+        let prior: Vec<f32> = self
+            .root_prior
+            .iter()
+            .map(|&p| p / self.root_evals as f32)
+            .collect();
+        let q: Vec<Option<f32>> = (0..n)
+            .map(|a| (visits[a] > 0).then(|| q_sum[a] / visits[a] as f32))
+            .collect();
+        let v_mix = completed_value(
+            self.root_value / self.root_evals as f32,
+            &prior,
+            &q,
+            visits.iter().sum(),
+        );
+        let max_visits = visits.iter().copied().max().unwrap_or(0) as f32;
+        let sigma = (50.0 + max_visits) * scale;
+        let logits: Vec<f32> = (0..n)
+            .map(|a| {
+                if prior[a] > 0.0 {
+                    prior[a].ln() + sigma * q[a].unwrap_or(v_mix)
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+            .collect();
+        let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        if !top.is_finite() {
+            return None;
+        }
+        let mut policy: Vec<f32> = logits.iter().map(|&l| (l - top).exp()).collect();
+        let total: f32 = policy.iter().sum();
+        policy.iter_mut().for_each(|p| *p /= total);
+        // Ties go to the lowest action id: same inputs, same move.
+        let action = (0..n)
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]).then(b.cmp(&a)))
+            .unwrap_or(0);
+        Some((action, policy))
+    }
+}
+
+/// The value an untried root action counts as in completed Q (Gumbel
+/// MuZero's `v_mix`): the root's own value and the prior-weighted mean of
+/// the tried actions' values, weighted 1 and `total_visits`.
+fn completed_value(root_value: f32, prior: &[f32], q: &[Option<f32>], total_visits: u32) -> f32 {
+    let (mut weighted, mut mass) = (0.0, 0.0);
+    for (p, q) in prior.iter().zip(q) {
+        if let Some(q) = q {
+            weighted += p * q;
+            mass += p;
+        }
+    }
+    if mass <= 0.0 {
+        return root_value;
+    }
+    let n = total_visits as f32;
+    (root_value + n * weighted / mass) / (1.0 + n)
 }

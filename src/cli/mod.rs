@@ -257,6 +257,12 @@ pub struct CardArgs {
     /// than their own score.
     #[arg(long)]
     pub margin: bool,
+    /// Gumbel's completed-Q policy improvement with this scale (with a
+    /// model): the move is the most likely of softmax(ln prior + (50 + max
+    /// visits) * scale * q) over the root's actions instead of the most
+    /// visited. 0: off.
+    #[arg(long, default_value_t = 0.0)]
+    pub completed_q: f32,
     /// Leaves per network batch of one decision.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -282,7 +288,8 @@ impl CardArgs {
         )?;
         cfg.infer_deals = self.infer_deals;
         cfg.margin = self.margin;
-        cfg.validate().context("--infer-deals")?;
+        cfg.completed_q = self.completed_q;
+        cfg.validate().context("--infer-deals or --completed-q")?;
         if self.batch == 0 {
             anyhow::bail!("--batch must be at least 1");
         }
