@@ -51,13 +51,16 @@ def parse_rules(text):
 class WgzeroAgent:
     """`wgzero agent` over a pipe: one request line, one answer line."""
 
-    def __init__(self, command, rules):
+    def __init__(self, command, rules, sees_all=False):
         self.rules = rules
+        self.sees_all = sees_all
         self.proc = subprocess.Popen(
             shlex.split(command) + ["--rules", rules],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def act(self, state, history, player):
+        if self.sees_all:
+            history = list(state.history())
         request = {"history": history, "player": player}
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
@@ -241,6 +244,9 @@ def main():
     ap.add_argument("--lineup", default="wgzero,ismcts,ismcts",
                     help="one player per seat: wgzero, ismcts, ismcts-fair, random")
     ap.add_argument("--wgzero", default="wgzero agent", help="the agent's command line")
+    ap.add_argument("--wgzero-sees-all", action="store_true",
+                    help="research only: send wgzero every hidden card too (with "
+                    "`agent --sees-all`: what its search gives seeing every hand)")
     ap.add_argument("--ismcts-sims", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-deal", metavar="FILE",
@@ -258,7 +264,7 @@ def main():
     players = []
     for i, kind in enumerate(lineup):
         if kind == "wgzero":
-            players.append(WgzeroAgent(args.wgzero, rules))
+            players.append(WgzeroAgent(args.wgzero, rules, args.wgzero_sees_all))
         elif kind == "ismcts":
             players.append(IsmctsAgent(args.ismcts_sims, args.seed * 100 + i))
         elif kind == "ismcts-fair":

@@ -802,3 +802,34 @@ fn completed_q_improves_the_prior_by_the_values() {
     };
     assert!(PimcSearch::new(g.clone(), bad, 1).is_err());
 }
+
+/// The research-only oracle searches the state it is given, hidden cards
+/// included: every tree's root is that deal, not a determinization.
+#[test]
+fn the_oracle_searches_the_true_deal() {
+    let g = OhHell::default();
+    let s = dealt(&g, 7);
+    let Actor::Player(me) = g.actor(&s) else {
+        panic!("bidding starts after the deal")
+    };
+    let mut truth = vec![0u32; g.info_words()];
+    g.pack_info(&s, me, &mut truth);
+    for oracle in [false, true] {
+        let cfg = PimcConfig {
+            determinizations: 8,
+            simulations: 200,
+            oracle,
+            ..PimcConfig::default()
+        };
+        let mut search = PimcSearch::new(g.clone(), cfg, 1).unwrap();
+        search.begin(&s).unwrap();
+        let mut batch = Batch::with_values(g.info_words(), g.num_actions(), 3, 64);
+        assert_eq!(search.gather(&mut batch, 16), 8);
+        let true_roots = (0..8).filter(|&i| batch.state(i) == &truth[..]).count();
+        if oracle {
+            assert_eq!(true_roots, 8);
+        } else {
+            assert!(true_roots < 8, "determinizations all equal to the truth");
+        }
+    }
+}

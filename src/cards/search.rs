@@ -92,6 +92,12 @@ pub struct PimcConfig {
     /// actions' values that Gumbel MuZero uses. The action is that policy's
     /// most likely one; self-play trains on that policy.
     pub completed_q: f32,
+    /// Research only (default false): every tree searches the state the
+    /// search is given, hidden cards included, instead of deals drawn from
+    /// what the player knows: the search as it would play seeing every
+    /// hand, an upper bound on what inferring the hidden cards could give
+    /// (`agent --sees-all`; the harness must then send the hidden cards).
+    pub oracle: bool,
 }
 
 impl Default for PimcConfig {
@@ -108,6 +114,7 @@ impl Default for PimcConfig {
             infer_deals: 0,
             margin: false,
             completed_q: 0.0,
+            oracle: false,
         }
     }
 }
@@ -427,6 +434,10 @@ impl<G: ImperfectGame> PimcSearch<G> {
         self.inferences.clear();
         self.infer_sent = 0;
         self.infer_done = 0;
+        if self.cfg.oracle {
+            self.start_trees(vec![s.clone(); self.cfg.determinizations], 0);
+            return Ok(());
+        }
         if self.cfg.infer_deals > 0 && self.plan_inference(s, me) {
             return Ok(());
         }

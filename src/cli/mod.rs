@@ -263,6 +263,12 @@ pub struct CardArgs {
     /// visited. 0: off.
     #[arg(long, default_value_t = 0.0)]
     pub completed_q: f32,
+    /// Research only: search the hand as sent, every card shown, instead of
+    /// deals drawn from what the player knows (an upper bound on inferring
+    /// the hidden cards; the harness must send them:
+    /// `openspiel_match.py --wgzero-sees-all`).
+    #[arg(long)]
+    pub sees_all: bool,
     /// Leaves per network batch of one decision.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -289,6 +295,7 @@ impl CardArgs {
         cfg.infer_deals = self.infer_deals;
         cfg.margin = self.margin;
         cfg.completed_q = self.completed_q;
+        cfg.oracle = self.sees_all;
         cfg.validate().context("--infer-deals or --completed-q")?;
         if self.batch == 0 {
             anyhow::bail!("--batch must be at least 1");
