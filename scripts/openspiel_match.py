@@ -51,15 +51,17 @@ def parse_rules(text):
 class WgzeroAgent:
     """`wgzero agent` over a pipe: one request line, one answer line."""
 
-    def __init__(self, command, rules, sees_all=False):
+    def __init__(self, command, rules, sees_all=None, num_cards=0):
         self.rules = rules
         self.sees_all = sees_all
+        self.num_cards = num_cards
         self.proc = subprocess.Popen(
             shlex.split(command) + ["--rules", rules],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def act(self, state, history, player):
-        if self.sees_all:
+        bid = min(state.legal_actions()) >= self.num_cards
+        if self.sees_all == "all" or self.sees_all == ("bids" if bid else "cards"):
             history = list(state.history())
         request = {"history": history, "player": player}
         self.proc.stdin.write(json.dumps(request) + "\n")
@@ -244,9 +246,10 @@ def main():
     ap.add_argument("--lineup", default="wgzero,ismcts,ismcts",
                     help="one player per seat: wgzero, ismcts, ismcts-fair, random")
     ap.add_argument("--wgzero", default="wgzero agent", help="the agent's command line")
-    ap.add_argument("--wgzero-sees-all", action="store_true",
-                    help="research only: send wgzero every hidden card too (with "
-                    "`agent --sees-all`: what its search gives seeing every hand)")
+    ap.add_argument("--wgzero-sees-all", choices=["all", "bids", "cards"],
+                    help="research only: send wgzero every hidden card too, for all its "
+                    "decisions or only its bids or only its cards (with `agent --sees-all`: "
+                    "what its search gives seeing every hand)")
     ap.add_argument("--ismcts-sims", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-deal", metavar="FILE",
@@ -264,7 +267,8 @@ def main():
     players = []
     for i, kind in enumerate(lineup):
         if kind == "wgzero":
-            players.append(WgzeroAgent(args.wgzero, rules, args.wgzero_sees_all))
+            num_cards = params.get("num_suits", 4) * params.get("num_cards_per_suit", 13)
+            players.append(WgzeroAgent(args.wgzero, rules, args.wgzero_sees_all, num_cards))
         elif kind == "ismcts":
             players.append(IsmctsAgent(args.ismcts_sims, args.seed * 100 + i))
         elif kind == "ismcts-fair":

@@ -263,6 +263,47 @@ print("ok", checks, round(worst, 4))
     assert!(text.contains("\"games\": 3"), "{text}");
 }
 
+/// The match script drives `wgzero agent` (rollouts, no model) with
+/// OpenSpiel as the game master, hiding the other hands, and with the
+/// research-only oracle shown every card for its bids, its cards or all.
+#[test]
+fn the_match_script_drives_the_agent_with_and_without_the_oracle() {
+    let Some(python) =
+        common::openspiel("the_match_script_drives_the_agent_with_and_without_the_oracle")
+    else {
+        return;
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/openspiel_match.py");
+    let agent = format!(
+        "{} agent --simulations 40 --determinizations 4",
+        env!("CARGO_BIN_EXE_wgzero")
+    );
+    let oracle = format!("{agent} --sees-all");
+    for (command, sees) in [
+        (&agent, None),
+        (&oracle, Some("bids")),
+        (&oracle, Some("cards")),
+        (&oracle, Some("all")),
+    ] {
+        let mut args = vec![
+            script,
+            "--games",
+            "3",
+            "--ismcts-sims",
+            "20",
+            "--lineup",
+            "wgzero,random,ismcts",
+            "--wgzero",
+            command,
+        ];
+        if let Some(mode) = sees {
+            args.extend(["--wgzero-sees-all", mode]);
+        }
+        let text = python_stdout(&python, &args);
+        assert!(text.contains("\"games\": 3"), "{text}");
+    }
+}
+
 /// Runs `python` with `args`; its standard output (it must exit 0).
 fn python_stdout(python: &str, args: &[&str]) -> String {
     let out = Command::new(python)

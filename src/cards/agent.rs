@@ -281,6 +281,8 @@ pub fn answer(
         }
     }
     let s = view_state(game, &req.history, req.player)?;
+    // The research-only oracle searches only the hands it is shown in full.
+    search.peek(!req.history.contains(&-1));
     let before = search.stats().requests;
     let r = decide(search, eval, game, &s, batch_size)?;
     Ok(AgentReply {

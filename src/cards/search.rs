@@ -370,6 +370,9 @@ pub struct PimcSearch<G: ImperfectGame> {
     root_prior: Vec<f32>,
     root_value: f32,
     root_evals: u32,
+    /// Whether the next decision searches the given state (the oracle,
+    /// when configured, and not turned off for the decision).
+    peek: bool,
 }
 
 impl<G: ImperfectGame> PimcSearch<G> {
@@ -400,6 +403,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
             root_prior: vec![0.0; game.num_actions()],
             root_value: 0.0,
             root_evals: 0,
+            peek: cfg.oracle,
             game,
             cfg,
         })
@@ -411,6 +415,14 @@ impl<G: ImperfectGame> PimcSearch<G> {
     pub fn stats(&self) -> &PimcStats {
         &self.stats
     }
+    /// With [`PimcConfig::oracle`], whether the next decisions search the
+    /// state as given (`true`, the default) or deals drawn from what the
+    /// player knows (`false`: the caller was not shown the hidden cards).
+    /// Without the oracle it changes nothing.
+    pub fn peek(&mut self, on: bool) {
+        self.peek = on && self.cfg.oracle;
+    }
+
     /// Leaves (and collisions) waiting for their batch.
     pub fn pending(&self) -> usize {
         self.pending.len()
@@ -434,7 +446,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
         self.inferences.clear();
         self.infer_sent = 0;
         self.infer_done = 0;
-        if self.cfg.oracle {
+        if self.peek {
             self.start_trees(vec![s.clone(); self.cfg.determinizations], 0);
             return Ok(());
         }

@@ -263,10 +263,11 @@ pub struct CardArgs {
     /// visited. 0: off.
     #[arg(long, default_value_t = 0.0)]
     pub completed_q: f32,
-    /// Research only: search the hand as sent, every card shown, instead of
-    /// deals drawn from what the player knows (an upper bound on inferring
-    /// the hidden cards; the harness must send them:
-    /// `openspiel_match.py --wgzero-sees-all`).
+    /// Research only: search the hand as sent when a request shows every
+    /// card, instead of deals drawn from what the player knows (an upper
+    /// bound on inferring the hidden cards; the harness must send them:
+    /// `openspiel_match.py --wgzero-sees-all`). Requests that hide cards are
+    /// searched as usual.
     #[arg(long)]
     pub sees_all: bool,
     /// Leaves per network batch of one decision.
