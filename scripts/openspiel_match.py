@@ -60,9 +60,10 @@ class WgzeroAgent:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def act(self, state, history, player):
-        bid = min(state.legal_actions()) >= self.num_cards
-        if self.sees_all == "all" or self.sees_all == ("bids" if bid else "cards"):
-            history = list(state.history())
+        if self.sees_all:
+            bid = min(state.legal_actions()) >= self.num_cards
+            if self.sees_all == "all" or self.sees_all == ("bids" if bid else "cards"):
+                history = list(state.history())
         request = {"history": history, "player": player}
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
@@ -267,7 +268,7 @@ def main():
     players = []
     for i, kind in enumerate(lineup):
         if kind == "wgzero":
-            num_cards = params.get("num_suits", 4) * params.get("num_cards_per_suit", 13)
+            num_cards = params["num_suits"] * params["num_cards_per_suit"]
             players.append(WgzeroAgent(args.wgzero, rules, args.wgzero_sees_all, num_cards))
         elif kind == "ismcts":
             players.append(IsmctsAgent(args.ismcts_sims, args.seed * 100 + i))

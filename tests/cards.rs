@@ -24,29 +24,48 @@ fn dealt(g: &OhHell, seed: u64) -> <OhHell as ImperfectGame>::State {
     s
 }
 
-/// Values that name the seat: absolute player q gets 0.1 q (read from the
-/// observer's seat in the packed words), uniform priors.
-struct SeatValues {
-    players: usize,
+/// Uniform priors and values computed from the packed state:
+/// `values(words, row)` fills the leaf's values (seats counted from its
+/// player to move).
+struct ValuesFrom<F> {
+    values: F,
     inner: Uniform,
 }
 
-impl Evaluator for SeatValues {
+impl<F: FnMut(&[u32], &mut [f32]) + Send> ValuesFrom<F> {
+    fn new(values: F) -> Self {
+        ValuesFrom {
+            values,
+            inner: Uniform::new(),
+        }
+    }
+}
+
+impl<F: FnMut(&[u32], &mut [f32]) + Send> Evaluator for ValuesFrom<F> {
     fn submit(&mut self, batch: Batch) -> Result<()> {
         self.inner.submit(batch)
     }
     fn collect(&mut self) -> Result<Batch> {
         let mut b = self.inner.collect()?;
+        let k = b.values();
         for i in 0..b.len() {
-            let me = (b.state(i)[0] & 7) as usize;
-            for seat in 0..self.players {
-                b.value[i * self.players + seat] = 0.1 * ((me + seat) % self.players) as f32;
-            }
+            let words = b.state(i).to_vec();
+            (self.values)(&words, &mut b.value[i * k..(i + 1) * k]);
         }
         Ok(b)
     }
     fn in_flight(&self) -> usize {
         self.inner.in_flight()
+    }
+}
+
+/// Values that name the seat: absolute player q gets 0.1 q (read from the
+/// observer's seat in the packed words).
+fn seat_values(words: &[u32], row: &mut [f32]) {
+    let me = (words[0] & 7) as usize;
+    let players = row.len();
+    for (seat, v) in row.iter_mut().enumerate() {
+        *v = 0.1 * ((me + seat) % players) as f32;
     }
 }
 
@@ -68,10 +87,7 @@ fn values_are_backed_up_to_the_player_who_chose() {
                 ..PimcConfig::default()
             };
             let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
-            let mut eval = SeatValues {
-                players: 3,
-                inner: Uniform::new(),
-            };
+            let mut eval = ValuesFrom::new(seat_values);
             let r = decide(&mut search, Some(&mut eval), &g, &s, 16).unwrap();
             // Seat q is worth 0.1 q; the lead is that minus the others' mean.
             let others: f32 = (0..3u8).filter(|&q| q != me).map(|q| 0.1 * q as f32).sum();
@@ -682,32 +698,6 @@ fn policy_based_inference_searches_the_deals_the_bids_make_likely() {
     );
 }
 
-/// Values from the tricks won so far: each seat's value is 0.3 x its
-/// tricks (read from the packed words), uniform priors.
-struct TrickValues {
-    won_word: usize,
-    inner: Uniform,
-}
-
-impl Evaluator for TrickValues {
-    fn submit(&mut self, batch: Batch) -> Result<()> {
-        self.inner.submit(batch)
-    }
-    fn collect(&mut self) -> Result<Batch> {
-        let mut b = self.inner.collect()?;
-        for i in 0..b.len() {
-            let won = b.state(i)[self.won_word];
-            for seat in 0..3 {
-                b.value[i * 3 + seat] = 0.3 * ((won >> (8 * seat)) & 0xFF) as f32;
-            }
-        }
-        Ok(b)
-    }
-    fn in_flight(&self) -> usize {
-        self.inner.in_flight()
-    }
-}
-
 /// A state where the player to move plays last to a trick (not the last
 /// trick) and can both win and lose it: the state and the winning cards.
 fn last_to_a_trick(g: &OhHell) -> (<OhHell as ImperfectGame>::State, Vec<usize>) {
@@ -783,10 +773,13 @@ fn completed_q_improves_the_prior_by_the_values() {
             ..PimcConfig::default()
         };
         let mut search = PimcSearch::new(g.clone(), cfg, 9).unwrap();
-        let mut eval = TrickValues {
-            won_word,
-            inner: Uniform::new(),
-        };
+        // Each seat's value is 0.3 x its tricks won so far.
+        let mut eval = ValuesFrom::new(|words: &[u32], row: &mut [f32]| {
+            let won = words[won_word];
+            for (seat, v) in row.iter_mut().enumerate() {
+                *v = 0.3 * ((won >> (8 * seat)) & 0xFF) as f32;
+            }
+        });
         decide(&mut search, Some(&mut eval), &g, &s, 8).unwrap()
     };
     let mass = |r: &wgzero::cards::search::PimcResult| -> f32 {

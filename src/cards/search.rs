@@ -826,7 +826,9 @@ impl<G: ImperfectGame> PimcSearch<G> {
                 .map(|(a, (_, &pr))| (a, pr.max(0.0)))
                 .collect();
             if p.node == 0 {
-                self.note_root(&values, &children);
+                if self.cfg.completed_q > 0.0 {
+                    self.note_root(&values, &children);
+                }
                 self.root_noise(&mut children);
             }
             self.retrace(p.tree as usize, p.node);
@@ -863,9 +865,8 @@ impl<G: ImperfectGame> PimcSearch<G> {
             };
         }
         let v = if self.cfg.margin {
-            let mut l = Vec::with_capacity(values.len());
-            leads(values, &mut l);
-            l[self.me as usize]
+            leads(values, &mut self.leads);
+            self.leads[self.me as usize]
         } else {
             values[self.me as usize]
         };
@@ -918,17 +919,19 @@ impl<G: ImperfectGame> PimcSearch<G> {
 
     /// The decision: visits summed over the deals.
     pub fn result(&self) -> PimcResult {
-        let mut visits = vec![0u32; self.game.num_actions()];
-        let (mut value, mut weight) = (0.0, 0.0);
+        let n = self.game.num_actions();
+        // Each root action's visits and summed values over the deals.
+        let (mut visits, mut value_sum) = (vec![0u32; n], vec![0.0f32; n]);
         for t in &self.trees {
             for ch in t.children(0) {
-                visits[t.action[ch as usize] as usize] += t.visits[ch as usize];
-                value += t.value[ch as usize];
-                weight += t.visits[ch as usize] as f32;
+                let a = t.action[ch as usize] as usize;
+                visits[a] += t.visits[ch as usize];
+                value_sum[a] += t.value[ch as usize];
             }
         }
         let total: u32 = visits.iter().sum();
-        let (action, policy) = match self.improved_policy(&visits) {
+        let value: f32 = value_sum.iter().sum();
+        let (action, policy) = match self.improved_policy(&visits, &value_sum) {
             Some(improved) => improved,
             None => {
                 let policy = visits
@@ -946,7 +949,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
             action,
             policy,
             visits,
-            value: if weight > 0.0 { value / weight } else { 0.0 },
+            value: if total > 0 { value / total as f32 } else { 0.0 },
             simulations: self.finished.iter().sum(),
         }
     }
@@ -954,25 +957,20 @@ impl<G: ImperfectGame> PimcSearch<G> {
     /// Gumbel's completed-Q improvement of the root policy
     /// ([`PimcConfig::completed_q`]): the most likely action and the policy,
     /// or None when off (or no root was evaluated by a network).
-    fn improved_policy(&self, visits: &[u32]) -> Option<(usize, Vec<f32>)> {
+    /// `visits` and `value_sum`: each root action's over the deals.
+    fn improved_policy(&self, visits: &[u32], value_sum: &[f32]) -> Option<(usize, Vec<f32>)> {
         let scale = self.cfg.completed_q;
         if scale <= 0.0 || self.root_evals == 0 {
             return None;
         }
-        let n = self.game.num_actions();
-        let mut q_sum = vec![0.0f32; n];
-        for t in &self.trees {
-            for ch in t.children(0) {
-                q_sum[t.action[ch as usize] as usize] += t.value[ch as usize];
-            }
-        }
+        let n = visits.len();
         let prior: Vec<f32> = self
             .root_prior
             .iter()
             .map(|&p| p / self.root_evals as f32)
             .collect();
         let q: Vec<Option<f32>> = (0..n)
-            .map(|a| (visits[a] > 0).then(|| q_sum[a] / visits[a] as f32))
+            .map(|a| (visits[a] > 0).then(|| value_sum[a] / visits[a] as f32))
             .collect();
         let v_mix = completed_value(
             self.root_value / self.root_evals as f32,
