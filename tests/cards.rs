@@ -225,6 +225,74 @@ fn selfplay_fills_its_batches_and_records_replay() {
 }
 
 #[test]
+fn league_hands_record_only_the_searched_seat() {
+    let g = OhHell::default();
+    let cfg = CardSelfPlayConfig {
+        hands: 40,
+        batch: 32,
+        leaves_per_search: 4,
+        search: PimcConfig {
+            determinizations: 4,
+            simulations: 16,
+            ..PimcConfig::default()
+        },
+        league: 0.5,
+        opponent: PimcConfig {
+            determinizations: 2,
+            simulations: 40,
+            ..PimcConfig::rollouts()
+        },
+        ..CardSelfPlayConfig::default()
+    };
+    let mut hands = Vec::new();
+    let report = selfplay::run(
+        &g,
+        &cfg,
+        &mut Uniform::new(),
+        &mut |h| {
+            hands.push(h);
+            Ok(())
+        },
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(hands.len(), 40);
+    let league: Vec<_> = hands.iter().filter(|h| h.opponents != 0).collect();
+    assert!(
+        !league.is_empty() && league.len() < 40,
+        "{} league hands",
+        league.len()
+    );
+    assert_eq!(report.league_hands, league.len());
+    let mut leads = 0.0;
+    for h in &hands {
+        trace(&g, &h.actions).1.unwrap();
+        if h.opponents == 0 {
+            // Plain self-play: every seat searched and recorded.
+            for p in 0..3u8 {
+                assert!(h.decisions.iter().any(|d| d.player == p));
+            }
+            continue;
+        }
+        assert_eq!(h.opponents.count_ones(), 2, "all seats but one");
+        let me = (0..3).find(|p| h.opponents >> p & 1 == 0).unwrap();
+        assert!(h.decisions.iter().any(|d| d.player as usize == me));
+        assert!(h.decisions.iter().all(|d| d.player as usize == me));
+        let others: f32 = h.returns.iter().sum::<f32>() - h.returns[me];
+        leads += (h.returns[me] - others / 2.0) as f64;
+    }
+    assert!((report.league_lead - leads / league.len() as f64).abs() < 1e-4);
+    assert!(report.league_lead_se > 0.0);
+    // The opponents' search must not need the network.
+    let bad = CardSelfPlayConfig {
+        opponent: PimcConfig::default(),
+        ..cfg
+    };
+    let err = selfplay::run(&g, &bad, &mut Uniform::new(), &mut |_| Ok(()), &|| false);
+    assert!(err.unwrap_err().to_string().contains("rollouts"));
+}
+
+#[test]
 fn the_cpu_path_matches_burn() {
     for rules in [
         "",
@@ -544,6 +612,56 @@ fn selfplay_command_writes_hands() {
     assert!(status.success());
     let text = std::fs::read_to_string(dir.join("hands.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 12);
+
+    // League hands from a settings file (the model's seat against the
+    // rollout search), and a settings file that is not one.
+    let cfg = dir.join("league.json");
+    std::fs::write(
+        &cfg,
+        r#"{"hands": 9, "batch": 32, "league": 1.0, "sampled_decisions": 0,
+            "search": {"determinizations": 4, "simulations": 24},
+            "opponent": {"leaf": "rollout", "determinizations": 2, "simulations": 40}}"#,
+    )
+    .unwrap();
+    let run = |config: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_wgzero"))
+            .args([
+                "selfplay",
+                "--game",
+                "ohhell",
+                "--backend",
+                "cpu",
+                "--config",
+            ])
+            .arg(config)
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(&cfg);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("league: 9 hands"), "{stdout}");
+    let text = std::fs::read_to_string(dir.join("hands.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 9);
+    for line in text.lines() {
+        let h: selfplay::HandRecord = serde_json::from_str(line).unwrap();
+        assert_eq!(h.opponents.count_ones(), 2);
+    }
+    std::fs::write(&cfg, r#"{"league": 2.0}"#).unwrap();
+    let out = run(&cfg);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("league must be in [0, 1]"), "{stderr}");
+    std::fs::write(&cfg, "hands = 3").unwrap();
+    let out = run(&cfg);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

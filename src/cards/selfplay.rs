@@ -17,7 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::search::{PimcConfig, PimcSearch};
+use super::agent::decide;
+use super::search::{LeafEval, PimcConfig, PimcSearch};
 use super::{Actor, ImperfectGame};
 use crate::error::{Error, Result};
 use crate::eval::{Batch, Evaluator};
@@ -44,6 +45,15 @@ pub struct CardSelfPlayConfig {
     pub search: PimcConfig,
     /// Seed of the deals and searches (default 1).
     pub seed: u64,
+    /// Share of the hands played as a league (default 0): one seat, drawn
+    /// at random, plays with `search` and the others with `opponent`, and
+    /// only that seat's decisions are recorded. The network then also
+    /// learns what its moves are worth against opponents unlike itself.
+    pub league: f64,
+    /// The search of the other seats in league hands (default
+    /// [`PimcConfig::rollouts`]: random rollouts, about as strong as
+    /// OpenSpiel's ISMCTS-1000; it must not need the network).
+    pub opponent: PimcConfig,
 }
 
 impl Default for CardSelfPlayConfig {
@@ -56,6 +66,8 @@ impl Default for CardSelfPlayConfig {
             sampled_decisions: 3,
             search: PimcConfig::default(),
             seed: 1,
+            league: 0.0,
+            opponent: PimcConfig::rollouts(),
         }
     }
 }
@@ -76,6 +88,17 @@ impl CardSelfPlayConfig {
         }
         if !(self.concurrency.is_finite() && self.concurrency > 0.0 && self.concurrency <= 64.0) {
             return Err(Error::config("concurrency must be in (0, 64]"));
+        }
+        if !(0.0..=1.0).contains(&self.league) {
+            return Err(Error::config("league must be in [0, 1]"));
+        }
+        if self.league > 0.0 {
+            self.opponent.validate()?;
+            if self.opponent.leaf != LeafEval::Rollout {
+                return Err(Error::config(
+                    "the league's opponent search must use rollouts (leaf = \"rollout\")",
+                ));
+            }
         }
         Ok(())
     }
@@ -103,6 +126,14 @@ pub struct HandRecord {
     pub decisions: Vec<Decision>,
     /// Each player's score.
     pub returns: Vec<f32>,
+    /// Seats played by the league's opponent search (bit p for player p;
+    /// their decisions are not recorded). 0 in plain self-play.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub opponents: u64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 /// What a self-play run measured.
@@ -125,10 +156,16 @@ pub struct CardSelfPlayReport {
     pub steady_evaluations_per_second: f64,
     /// Length of that window.
     pub steady_seconds: f64,
-    /// Exact bids among all bids.
+    /// Exact bids among the bids `search` made.
     pub exact_bid_rate: f64,
-    /// Mean score per player-hand.
+    /// Mean score per player-hand of the seats `search` played.
     pub mean_score: f64,
+    /// League hands played.
+    pub league_hands: usize,
+    /// In league hands: the mean of the searched seat's score minus the
+    /// opponents' mean score, and its standard error.
+    pub league_lead: f64,
+    pub league_lead_se: f64,
 }
 
 struct Slot<G: ImperfectGame> {
@@ -140,7 +177,16 @@ struct Slot<G: ImperfectGame> {
     local: Batch,
     offset: usize,
     rng: ChaCha8Rng,
+    /// Draws the deals and league seats, apart from `rng`: runs with the
+    /// same seed deal the same hands to each slot whatever the searches do.
+    deals: ChaCha8Rng,
     finished: Option<HandRecord>,
+    /// The league's opponent search, when the run has league hands.
+    opponent: Option<PimcSearch<G>>,
+    /// Seats `opponent` plays in this hand (bit p for player p).
+    opponents: u64,
+    /// Searched decisions so far in this hand, by either search.
+    searched: usize,
 }
 
 impl<G: ImperfectGame> Slot<G> {
@@ -159,11 +205,19 @@ impl<G: ImperfectGame> Slot<G> {
                     game.apply(s, a);
                     self.actions.push(a);
                 }
-                Actor::Player(_) => {
+                Actor::Player(p) => {
                     game.legal_actions(s, &mut buf);
                     if buf.len() == 1 {
                         game.apply(s, buf[0]);
                         self.actions.push(buf[0]);
+                        continue;
+                    }
+                    if self.opponents >> p & 1 == 1 {
+                        let opponent = self.opponent.as_mut().expect("league hands have one");
+                        let a = decide(opponent, None, game, s, 1)?.action;
+                        game.apply(s, a);
+                        self.actions.push(a);
+                        self.searched += 1;
                         continue;
                     }
                     self.search.begin(s)?;
@@ -177,6 +231,7 @@ impl<G: ImperfectGame> Slot<G> {
                         actions: std::mem::take(&mut self.actions),
                         decisions: std::mem::take(&mut self.decisions),
                         returns,
+                        opponents: self.opponents,
                     });
                     self.state = None;
                     self.searching = false;
@@ -209,7 +264,7 @@ impl<G: ImperfectGame> Slot<G> {
             return Err(Error::Evaluator("a decision without a player".into()));
         };
         let r = self.search.result();
-        let action = if self.decisions.len() < sampled {
+        let action = if self.searched < sampled {
             let total: f32 = r.policy.iter().sum();
             let mut x = self.rng.random::<f32>() * total;
             let mut pick = r.action;
@@ -242,6 +297,7 @@ impl<G: ImperfectGame> Slot<G> {
         });
         game.apply(s, action);
         self.actions.push(action);
+        self.searched += 1;
         self.searching = false;
         self.advance(game)
     }
@@ -274,7 +330,13 @@ pub fn run<G: ImperfectGame, E: Evaluator>(
                         local: Batch::with_values(words, actions, players, cfg.leaves_per_search),
                         offset: 0,
                         rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed),
+                        deals: ChaCha8Rng::seed_from_u64(seed ^ 0xdea1),
                         finished: None,
+                        opponent: (cfg.league > 0.0)
+                            .then(|| PimcSearch::new(game.clone(), cfg.opponent.clone(), !seed))
+                            .transpose()?,
+                        opponents: 0,
+                        searched: 0,
                     })
                 })
                 .collect::<Result<Vec<_>>>()
@@ -299,8 +361,10 @@ pub fn run<G: ImperfectGame, E: Evaluator>(
                 tally.drain(game, &mut groups, sink)?;
                 for slot in groups[g].iter_mut() {
                     if slot.state.is_none() && started < cfg.hands {
-                        slot.actions = deal_actions(game, &mut slot.rng);
+                        slot.actions = deal_actions(game, &mut slot.deals);
                         slot.decisions.clear();
+                        slot.searched = 0;
+                        slot.opponents = league_opponents(cfg.league, players, &mut slot.deals);
                         let mut s = game.initial();
                         for &a in &slot.actions {
                             game.apply(&mut s, a);
@@ -414,6 +478,11 @@ struct Tally {
     first_finish: Option<f64>,
     /// When the last hand started.
     last_start: Option<f64>,
+    /// League hands: the searched seat's lead over the opponents' mean,
+    /// summed, and its square summed.
+    league_hands: usize,
+    lead_sum: f64,
+    lead_sq: f64,
 }
 
 impl Tally {
@@ -430,11 +499,24 @@ impl Tally {
                 }
                 self.hands += 1;
                 self.decisions += rec.decisions.len() as u64;
-                self.score_sum += rec.returns.iter().map(|&r| r as f64).sum::<f64>();
-                self.scores += rec.returns.len() as u64;
+                let searched = |p: usize| rec.opponents >> p & 1 == 0;
+                for (_, &r) in rec.returns.iter().enumerate().filter(|&(p, _)| searched(p)) {
+                    self.score_sum += r as f64;
+                    self.scores += 1;
+                    if rec.opponents != 0 {
+                        let others = rec.returns.len() - 1;
+                        let rest: f32 = rec.returns.iter().sum::<f32>() - r;
+                        let lead = (r - rest / others.max(1) as f32) as f64;
+                        self.league_hands += 1;
+                        self.lead_sum += lead;
+                        self.lead_sq += lead * lead;
+                    }
+                }
                 let made = game.contracts_made(&rec.actions);
-                self.bids += made.len() as u64;
-                self.exact += made.iter().filter(|&&m| m).count() as u64;
+                for (_, &m) in made.iter().enumerate().filter(|&(p, _)| searched(p)) {
+                    self.bids += 1;
+                    self.exact += m as u64;
+                }
                 sink(rec)?;
             }
         }
@@ -460,7 +542,20 @@ impl Tally {
             steady_seconds,
             exact_bid_rate: self.exact as f64 / self.bids.max(1) as f64,
             mean_score: self.score_sum / self.scores.max(1) as f64,
+            league_hands: self.league_hands,
+            league_lead: self.lead_sum / self.league_hands.max(1) as f64,
+            league_lead_se: self.lead_se(),
         }
+    }
+
+    /// Standard error of the mean league lead (0 with fewer than two hands).
+    fn lead_se(&self) -> f64 {
+        let n = self.league_hands as f64;
+        if n < 2.0 {
+            return 0.0;
+        }
+        let mean = self.lead_sum / n;
+        ((self.lead_sq / n - mean * mean).max(0.0) * n / (n - 1.0) / n).sqrt()
     }
 
     /// Evaluations/s of the batches submitted between the first hand
@@ -481,6 +576,16 @@ impl Tally {
             .sum();
         (evaluations as f64 / (to - from), to - from)
     }
+}
+
+/// The seats the opponent search plays in a new hand: with probability
+/// `league` all but one seat drawn at random, else none.
+fn league_opponents(league: f64, players: usize, rng: &mut ChaCha8Rng) -> u64 {
+    if league <= 0.0 || players < 2 || rng.random::<f64>() >= league {
+        return 0;
+    }
+    let all = (1u64 << players) - 1;
+    all & !(1u64 << rng.random_range(0..players))
 }
 
 /// The chance actions of a random deal (number of tricks, dealer, cards, trump).

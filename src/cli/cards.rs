@@ -81,6 +81,30 @@ pub fn search_config(
     PimcConfig::with(leaf, determinizations, sims, c_explore).context("search settings")
 }
 
+/// Card self-play settings from a JSON file: a `CardSelfPlayConfig`, or a
+/// training run's `settings.json` (its `selfplay`).
+fn selfplay_settings(path: &Path) -> Result<CardSelfPlayConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not JSON (card self-play takes JSON settings)",
+            path.display()
+        )
+    })?;
+    let part = json.get("selfplay").cloned().unwrap_or(json);
+    serde_json::from_value(part)
+        .with_context(|| format!("{}: card self-play settings", path.display()))
+}
+
+/// The league's line: the searched seat against the rollout opponents.
+fn league_text(r: &selfplay::CardSelfPlayReport) -> String {
+    format!(
+        "league: {} hands, the searched seat's lead over the rollout opponents {:+.2} +- {:.2} a hand",
+        r.league_hands, r.league_lead, r.league_lead_se
+    )
+}
+
 /// `wgzero selfplay --game ohhell`.
 #[allow(clippy::too_many_arguments)]
 pub fn selfplay(
@@ -96,19 +120,31 @@ pub fn selfplay(
     selected: &Selected,
     json: Option<&Path>,
     efficiency: bool,
+    league: Option<f64>,
+    config: Option<&Path>,
 ) -> Result<()> {
     let game = game(args)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let search = search_config(sims, args.determinizations, None, rollout)?;
-    let cfg = CardSelfPlayConfig {
-        hands: hands.unwrap_or(100),
-        batch: batch.unwrap_or(256),
-        leaves_per_search: leaves.unwrap_or(search.determinizations),
-        search,
-        seed: seed.unwrap_or(1),
-        ..CardSelfPlayConfig::default()
+    // From the file (search settings included), else the defaults with
+    // --determinizations; the other flags override either.
+    let mut cfg = match config {
+        Some(path) => selfplay_settings(path)?,
+        None => {
+            let search = search_config(None, args.determinizations, None, rollout)?;
+            CardSelfPlayConfig {
+                leaves_per_search: search.determinizations,
+                search,
+                ..CardSelfPlayConfig::default()
+            }
+        }
     };
-    cfg.validate()?;
+    cfg.search.simulations = sims.unwrap_or(cfg.search.simulations);
+    cfg.hands = hands.unwrap_or(cfg.hands);
+    cfg.batch = batch.unwrap_or(cfg.batch);
+    cfg.leaves_per_search = leaves.unwrap_or(cfg.leaves_per_search);
+    cfg.seed = seed.unwrap_or(cfg.seed);
+    cfg.league = league.unwrap_or(cfg.league);
+    cfg.validate().context("self-play settings")?;
     let mut eval = evaluator(&game, model, selected, cfg.seed)?;
     let path = out.join("hands.jsonl");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
@@ -172,6 +208,9 @@ pub fn selfplay(
         wgzero::process::peak_rss_mb(),
         path.display()
     );
+    if report.league_hands > 0 {
+        println!("  {}", league_text(&report));
+    }
     let pipeline = if efficiency && report.mean_batch >= 1.0 {
         // The network alone at the mean self-play batch, same evaluator.
         let n = (report.mean_batch.round() as usize)
@@ -265,6 +304,9 @@ pub fn train(
                 it.held_out.value_loss,
                 it.seconds
             );
+            if it.selfplay.league_hands > 0 {
+                println!("  {}", league_text(&it.selfplay));
+            }
         },
     );
     match result {

@@ -20,7 +20,9 @@ pub struct SelfplayArgs {
     /// Folder for game records (created if needed).
     #[arg(long)]
     out: PathBuf,
-    /// Settings file (TOML, e.g. written by `wgzero bench`); flags override it.
+    /// Settings file (TOML, e.g. written by `wgzero bench`); flags override
+    /// it. Card games: JSON, a `CardSelfPlayConfig` or a training run's
+    /// `settings.json` (its search replaces --determinizations).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Games to play [default: 256].
@@ -85,6 +87,11 @@ pub struct SelfplayArgs {
     /// pure network evaluations/s).
     #[arg(long)]
     efficiency: bool,
+    /// Card games: share of the hands played as a league, one seat (drawn
+    /// at random) by the searched network and the others by the rollout
+    /// search; reports that seat's lead over them [default: 0].
+    #[arg(long)]
+    league: Option<f64>,
 }
 
 impl SelfplayArgs {
@@ -126,6 +133,9 @@ impl SelfplayArgs {
 }
 
 pub fn selfplay<G: Game>(game: G, args: &SelfplayArgs) -> Result<()> {
+    if args.league.is_some() {
+        anyhow::bail!("--league is for card games (--game ohhell)");
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let cfg = args.selfplay_config()?;
@@ -345,8 +355,8 @@ fn pipeline_efficiency<G: Game>(
 
 /// `--game ohhell`: card self-play (hands, determinized search).
 pub fn selfplay_cards(args: &SelfplayArgs) -> Result<()> {
-    if args.moves.is_some() || args.config.is_some() {
-        anyhow::bail!("--moves and --config are for board games");
+    if args.moves.is_some() {
+        anyhow::bail!("--moves is for board games");
     }
     let selected = args.device.select()?;
     eprintln!(
@@ -366,5 +376,7 @@ pub fn selfplay_cards(args: &SelfplayArgs) -> Result<()> {
         &selected,
         args.json.as_deref(),
         args.efficiency,
+        args.league,
+        args.config.as_deref(),
     )
 }
