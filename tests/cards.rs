@@ -174,6 +174,26 @@ fn rollout_search_is_reproducible_and_legal() {
     assert_eq!(a.visits.iter().sum::<u32>(), 400);
 }
 
+/// Card self-play with the uniform evaluator: its report and every hand.
+fn play_hands(
+    g: &OhHell,
+    cfg: &CardSelfPlayConfig,
+) -> (selfplay::CardSelfPlayReport, Vec<selfplay::HandRecord>) {
+    let mut hands = Vec::new();
+    let report = selfplay::run(
+        g,
+        cfg,
+        &mut Uniform::new(),
+        &mut |h| {
+            hands.push(h);
+            Ok(())
+        },
+        &|| false,
+    )
+    .unwrap();
+    (report, hands)
+}
+
 #[test]
 fn selfplay_fills_its_batches_and_records_replay() {
     let g = OhHell::default();
@@ -188,19 +208,7 @@ fn selfplay_fills_its_batches_and_records_replay() {
         },
         ..CardSelfPlayConfig::default()
     };
-    let mut hands = Vec::new();
-    let mut eval = Uniform::new();
-    let report = selfplay::run(
-        &g,
-        &cfg,
-        &mut eval,
-        &mut |h| {
-            hands.push(h);
-            Ok(())
-        },
-        &|| false,
-    )
-    .unwrap();
+    let (report, hands) = play_hands(&g, &cfg);
     assert_eq!(report.hands, 60);
     assert_eq!(hands.len(), 60);
     assert!(report.batch_fill > 0.8, "mean batch {}", report.mean_batch);
@@ -244,18 +252,7 @@ fn league_hands_record_only_the_searched_seat() {
         },
         ..CardSelfPlayConfig::default()
     };
-    let mut hands = Vec::new();
-    let report = selfplay::run(
-        &g,
-        &cfg,
-        &mut Uniform::new(),
-        &mut |h| {
-            hands.push(h);
-            Ok(())
-        },
-        &|| false,
-    )
-    .unwrap();
+    let (report, hands) = play_hands(&g, &cfg);
     assert_eq!(hands.len(), 40);
     let league: Vec<_> = hands.iter().filter(|h| h.opponents != 0).collect();
     assert!(

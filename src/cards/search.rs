@@ -261,7 +261,7 @@ impl Tree {
 
 /// Each player's lead (the competitive objective): their value minus the
 /// mean of the others', written to `out`.
-fn leads(values: &[f32], out: &mut Vec<f32>) {
+pub(super) fn leads(values: &[f32], out: &mut Vec<f32>) {
     let n = values.len();
     let total: f32 = values.iter().sum();
     out.clear();

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::agent::decide;
-use super::search::{LeafEval, PimcConfig, PimcSearch};
+use super::search::{leads, LeafEval, PimcConfig, PimcSearch};
 use super::{Actor, ImperfectGame};
 use crate::error::{Error, Result};
 use crate::eval::{Batch, Evaluator};
@@ -499,23 +499,26 @@ impl Tally {
                 }
                 self.hands += 1;
                 self.decisions += rec.decisions.len() as u64;
-                let searched = |p: usize| rec.opponents >> p & 1 == 0;
-                for (_, &r) in rec.returns.iter().enumerate().filter(|&(p, _)| searched(p)) {
-                    self.score_sum += r as f64;
-                    self.scores += 1;
-                    if rec.opponents != 0 {
-                        let others = rec.returns.len() - 1;
-                        let rest: f32 = rec.returns.iter().sum::<f32>() - r;
-                        let lead = (r - rest / others.max(1) as f32) as f64;
-                        self.league_hands += 1;
-                        self.lead_sum += lead;
-                        self.lead_sq += lead * lead;
-                    }
-                }
+                // Only the seats `search` played count (all but the
+                // league's opponents).
+                let searched = |p: &usize| rec.opponents >> p & 1 == 0;
                 let made = game.contracts_made(&rec.actions);
-                for (_, &m) in made.iter().enumerate().filter(|&(p, _)| searched(p)) {
-                    self.bids += 1;
-                    self.exact += m as u64;
+                let mut lead = Vec::new();
+                if rec.opponents != 0 {
+                    leads(&rec.returns, &mut lead);
+                }
+                for p in (0..rec.returns.len()).filter(searched) {
+                    self.score_sum += rec.returns[p] as f64;
+                    self.scores += 1;
+                    if let Some(&m) = made.get(p) {
+                        self.bids += 1;
+                        self.exact += m as u64;
+                    }
+                    if let Some(&l) = lead.get(p) {
+                        self.league_hands += 1;
+                        self.lead_sum += l as f64;
+                        self.lead_sq += (l as f64) * (l as f64);
+                    }
                 }
                 sink(rec)?;
             }
