@@ -813,6 +813,50 @@ fn policy_based_inference_searches_the_deals_the_bids_make_likely() {
     );
 }
 
+/// One simulation a deal evaluates the roots only: the decision then goes
+/// by the roots' priors, and is legal. Inference never leaves the trees
+/// less than two simulations each.
+#[test]
+fn a_search_without_root_visits_still_decides_a_legal_action() {
+    let g = OhHell::default();
+    let mut legal = Vec::new();
+    for seed in 0..6 {
+        let mut s = dealt(&g, seed);
+        // A bid, then (after the bidding) a card.
+        for phase in 0..2 {
+            if phase == 1 {
+                while g.actor(&s) != Actor::Terminal {
+                    g.legal_actions(&s, &mut legal);
+                    if legal[0] < g.num_cards() {
+                        break;
+                    }
+                    g.play(&mut s, legal[0]).unwrap();
+                }
+            }
+            g.legal_actions(&s, &mut legal);
+            for (simulations, infer_deals) in [(8, 0), (200, 96)] {
+                let cfg = PimcConfig {
+                    determinizations: 8,
+                    simulations,
+                    infer_deals,
+                    ..PimcConfig::default()
+                };
+                let mut search = PimcSearch::new(g.clone(), cfg, seed).unwrap();
+                let r = decide(&mut search, Some(&mut Uniform::new()), &g, &s, 32).unwrap();
+                assert!(legal.contains(&r.action), "{} not legal", r.action);
+                let total: f32 = r.policy.iter().sum();
+                assert!((total - 1.0).abs() < 1e-4);
+                assert!(legal.iter().all(|&a| r.policy[a] > 0.0));
+                if infer_deals > 0 {
+                    // 2 x 96 + 2 x 8 > 200: plain determinization instead.
+                    assert_eq!(search.stats().inference_requests, 0);
+                    assert!(r.simulations >= 192, "{}", r.simulations);
+                }
+            }
+        }
+    }
+}
+
 /// A state where the player to move plays last to a trick (not the last
 /// trick) and can both win and lose it: the state and the winning cards.
 fn last_to_a_trick(g: &OhHell) -> (<OhHell as ImperfectGame>::State, Vec<usize>) {

@@ -73,7 +73,9 @@ pub struct PimcConfig {
     /// network's policy gives every opponent's past decisions in it
     /// ([`ImperfectGame::weighed_decisions`]: Oh Hell's bids), and search
     /// `determinizations` of them drawn by weight without replacement.
-    /// Those evaluations count against `simulations`.
+    /// Those evaluations count against `simulations`; where they would
+    /// leave the trees less than two simulations each, the deals are drawn
+    /// uniformly instead.
     pub infer_deals: usize,
     /// The competitive objective (default false): each player maximises
     /// their score minus the mean of the other players' scores, rather than
@@ -472,7 +474,8 @@ impl<G: ImperfectGame> PimcSearch<G> {
             .map(|p| self.game.weighed_decisions(s, p).len())
             .sum();
         let budget = self.cfg.simulations as usize;
-        if m == d || weighed == 0 || weighed * m + d > budget {
+        // Every tree keeps at least two simulations: its root and a child.
+        if m == d || weighed == 0 || weighed * m + 2 * d > budget {
             return false;
         }
         self.candidates = self.game.determinize_many(s, me, m, &mut self.rng);
@@ -933,6 +936,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
         let value: f32 = value_sum.iter().sum();
         let (action, policy) = match self.improved_policy(&visits, &value_sum) {
             Some(improved) => improved,
+            None if total == 0 => self.prior_decision(),
             None => {
                 let policy = visits
                     .iter()
@@ -952,6 +956,33 @@ impl<G: ImperfectGame> PimcSearch<G> {
             value: if total > 0 { value / total as f32 } else { 0.0 },
             simulations: self.finished.iter().sum(),
         }
+    }
+
+    /// The decision when no simulation went below a root (one simulation a
+    /// tree: the root's evaluation only): the roots' priors summed over the
+    /// deals, the most likely action; a legal action in any case.
+    fn prior_decision(&self) -> (usize, Vec<f32>) {
+        let mut prior = vec![0.0f32; self.game.num_actions()];
+        for t in &self.trees {
+            for ch in t.children(0) {
+                prior[t.action[ch as usize] as usize] += t.prior[ch as usize].max(0.0);
+            }
+        }
+        let total: f32 = prior.iter().sum();
+        if total <= 0.0 || !total.is_finite() {
+            let mut legal = Vec::new();
+            if let Some(w) = self.worlds.first() {
+                self.game.legal_actions(w, &mut legal);
+            }
+            let n = legal.len().max(1) as f32;
+            legal.iter().for_each(|&a| prior[a] = 1.0 / n);
+            return (legal.first().copied().unwrap_or(0), prior);
+        }
+        prior.iter_mut().for_each(|p| *p /= total);
+        let action = (0..prior.len())
+            .max_by(|&a, &b| prior[a].total_cmp(&prior[b]).then(b.cmp(&a)))
+            .unwrap_or(0);
+        (action, prior)
     }
 
     /// Gumbel's completed-Q improvement of the root policy
