@@ -689,6 +689,30 @@ fn the_shipped_network_loads_for_the_default_rules_only() {
     }
 }
 
+/// The 24-card network (`models/ohhell-24`) loads for its rules, and only
+/// for them.
+#[test]
+fn the_24_card_network_loads_for_its_rules_only() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ohhell-24");
+    let device = select(BackendChoice::Cpu).unwrap().device;
+    let rules = "num_suits=4,num_cards_per_suit=6,num_tricks_fixed=5";
+    let g = OhHell::new(OhHellConfig::parse(rules).unwrap()).unwrap();
+    let net = CardNetwork::load(g.clone(), &dir, device.clone(), true).unwrap();
+    let s = dealt(&g, 1);
+    let Actor::Player(p) = g.actor(&s) else {
+        panic!()
+    };
+    let mut w = vec![0; g.info_words()];
+    g.pack_info(&s, p, &mut w);
+    let (logits, values) = net.forward(&w).unwrap();
+    assert_eq!((logits.len(), values.len()), (32, 3));
+    assert!(logits.iter().chain(&values).all(|x| x.is_finite()));
+    for other in ["", "num_suits=4,num_cards_per_suit=6,num_tricks_fixed=7"] {
+        let other = OhHell::new(OhHellConfig::parse(other).unwrap()).unwrap();
+        assert!(CardNetwork::load(other, &dir, device.clone(), true).is_err());
+    }
+}
+
 #[test]
 fn root_noise_changes_the_priors_not_the_budget() {
     let g = OhHell::default();
