@@ -662,6 +662,20 @@ fn selfplay_command_writes_hands() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The network's outputs for the first bid of a deal: `actions` logits and
+/// 3 values, all finite.
+fn first_bid_outputs_are_finite(g: &OhHell, net: &CardNetwork<OhHell>, actions: usize) {
+    let s = dealt(g, 1);
+    let Actor::Player(p) = g.actor(&s) else {
+        panic!()
+    };
+    let mut w = vec![0; g.info_words()];
+    g.pack_info(&s, p, &mut w);
+    let (logits, values) = net.forward(&w).unwrap();
+    assert_eq!((logits.len(), values.len()), (actions, 3));
+    assert!(logits.iter().chain(&values).all(|x| x.is_finite()));
+}
+
 #[test]
 fn the_shipped_network_loads_for_the_default_rules_only() {
     let (json, bytes) = wgzero::models::shipped("ohhell").expect("a shipped Oh Hell network");
@@ -669,15 +683,7 @@ fn the_shipped_network_loads_for_the_default_rules_only() {
     let g = OhHell::default();
     let net =
         CardNetwork::from_parts(g.clone(), json, bytes.to_vec(), device.clone(), true).unwrap();
-    let s = dealt(&g, 1);
-    let Actor::Player(p) = g.actor(&s) else {
-        panic!()
-    };
-    let mut w = vec![0; g.info_words()];
-    g.pack_info(&s, p, &mut w);
-    let (logits, values) = net.forward(&w).unwrap();
-    assert_eq!((logits.len(), values.len()), (22, 3));
-    assert!(logits.iter().chain(&values).all(|x| x.is_finite()));
+    first_bid_outputs_are_finite(&g, &net, 22);
     for rules in [
         "players=4,num_tricks_fixed=3",
         "points_per_trick=2",
@@ -698,15 +704,7 @@ fn the_24_card_network_loads_for_its_rules_only() {
     let rules = "num_suits=4,num_cards_per_suit=6,num_tricks_fixed=5";
     let g = OhHell::new(OhHellConfig::parse(rules).unwrap()).unwrap();
     let net = CardNetwork::load(g.clone(), &dir, device.clone(), true).unwrap();
-    let s = dealt(&g, 1);
-    let Actor::Player(p) = g.actor(&s) else {
-        panic!()
-    };
-    let mut w = vec![0; g.info_words()];
-    g.pack_info(&s, p, &mut w);
-    let (logits, values) = net.forward(&w).unwrap();
-    assert_eq!((logits.len(), values.len()), (32, 3));
-    assert!(logits.iter().chain(&values).all(|x| x.is_finite()));
+    first_bid_outputs_are_finite(&g, &net, 32);
     for other in ["", "num_suits=4,num_cards_per_suit=6,num_tricks_fixed=7"] {
         let other = OhHell::new(OhHellConfig::parse(other).unwrap()).unwrap();
         assert!(CardNetwork::load(other, &dir, device.clone(), true).is_err());
