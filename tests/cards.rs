@@ -1007,3 +1007,132 @@ fn the_oracle_searches_the_true_deal() {
         }
     }
 }
+
+/// Oh Hell whose `apply` refuses an illegal action (OhHell's own does not
+/// check: a search that played a card a deal's player lacks would go on
+/// with a broken state).
+#[derive(Clone)]
+struct Checked(OhHell);
+
+impl ImperfectGame for Checked {
+    type State = <OhHell as ImperfectGame>::State;
+    fn name(&self) -> String {
+        self.0.name()
+    }
+    fn num_players(&self) -> usize {
+        self.0.num_players()
+    }
+    fn num_actions(&self) -> usize {
+        self.0.num_actions()
+    }
+    fn initial(&self) -> Self::State {
+        self.0.initial()
+    }
+    fn actor(&self, s: &Self::State) -> Actor {
+        self.0.actor(s)
+    }
+    fn chance_outcomes(&self, s: &Self::State, out: &mut Vec<usize>) {
+        self.0.chance_outcomes(s, out)
+    }
+    fn legal_actions(&self, s: &Self::State, out: &mut Vec<usize>) {
+        self.0.legal_actions(s, out)
+    }
+    fn apply(&self, s: &mut Self::State, a: usize) {
+        let mut allowed = Vec::new();
+        if self.0.actor(s) == Actor::Chance {
+            self.0.chance_outcomes(s, &mut allowed);
+        } else {
+            self.0.legal_actions(s, &mut allowed);
+        }
+        assert!(allowed.contains(&a), "action {a} is not legal here");
+        self.0.apply(s, a)
+    }
+    fn returns(&self, s: &Self::State, out: &mut [f32]) -> bool {
+        self.0.returns(s, out)
+    }
+    fn value_scale(&self) -> f32 {
+        self.0.value_scale()
+    }
+    fn info_words(&self) -> usize {
+        self.0.info_words()
+    }
+    fn pack_info(&self, s: &Self::State, player: u8, out: &mut [u32]) {
+        self.0.pack_info(s, player, out)
+    }
+    fn info_len(&self) -> usize {
+        self.0.info_len()
+    }
+    fn encode_info(&self, words: &[u32], out: &mut [f32]) {
+        self.0.encode_info(words, out)
+    }
+    fn determinize<R: rand::Rng + ?Sized>(
+        &self,
+        s: &Self::State,
+        player: u8,
+        rng: &mut R,
+    ) -> Self::State {
+        self.0.determinize(s, player, rng)
+    }
+    fn format_action(&self, s: &Self::State, a: usize) -> String {
+        self.0.format_action(s, a)
+    }
+    fn parse_action(&self, s: &Self::State, text: &str) -> Result<usize> {
+        self.0.parse_action(s, text)
+    }
+    fn render(&self, s: &Self::State, viewer: Option<u8>) -> String {
+        self.0.render(s, viewer)
+    }
+}
+
+/// Information-set MCTS with one tree: every simulation goes to the one
+/// tree, each in its own deal, and plays only the actions legal in that
+/// deal (the opponents' cards differ from deal to deal; `Checked` panics
+/// otherwise), with the network or with rollouts; reproducible, every
+/// root action tried, decisions legal.
+#[test]
+fn one_tree_plays_only_each_deals_legal_actions() {
+    let g = Checked(OhHell::default());
+    let mut legal = Vec::new();
+    for seed in 0..4 {
+        let mut s = dealt(&g.0, seed);
+        for phase in 0..2 {
+            if phase == 1 {
+                // Into the play: bids, then two cards.
+                let mut cards = 0;
+                while g.actor(&s) != Actor::Terminal && cards < 2 {
+                    g.legal_actions(&s, &mut legal);
+                    cards += usize::from(legal[0] < g.0.num_cards());
+                    g.0.play(&mut s, legal[legal.len() / 2]).unwrap();
+                }
+            }
+            g.legal_actions(&s, &mut legal);
+            for leaf in [LeafEval::Network, LeafEval::Rollout] {
+                let cfg = PimcConfig {
+                    determinizations: 200,
+                    simulations: 200,
+                    leaf,
+                    single_tree: true,
+                    ..PimcConfig::default()
+                };
+                let run = |seed| {
+                    let mut search = PimcSearch::new(g.clone(), cfg.clone(), seed).unwrap();
+                    let mut uniform = Uniform::new();
+                    let eval: Option<&mut dyn Evaluator> = match leaf {
+                        LeafEval::Network => Some(&mut uniform),
+                        LeafEval::Rollout => None,
+                    };
+                    decide(&mut search, eval, &g, &s, 8).unwrap()
+                };
+                let (a, b) = (run(seed), run(seed));
+                assert_eq!(a, b);
+                assert!(legal.contains(&a.action), "{} not legal", a.action);
+                assert_eq!(a.simulations, 200);
+                // With a network the root's evaluation is a simulation
+                // without a child; rollouts expand the root up front.
+                let below = if leaf == LeafEval::Network { 199 } else { 200 };
+                assert_eq!(a.visits.iter().sum::<u32>(), below, "{a:?}");
+                assert!(legal.iter().all(|&x| a.visits[x] > 0), "{a:?}");
+            }
+        }
+    }
+}

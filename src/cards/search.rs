@@ -100,6 +100,12 @@ pub struct PimcConfig {
     /// hand, an upper bound on what inferring the hidden cards could give
     /// (`agent --sees-all`; the harness must then send the hidden cards).
     pub oracle: bool,
+    /// Information-set MCTS with one tree (default false): instead of a
+    /// tree per deal, one tree over the action sequences from the decision,
+    /// each simulation in the next of the `determinizations` deals (drawn
+    /// as usual), choosing only among the actions legal in its deal. All
+    /// `simulations` go to that tree.
+    pub single_tree: bool,
 }
 
 impl Default for PimcConfig {
@@ -117,11 +123,21 @@ impl Default for PimcConfig {
             margin: false,
             completed_q: 0.0,
             oracle: false,
+            single_tree: false,
         }
     }
 }
 
 impl PimcConfig {
+    /// Trees searched: one per deal, or one.
+    fn trees(&self) -> usize {
+        if self.single_tree {
+            1
+        } else {
+            self.determinizations
+        }
+    }
+
     /// The search without a network: 8 deals, 1,000 simulations a decision,
     /// each leaf valued by a random playout, UCT with c = 0.7.
     pub fn rollouts() -> Self {
@@ -352,6 +368,10 @@ pub struct PimcSearch<G: ImperfectGame> {
     finished: Vec<u32>,
     per_tree: u32,
     next_tree: usize,
+    /// Single tree: the deal of the next simulation.
+    next_world: usize,
+    /// Single tree: the actions legal in the current simulation's deal.
+    legal: u128,
     stats: PimcStats,
     /// Policy-based inference: the candidate deals, their log weights, the
     /// decisions to evaluate, how many were sent and how many answered.
@@ -381,15 +401,20 @@ impl<G: ImperfectGame> PimcSearch<G> {
     /// A search object (call [`PimcSearch::begin`] for each decision).
     pub fn new(game: G, cfg: PimcConfig, seed: u64) -> Result<Self> {
         cfg.validate()?;
+        if cfg.single_tree && game.num_actions() > 128 {
+            return Err(Error::config("single_tree needs at most 128 actions"));
+        }
         let players = game.num_players();
         Ok(PimcSearch {
             rng: ChaCha8Rng::seed_from_u64(seed),
             me: 0,
             worlds: Vec::new(),
-            trees: (0..cfg.determinizations).map(|_| Tree::default()).collect(),
+            trees: (0..cfg.trees()).map(|_| Tree::default()).collect(),
             pending: Vec::new(),
-            started: vec![0; cfg.determinizations],
-            finished: vec![0; cfg.determinizations],
+            started: vec![0; cfg.trees()],
+            finished: vec![0; cfg.trees()],
+            next_world: 0,
+            legal: 0,
             per_tree: 0,
             next_tree: 0,
             stats: PimcStats::default(),
@@ -507,8 +532,9 @@ impl<G: ImperfectGame> PimcSearch<G> {
         for t in &mut self.trees {
             t.reset(self.me);
         }
-        let d = self.cfg.determinizations as u32;
+        let d = self.cfg.trees() as u32;
         self.per_tree = (self.cfg.simulations.saturating_sub(used) / d).max(1);
+        self.next_world = 0;
         self.started.iter_mut().for_each(|x| *x = 0);
         self.finished.iter_mut().for_each(|x| *x = 0);
         self.next_tree = 0;
@@ -609,7 +635,13 @@ impl<G: ImperfectGame> PimcSearch<G> {
 
     /// One simulation in tree `k`: select, then resolve or request the leaf.
     fn simulate(&mut self, k: usize, batch: &mut Batch) -> Leaf {
-        let mut s = self.worlds[k].clone();
+        let w = if self.cfg.single_tree {
+            self.next_world = (self.next_world + 1) % self.worlds.len();
+            self.next_world
+        } else {
+            k
+        };
+        let mut s = self.worlds[w].clone();
         let mut node = 0u32;
         self.path.clear();
         self.path.push(0);
@@ -617,6 +649,9 @@ impl<G: ImperfectGame> PimcSearch<G> {
         loop {
             match self.trees[k].status[node as usize] {
                 Status::Expanded => {
+                    if self.cfg.single_tree {
+                        self.note_legal(&s);
+                    }
                     node = self.select_child(k, node);
                     self.trees[k].in_flight[node as usize] += 1;
                     self.path.push(node);
@@ -657,7 +692,12 @@ impl<G: ImperfectGame> PimcSearch<G> {
         if self.cfg.leaf == LeafEval::Rollout {
             self.game.legal_actions(&s, &mut self.actions);
             let n = self.actions.len() as f32;
-            let children: Vec<(usize, f32)> = self.actions.iter().map(|&a| (a, 1.0 / n)).collect();
+            let children: Vec<(usize, f32)> = if self.cfg.single_tree {
+                // Every action: other deals allow others.
+                (0..self.game.num_actions()).map(|a| (a, 1.0 / n)).collect()
+            } else {
+                self.actions.iter().map(|&a| (a, 1.0 / n)).collect()
+            };
             self.trees[k].to_move[node as usize] = player;
             self.expand(k, node, &children);
             self.rollout(s, &mut values);
@@ -711,6 +751,12 @@ impl<G: ImperfectGame> PimcSearch<G> {
         out.iter_mut().for_each(|v| *v /= scale);
     }
 
+    /// Single tree: records the actions legal in `s` for the selection.
+    fn note_legal(&mut self, s: &G::State) {
+        self.game.legal_actions(s, &mut self.actions);
+        self.legal = self.actions.iter().fold(0u128, |m, &a| m | 1u128 << a);
+    }
+
     /// PUCT (network) or UCT (rollouts) with virtual loss.
     fn select_child(&self, k: usize, node: u32) -> u32 {
         let t = &self.trees[k];
@@ -725,9 +771,21 @@ impl<G: ImperfectGame> PimcSearch<G> {
         let c = self.cfg.c_explore;
         let rollout = self.cfg.leaf == LeafEval::Rollout;
         let ln_parent = parent_visits.ln();
+        let single = self.cfg.single_tree;
+        // Single tree: actions the network gave no prior (illegal in the
+        // deal it was evaluated in) count as uniform over the legal ones.
+        let floor = 1.0 / self.legal.count_ones().max(1) as f32;
         let mut best = (f32::NEG_INFINITY, t.first[n]);
         for ch in t.children(node) {
             let i = ch as usize;
+            if single && self.legal >> t.action[i] & 1 == 0 {
+                continue;
+            }
+            let prior = if single && t.prior[i] <= 0.0 {
+                floor
+            } else {
+                t.prior[i]
+            };
             let visits = t.visits[i] + t.in_flight[i];
             let score = if rollout {
                 if visits == 0 {
@@ -743,7 +801,7 @@ impl<G: ImperfectGame> PimcSearch<G> {
                 } else {
                     (t.value[i] + vl * t.in_flight[i] as f32) / visits as f32
                 };
-                q + c * t.prior[i] * parent_visits.sqrt() / (1.0 + visits as f32)
+                q + c * prior * parent_visits.sqrt() / (1.0 + visits as f32)
             };
             if score > best.0 {
                 best = (score, ch);
@@ -820,13 +878,16 @@ impl<G: ImperfectGame> PimcSearch<G> {
             for (seat, &v) in row.iter().enumerate() {
                 values[(p.player as usize + seat) % players] = v.clamp(-1.0, 1.0);
             }
+            // Single tree: below the root (whose legal actions every deal
+            // shares) every action, those illegal in this deal at prior 0.
+            let every = self.cfg.single_tree && p.node != 0;
             let mut children: Vec<(usize, f32)> = batch
                 .legal_mask(slot)
                 .iter()
                 .zip(batch.policy_row(slot))
                 .enumerate()
-                .filter(|(_, (&m, _))| m != 0)
-                .map(|(a, (_, &pr))| (a, pr.max(0.0)))
+                .filter(|(_, (&m, _))| m != 0 || every)
+                .map(|(a, (&m, &pr))| (a, if m != 0 { pr.max(0.0) } else { 0.0 }))
                 .collect();
             if p.node == 0 {
                 if self.cfg.completed_q > 0.0 {

@@ -270,6 +270,11 @@ pub struct CardArgs {
     /// searched as usual.
     #[arg(long)]
     pub sees_all: bool,
+    /// Information-set MCTS with one tree: every simulation in the next of
+    /// --determinizations deals, all of them in one tree over the action
+    /// sequences, instead of a tree per deal.
+    #[arg(long)]
+    pub single_tree: bool,
     /// Leaves per network batch of one decision.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -297,6 +302,7 @@ impl CardArgs {
         cfg.margin = self.margin;
         cfg.completed_q = self.completed_q;
         cfg.oracle = self.sees_all;
+        cfg.single_tree = self.single_tree;
         cfg.validate().context("--infer-deals or --completed-q")?;
         if self.batch == 0 {
             anyhow::bail!("--batch must be at least 1");
