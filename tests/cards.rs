@@ -1136,3 +1136,66 @@ fn one_tree_plays_only_each_deals_legal_actions() {
         }
     }
 }
+
+/// `wgzero eval --game ohhell`: the shipped network's seat against the
+/// rollout search, paired with a second model on the same deals and seats;
+/// the JSON line's figures agree with each other; bad opponents and counts
+/// get an error, not a panic.
+#[test]
+fn eval_command_pairs_two_models_on_the_same_deals() {
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wgzero"))
+            .args(["eval", "--game", "ohhell", "--backend", "cpu"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--games",
+        "12",
+        "--sims",
+        "24",
+        "--determinizations",
+        "4",
+        "--against",
+        "model:models/ohhell/training/iter-289",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("paired by deal and seat"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for side in ["model", "against"] {
+        let s = &json[side];
+        assert_eq!(s["hands"], 12, "{json}");
+        let (score, others, lead) = (
+            s["score"].as_f64().unwrap(),
+            s["others"].as_f64().unwrap(),
+            s["lead"].as_f64().unwrap(),
+        );
+        assert!((score - others - lead).abs() < 1e-9, "{json}");
+        assert!((0.0..=1.0).contains(&s["exact_bids"].as_f64().unwrap()));
+    }
+    // Same seed, same deals and seats: every hand pairs.
+    assert_eq!(json["difference"]["paired"], 12, "{json}");
+    let diff = json["difference"]["lead"].as_f64().unwrap();
+    let by_sides =
+        json["model"]["lead"].as_f64().unwrap() - json["against"]["lead"].as_f64().unwrap();
+    assert!((diff - by_sides).abs() < 1e-9, "{json}");
+
+    for (bad, says) in [
+        (&["--against", "gnugo"][..], "rollout"),
+        (&["--games", "0"][..], "--games"),
+        (&["--positions", "x.txt"][..], "board games"),
+    ] {
+        let out = run(bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(stderr.contains(says), "{bad:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

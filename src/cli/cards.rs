@@ -410,3 +410,191 @@ pub fn play(
         }
     }
 }
+
+/// One hand of `eval`: the deal and the searched seat (what two runs pair
+/// by), that seat's score and bid made, and the other seats' mean score and
+/// share of bids made.
+struct EvalHand {
+    key: (Vec<usize>, u8),
+    score: f64,
+    others: f64,
+    made: bool,
+    others_made: f64,
+}
+
+impl EvalHand {
+    /// The searched seat's score minus the others' mean.
+    fn lead(&self) -> f64 {
+        self.score - self.others
+    }
+
+    /// A league hand's figures (None for a hand without a searched seat).
+    fn of(game: &OhHell, h: &selfplay::HandRecord) -> Option<EvalHand> {
+        let players = game.num_players();
+        let me = (0..players).find(|&p| h.opponents >> p & 1 == 0)?;
+        if h.opponents == 0 || h.returns.len() != players {
+            return None;
+        }
+        let mut s = game.initial();
+        let mut deal = 0;
+        while deal < h.actions.len() && game.actor(&s) == Actor::Chance {
+            game.apply(&mut s, h.actions[deal]);
+            deal += 1;
+        }
+        let made = game.contracts_made(&h.actions);
+        let others = players as f64 - 1.0;
+        let score = f64::from(h.returns[me]);
+        let total: f64 = h.returns.iter().map(|&r| f64::from(r)).sum();
+        let made_by_others = (0..players).filter(|&p| p != me && made.get(p) == Some(&true));
+        Some(EvalHand {
+            key: (h.actions[..deal].to_vec(), me as u8),
+            score,
+            others: (total - score) / others,
+            made: made.get(me) == Some(&true),
+            others_made: made_by_others.count() as f64 / others,
+        })
+    }
+}
+
+/// Mean and standard error.
+fn mean_se(xs: impl Iterator<Item = f64>) -> (f64, f64) {
+    let v: Vec<f64> = xs.collect();
+    let n = v.len() as f64;
+    if v.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mean = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// Plays `cfg.hands` league hands with `model`'s search in one seat and the
+/// rollout search in the others; every hand's figures.
+fn eval_hands(
+    game: &OhHell,
+    cfg: &CardSelfPlayConfig,
+    model: &Path,
+    selected: &wgzero::net::Selected,
+    name: &str,
+) -> Result<Vec<EvalHand>> {
+    let mut eval = evaluator(game, Some(model), selected, cfg.seed)
+        .with_context(|| format!("loading {}", model.display()))?;
+    let bar = counting_bar(cfg.hands, "hands");
+    bar.set_message(name.to_string());
+    let flag = interrupt_flag();
+    let mut hands = Vec::with_capacity(cfg.hands);
+    selfplay::run(
+        game,
+        cfg,
+        &mut eval,
+        &mut |h| {
+            hands.extend(EvalHand::of(game, &h));
+            bar.inc(1);
+            Ok(())
+        },
+        &|| flag.load(std::sync::atomic::Ordering::SeqCst),
+    )?;
+    bar.finish_and_clear();
+    Ok(hands)
+}
+
+/// One side's line: its seat's score, the others', bids made, the lead.
+fn eval_summary(name: &str, hands: &[EvalHand]) -> serde_json::Value {
+    let (score, score_se) = mean_se(hands.iter().map(|h| h.score));
+    let (others, others_se) = mean_se(hands.iter().map(|h| h.others));
+    let (lead, lead_se) = mean_se(hands.iter().map(EvalHand::lead));
+    let made = mean_se(hands.iter().map(|h| f64::from(u8::from(h.made)))).0;
+    let others_made = mean_se(hands.iter().map(|h| h.others_made)).0;
+    println!(
+        "{name}: {score:.2} +- {score_se:.2} points a hand (exact bids {:.1}%); the rollout seats {others:.2} +- {others_se:.2} ({:.1}%); lead {lead:+.2} +- {lead_se:.2} a hand ({} hands)",
+        100.0 * made,
+        100.0 * others_made,
+        hands.len()
+    );
+    serde_json::json!({
+        "model": name, "hands": hands.len(), "score": score, "score_se": score_se,
+        "others": others, "others_se": others_se, "exact_bids": made,
+        "others_exact_bids": others_made, "lead": lead, "lead_se": lead_se,
+    })
+}
+
+/// `wgzero eval --game ohhell`: `model`'s search (200 network evaluations
+/// a decision by default) in one seat of each hand, drawn at random, the
+/// rollout search (1,000 simulations) in the others; with `--against
+/// model:DIR` a second model plays the same deals from the same seats and
+/// the two leads are paired hand by hand.
+#[allow(clippy::too_many_arguments)]
+pub fn eval(
+    args: &GameArgs,
+    model: Option<&Path>,
+    against: Option<&str>,
+    hands: usize,
+    sims: Option<u32>,
+    seed: u64,
+    selected: &wgzero::net::Selected,
+    json: bool,
+) -> Result<()> {
+    let game = game(args)?;
+    if hands == 0 {
+        bail!("--games must be at least 1");
+    }
+    let other = match against {
+        None | Some("rollout") => None,
+        Some(a) => match a.strip_prefix("model:") {
+            Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+            _ => bail!(
+                "--against {a:?}: Oh Hell's eval plays the rollout search (`rollout`, the default) \
+                 or pairs with a second model on the same deals (`model:DIR`); for OpenSpiel's bots \
+                 use scripts/openspiel_match.py"
+            ),
+        },
+    };
+    let model = model.unwrap_or(Path::new("shipped"));
+    let search = search_config(sims, args.determinizations, None, false)?;
+    let cfg = CardSelfPlayConfig {
+        hands,
+        leaves_per_search: search.determinizations,
+        search,
+        league: 1.0,
+        sampled_decisions: 0,
+        seed,
+        ..CardSelfPlayConfig::default()
+    };
+    cfg.validate().context("eval settings")?;
+    println!(
+        "eval ({}): {} hands, {} in one seat ({} deals, {} evaluations a decision), the rollout search in the others",
+        game.config().openspiel_params_with_blob(),
+        hands,
+        model.display(),
+        cfg.search.determinizations,
+        cfg.search.simulations
+    );
+    let name = model.display().to_string();
+    let a = eval_hands(&game, &cfg, model, selected, &name)?;
+    let mut out = serde_json::json!({ "rules": game.config().openspiel_params_with_blob() });
+    out["model"] = eval_summary(&name, &a);
+    if let Some(other) = other {
+        let other_name = other.display().to_string();
+        let b = eval_hands(&game, &cfg, &other, selected, &other_name)?;
+        out["against"] = eval_summary(&other_name, &b);
+        let by_key: std::collections::HashMap<_, f64> =
+            b.iter().map(|h| (&h.key, h.lead())).collect();
+        let diffs: Vec<f64> = a
+            .iter()
+            .filter_map(|h| by_key.get(&h.key).map(|lb| h.lead() - lb))
+            .collect();
+        let (diff, se) = mean_se(diffs.iter().copied());
+        println!(
+            "{name} - {other_name}: lead {diff:+.3} +- {se:.3} a hand (paired by deal and seat, {} hands)",
+            diffs.len()
+        );
+        out["difference"] = serde_json::json!({ "paired": diffs.len(), "lead": diff, "se": se });
+    }
+    if json {
+        println!("{out}");
+    }
+    Ok(())
+}

@@ -47,9 +47,10 @@ pub struct EvalArgs {
     #[arg(long, conflicts_with = "against")]
     positions: Option<PathBuf>,
     /// Simulations per move of the model's search (minimax searches: network
-    /// evaluations a move at most).
-    #[arg(long, default_value_t = 400)]
-    sims: u32,
+    /// evaluations a move at most) [default: 400; Oh Hell: 200 network
+    /// evaluations a decision].
+    #[arg(long)]
+    sims: Option<u32>,
     /// Leaves one search hands out at a time (virtual loss between them);
     /// fewer plays stronger per simulation, more fills a batch from fewer
     /// games.
@@ -109,14 +110,15 @@ pub struct EvalArgs {
 impl EvalArgs {
     /// The model's search.
     fn search(&self) -> Result<SearchConfig> {
-        if self.sims == 0 {
+        let sims = self.sims.unwrap_or(400);
+        if sims == 0 {
             bail!("--sims must be at least 1");
         }
         if self.leaves == 0 {
             bail!("--leaves must be at least 1");
         }
         let mut cfg = SearchConfig {
-            simulations: self.sims,
+            simulations: sims,
             leaves_per_gather: self.leaves,
             algorithm: self.algorithm.into(),
             c_puct: self.c_puct,
@@ -150,6 +152,29 @@ fn model_evaluator<G: Game>(
     };
     let eval = averaged_opened(game, &source, selected, symmetries, score_utility)?.0;
     Ok((eval, source.label()))
+}
+
+/// `wgzero eval --game ohhell`: the model's search against the rollout
+/// search, or two models against it on the same deals.
+pub fn eval_cards(args: &EvalArgs) -> Result<()> {
+    if args.positions.is_some() || args.record.is_some() || args.sgf.is_some() {
+        bail!("--positions, --record and --sgf are for board games");
+    }
+    let selected = args.device.select()?;
+    eprintln!(
+        "device: {} ({})",
+        selected.report.chosen, selected.report.reason
+    );
+    super::cards::eval(
+        &args.game,
+        args.model.as_deref(),
+        args.against.as_deref(),
+        args.games,
+        args.sims,
+        args.seed,
+        &selected,
+        args.json,
+    )
 }
 
 pub fn eval<G: Game + Heuristic>(game: G, args: &EvalArgs) -> Result<()> {

@@ -136,7 +136,7 @@ macro_rules! with_game {
                 .and_then(|g| $($run)::+(g, $($arg),*)),
             GameName::Tictactoe => $($run)::+(TicTacToe, $($arg),*),
             GameName::Ohhell => Err(anyhow::anyhow!(
-                "--game ohhell: this command is for board games (selfplay, train, play and agent play Oh Hell)"
+                "--game ohhell: this command is for board games (selfplay, train, play, eval and agent play Oh Hell)"
             )),
         }
     }};
@@ -153,6 +153,7 @@ impl Command {
             Command::Play(a) if a.game.is_cards() => play::play_cards(&a),
             Command::Selfplay(a) if a.game.is_cards() => selfplay::selfplay_cards(&a),
             Command::Train(a) if a.game.is_cards() => train::train_cards(&a),
+            Command::Eval(a) if a.game.is_cards() => eval::eval_cards(&a),
             Command::Play(a) => with_game!(a.game, play::play(&a)),
             Command::Solve(a) => solve::solve(&a),
             Command::Selfplay(a) => with_game!(a.game, selfplay::selfplay(&a)),
