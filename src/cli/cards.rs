@@ -431,10 +431,10 @@ impl EvalHand {
     /// A league hand's figures (None for a hand without a searched seat).
     fn of(game: &OhHell, h: &selfplay::HandRecord) -> Option<EvalHand> {
         let players = game.num_players();
-        let me = (0..players).find(|&p| h.opponents >> p & 1 == 0)?;
         if h.opponents == 0 || h.returns.len() != players {
             return None;
         }
+        let me = (0..players).find(|&p| h.opponents >> p & 1 == 0)?;
         let mut s = game.initial();
         let mut deal = 0;
         while deal < h.actions.len() && game.actor(&s) == Actor::Chance {

@@ -160,11 +160,7 @@ pub fn eval_cards(args: &EvalArgs) -> Result<()> {
     if args.positions.is_some() || args.record.is_some() || args.sgf.is_some() {
         bail!("--positions, --record and --sgf are for board games");
     }
-    let selected = args.device.select()?;
-    eprintln!(
-        "device: {} ({})",
-        selected.report.chosen, selected.report.reason
-    );
+    let selected = args.device.select_announced()?;
     super::cards::eval(
         &args.game,
         args.model.as_deref(),

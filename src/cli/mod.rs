@@ -537,6 +537,17 @@ impl DeviceArgs {
             self.adapter()?.as_ref(),
         )?)
     }
+
+    /// [`DeviceArgs::select`], then says on standard error which device was
+    /// chosen and why.
+    pub fn select_announced(&self) -> Result<Selected> {
+        let selected = self.select()?;
+        eprintln!(
+            "device: {} ({})",
+            selected.report.chosen, selected.report.reason
+        );
+        Ok(selected)
+    }
 }
 
 /// Floating-point precision of inference (`--precision`).

@@ -358,11 +358,7 @@ pub fn selfplay_cards(args: &SelfplayArgs) -> Result<()> {
     if args.moves.is_some() {
         anyhow::bail!("--moves is for board games");
     }
-    let selected = args.device.select()?;
-    eprintln!(
-        "device: {} ({})",
-        selected.report.chosen, selected.report.reason
-    );
+    let selected = args.device.select_announced()?;
     super::cards::selfplay(
         &args.game,
         &args.out,

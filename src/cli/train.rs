@@ -103,11 +103,7 @@ pub fn train<G: Game + Heuristic>(game: G, args: &TrainArgs) -> Result<()> {
             bail!("--minutes must be a positive number");
         }
     }
-    let selected = args.device.select()?;
-    eprintln!(
-        "device: {} ({})",
-        selected.report.chosen, selected.report.reason
-    );
+    let selected = args.device.select_announced()?;
     let init = match &args.init_model {
         Some(m) => Some(init_model(&game, m)?),
         None => None,
@@ -236,11 +232,7 @@ pub fn train_cards(args: &TrainArgs) -> Result<()> {
             bail!("--minutes must be a positive number");
         }
     }
-    let selected = args.device.select()?;
-    eprintln!(
-        "device: {} ({})",
-        selected.report.chosen, selected.report.reason
-    );
+    let selected = args.device.select_announced()?;
     super::cards::train(
         &args.game,
         &args.run,
